@@ -1,0 +1,138 @@
+import { mkdir, open, readdir, rename, rm, stat, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { ObjectStore } from '../../core/ports/object-store.js'
+import { asPackId, type PackId } from '../../core/ids.js'
+import { inputInvalid, ioFailed, objectMissing } from '../../core/errors.js'
+import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
+import { Resource } from '../../shared/resource.js'
+import { fsyncDir, isNotFound } from './fs-util.js'
+
+/**
+ * Objects as files: <root>/<first two hex digits>/<64 hex digits>. 256 shard folders keep any one
+ * folder small. Writes go to <root>/tmp/<random>, are fsynced, renamed into place and the
+ * shard folder is fsynced, so after a crash an object is either complete or absent.
+ */
+export class FsObjectStore extends Resource implements ObjectStore {
+  readonly #root: string
+  #tmpCounter = 0
+
+  constructor(root: string) {
+    super()
+    this.#root = root
+  }
+
+  protected async onOpen(): Promise<void> {
+    await mkdir(join(this.#root, 'tmp'), { recursive: true, mode: 0o700 })
+    // Leftovers of writes interrupted by a crash are garbage: the rename never happened.
+    await rm(join(this.#root, 'tmp'), { recursive: true, force: true })
+    await mkdir(join(this.#root, 'tmp'), { recursive: true, mode: 0o700 })
+  }
+
+  protected async onClose(): Promise<void> {}
+
+  #path(id: PackId): string {
+    const hex = toHex(id)
+    return join(this.#root, hex.slice(0, 2), hex)
+  }
+
+  async put(id: PackId, bytes: Uint8Array): Promise<void> {
+    await this.open()
+    const final = this.#path(id)
+    if (await this.has(id)) return
+    const shard = join(this.#root, toHex(id).slice(0, 2))
+    const tmp = join(this.#root, 'tmp', `${toHex(id)}.${process.pid}.${this.#tmpCounter++}`)
+    try {
+      await mkdir(shard, { recursive: true, mode: 0o700 })
+      const fh = await open(tmp, 'wx', 0o600)
+      try {
+        await fh.writeFile(bytes)
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+      await rename(tmp, final)
+      await fsyncDir(shard)
+    } catch (err) {
+      await rm(tmp, { force: true })
+      throw ioFailed(`writing object ${shortHex(id)}`, err)
+    }
+  }
+
+  async get(id: PackId): Promise<Uint8Array> {
+    await this.open()
+    try {
+      const b = await readFile(this.#path(id))
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+    } catch (err) {
+      if (isNotFound(err)) throw objectMissing(shortHex(id))
+      throw ioFailed(`reading object ${shortHex(id)}`, err)
+    }
+  }
+
+  async getRange(id: PackId, offset: number, length: number): Promise<Uint8Array> {
+    await this.open()
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw inputInvalid('byte range must be non-negative integers')
+    }
+    let fh
+    try {
+      fh = await open(this.#path(id), 'r')
+    } catch (err) {
+      if (isNotFound(err)) throw objectMissing(shortHex(id))
+      throw ioFailed(`reading object ${shortHex(id)}`, err)
+    }
+    try {
+      const { size } = await fh.stat()
+      if (offset + length > size) throw inputInvalid(`range ${offset}+${length} ends past object ${shortHex(id)} (${size} bytes)`)
+      const out = new Uint8Array(length)
+      let done = 0
+      while (done < length) {
+        const { bytesRead } = await fh.read(out, done, length - done, offset + done)
+        if (bytesRead === 0) throw ioFailed(`reading object ${shortHex(id)}`, new Error('short read'))
+        done += bytesRead
+      }
+      return out
+    } finally {
+      await fh.close()
+    }
+  }
+
+  async size(id: PackId): Promise<number> {
+    await this.open()
+    try {
+      return (await stat(this.#path(id))).size
+    } catch (err) {
+      if (isNotFound(err)) throw objectMissing(shortHex(id))
+      throw ioFailed(`reading object ${shortHex(id)}`, err)
+    }
+  }
+
+  async has(id: PackId): Promise<boolean> {
+    await this.open()
+    try {
+      await stat(this.#path(id))
+      return true
+    } catch (err) {
+      if (isNotFound(err)) return false
+      throw ioFailed(`reading object ${shortHex(id)}`, err)
+    }
+  }
+
+  async delete(id: PackId): Promise<void> {
+    await this.open()
+    const hex = toHex(id)
+    await rm(this.#path(id), { force: true })
+    await fsyncDir(join(this.#root, hex.slice(0, 2))).catch(() => {})
+  }
+
+  async *list(): AsyncIterable<PackId> {
+    await this.open()
+    for (const shard of await readdir(this.#root)) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue
+      for (const name of await readdir(join(this.#root, shard))) {
+        const bytes = /^[0-9a-f]{64}$/.test(name) && name.startsWith(shard) ? fromHex(name) : null
+        if (bytes) yield asPackId(bytes)
+      }
+    }
+  }
+}

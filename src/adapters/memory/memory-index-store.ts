@@ -1,0 +1,162 @@
+import type {
+  ChunkLocation, FileRecord, IndexStore, PackRecord, PackState, PeerRecord, ReplicaRecord, SnapshotRecord,
+} from '../../core/ports/index-store.js'
+import type { ChunkId, NodeId, PackId, ShareId } from '../../core/ids.js'
+import { closed, inputInvalid } from '../../core/errors.js'
+import { bytesEqual, toHex } from '../../shared/bytes.js'
+
+interface Tables {
+  packs: Map<string, PackRecord>
+  chunks: Map<string, ChunkLocation>
+  files: Map<string, FileRecord>
+  snapshots: Map<string, SnapshotRecord>
+  peers: Map<string, PeerRecord>
+  replicas: Map<string, ReplicaRecord>
+}
+
+const key = (...parts: Array<Uint8Array | string>) => parts.map((p) => (typeof p === 'string' ? p : toHex(p))).join('\u0000')
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+function copyTables(t: Tables): Tables {
+  return {
+    packs: new Map(t.packs), chunks: new Map(t.chunks), files: new Map(t.files),
+    snapshots: new Map(t.snapshots), peers: new Map(t.peers), replicas: new Map(t.replicas),
+  }
+}
+
+/** IndexStore in memory, for tests and --dry-run. Transactions roll back by restoring a copy. */
+export class MemoryIndexStore implements IndexStore {
+  #t: Tables = { packs: new Map(), chunks: new Map(), files: new Map(), snapshots: new Map(), peers: new Map(), replicas: new Map() }
+  #depth = 0
+  #closed = false
+
+  async open(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#closed = true
+  }
+
+  #live(): Tables {
+    if (this.#closed) throw closed('index')
+    return this.#t
+  }
+
+  transaction<T>(fn: () => T): T {
+    const before = this.#depth === 0 ? copyTables(this.#live()) : null
+    this.#depth++
+    try {
+      return fn()
+    } catch (err) {
+      if (before) this.#t = before
+      throw err
+    } finally {
+      this.#depth--
+    }
+  }
+
+  addPack(pack: PackRecord, chunks: readonly ChunkLocation[]): void {
+    if (chunks.length !== pack.chunkCount) throw inputInvalid('pack chunk count does not match its chunks')
+    this.transaction(() => {
+      const t = this.#live()
+      if (!t.packs.has(key(pack.packId))) t.packs.set(key(pack.packId), { ...pack })
+      for (const c of chunks) {
+        if (!bytesEqual(c.packId, pack.packId)) throw inputInvalid('chunk belongs to another pack')
+        const k = key(pack.shareId, c.chunkId)
+        if (!t.chunks.has(k)) t.chunks.set(k, { ...c })
+      }
+    })
+  }
+
+  getPack(packId: PackId): PackRecord | null {
+    const p = this.#live().packs.get(key(packId))
+    return p ? { ...p } : null
+  }
+
+  listPacks(shareId: ShareId): PackRecord[] {
+    return [...this.#live().packs.values()]
+      .filter((p) => bytesEqual(p.shareId, shareId))
+      .sort((a, b) => a.createdAtMs - b.createdAtMs || cmp(toHex(a.packId), toHex(b.packId)))
+      .map((p) => ({ ...p }))
+  }
+
+  setPackState(packId: PackId, state: PackState): void {
+    const p = this.#live().packs.get(key(packId))
+    if (p) p.state = state
+  }
+
+  findChunk(shareId: ShareId, chunkId: ChunkId): ChunkLocation | null {
+    const c = this.#live().chunks.get(key(shareId, chunkId))
+    return c ? { ...c } : null
+  }
+
+  countChunks(shareId: ShareId): number {
+    const prefix = key(shareId) + '\u0000'
+    let n = 0
+    for (const k of this.#live().chunks.keys()) if (k.startsWith(prefix)) n++
+    return n
+  }
+
+  putFile(file: FileRecord): void {
+    this.#live().files.set(key(file.shareId, file.path), { ...file, chunkIds: [...file.chunkIds] })
+  }
+
+  getFile(shareId: ShareId, path: string): FileRecord | null {
+    const f = this.#live().files.get(key(shareId, path))
+    return f ? { ...f, chunkIds: [...f.chunkIds] } : null
+  }
+
+  listFiles(shareId: ShareId): FileRecord[] {
+    return [...this.#live().files.values()]
+      .filter((f) => bytesEqual(f.shareId, shareId))
+      .sort((a, b) => cmp(a.path, b.path))
+      .map((f) => ({ ...f, chunkIds: [...f.chunkIds] }))
+  }
+
+  deleteFile(shareId: ShareId, path: string): void {
+    this.#live().files.delete(key(shareId, path))
+  }
+
+  addSnapshot(snapshot: SnapshotRecord): void {
+    const t = this.#live()
+    const k = key(snapshot.snapshotId)
+    if (t.snapshots.has(k)) throw inputInvalid('snapshot already recorded')
+    for (const s of t.snapshots.values()) {
+      if (bytesEqual(s.shareId, snapshot.shareId) && s.seq === snapshot.seq) throw inputInvalid('snapshot sequence already used')
+    }
+    t.snapshots.set(k, { ...snapshot })
+  }
+
+  listSnapshots(shareId: ShareId): SnapshotRecord[] {
+    return [...this.#live().snapshots.values()]
+      .filter((s) => bytesEqual(s.shareId, shareId))
+      .sort((a, b) => a.seq - b.seq)
+      .map((s) => ({ ...s }))
+  }
+
+  upsertPeer(peer: PeerRecord): void {
+    const t = this.#live()
+    const old = t.peers.get(key(peer.nodeId))
+    t.peers.set(key(peer.nodeId), { ...peer, firstSeenMs: old ? old.firstSeenMs : peer.firstSeenMs })
+  }
+
+  getPeer(nodeId: NodeId): PeerRecord | null {
+    const p = this.#live().peers.get(key(nodeId))
+    return p ? { ...p } : null
+  }
+
+  listPeers(): PeerRecord[] {
+    return [...this.#live().peers.values()]
+      .sort((a, b) => a.firstSeenMs - b.firstSeenMs || cmp(toHex(a.nodeId), toHex(b.nodeId)))
+      .map((p) => ({ ...p }))
+  }
+
+  putReplica(replica: ReplicaRecord): void {
+    this.#live().replicas.set(key(replica.packId, replica.nodeId), { ...replica })
+  }
+
+  listReplicas(packId: PackId): ReplicaRecord[] {
+    return [...this.#live().replicas.values()]
+      .filter((r) => bytesEqual(r.packId, packId))
+      .sort((a, b) => cmp(toHex(a.nodeId), toHex(b.nodeId)))
+      .map((r) => ({ ...r }))
+  }
+}

@@ -1,0 +1,49 @@
+import type { ObjectStore } from '../../core/ports/object-store.js'
+import { asPackId, type PackId } from '../../core/ids.js'
+import { inputInvalid, objectMissing } from '../../core/errors.js'
+import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
+
+/** ObjectStore in memory, for tests and --dry-run. Stores copies, returns copies. */
+export class MemoryObjectStore implements ObjectStore {
+  readonly #objects = new Map<string, Uint8Array>()
+
+  async put(id: PackId, bytes: Uint8Array): Promise<void> {
+    const key = toHex(id)
+    if (!this.#objects.has(key)) this.#objects.set(key, bytes.slice())
+  }
+
+  #get(id: PackId): Uint8Array {
+    const b = this.#objects.get(toHex(id))
+    if (!b) throw objectMissing(shortHex(id))
+    return b
+  }
+
+  async get(id: PackId): Promise<Uint8Array> {
+    return this.#get(id).slice()
+  }
+
+  async getRange(id: PackId, offset: number, length: number): Promise<Uint8Array> {
+    const b = this.#get(id)
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw inputInvalid('byte range must be non-negative integers')
+    }
+    if (offset + length > b.length) throw inputInvalid(`range ${offset}+${length} ends past object ${shortHex(id)} (${b.length} bytes)`)
+    return b.slice(offset, offset + length)
+  }
+
+  async size(id: PackId): Promise<number> {
+    return this.#get(id).length
+  }
+
+  async has(id: PackId): Promise<boolean> {
+    return this.#objects.has(toHex(id))
+  }
+
+  async delete(id: PackId): Promise<void> {
+    this.#objects.delete(toHex(id))
+  }
+
+  async *list(): AsyncIterable<PackId> {
+    for (const key of [...this.#objects.keys()]) yield asPackId(fromHex(key) as Uint8Array)
+  }
+}

@@ -1,0 +1,2 @@
+export * from './fastcdc.js'
+export * from './gear.js'

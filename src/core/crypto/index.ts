@@ -1,0 +1,7 @@
+export * from './kdf.js'
+export * from './field.js'
+export * from './keys.js'
+export * from './recovery-key.js'
+export * from './key-file.js'
+export * from './envelope.js'
+export * from './chunk-id.js'

@@ -1,0 +1,110 @@
+import type { ChunkId, NodeId, PackId, ShareId } from '../ids.js'
+
+/** Where one sealed chunk lives: its pack and byte range inside the pack. */
+export interface ChunkLocation {
+  chunkId: ChunkId
+  packId: PackId
+  /** Offset of the chunk's envelope inside the pack. */
+  offsetBytes: number
+  /** Length of the envelope (header + ciphertext + tag). */
+  sealedBytes: number
+  /** Length of the plaintext chunk. */
+  plainBytes: number
+}
+
+export type PackState = 'spooled' | 'replicating' | 'replicated'
+
+export interface PackRecord {
+  packId: PackId
+  shareId: ShareId
+  sizeBytes: number
+  /** Merkle root over the pack's 4 KiB leaves, kept for audits. */
+  merkleRoot: Uint8Array
+  chunkCount: number
+  createdAtMs: number
+  state: PackState
+}
+
+export interface FileRecord {
+  shareId: ShareId
+  /** Share-relative POSIX path, NFC as read from disk. */
+  path: string
+  sizeBytes: number
+  mtimeMs: number
+  inode: number
+  mode: number
+  chunkIds: readonly ChunkId[]
+}
+
+export interface SnapshotRecord {
+  snapshotId: Uint8Array
+  shareId: ShareId
+  seq: number
+  createdAtMs: number
+  /** Pack holding the root directory manifest, and its chunk id. */
+  rootChunkId: ChunkId
+  fileCount: number
+  totalBytes: number
+}
+
+export type PeerState = 'active' | 'failing' | 'blocked'
+
+export interface PeerRecord {
+  nodeId: NodeId
+  url: string
+  certFingerprint: Uint8Array
+  firstSeenMs: number
+  lastSeenMs: number
+  state: PeerState
+}
+
+export type ReplicaStatus = 'stored' | 'healthy' | 'bad' | 'lost'
+
+export interface ReplicaRecord {
+  packId: PackId
+  nodeId: NodeId
+  /** The storage node's signed receipt, as received. */
+  receipt: Uint8Array
+  storedAtMs: number
+  lastAuditMs: number | null
+  status: ReplicaStatus
+}
+
+/**
+ * The owner's local index. Synchronous: the only production adapter is SQLite in-process, and
+ * the hot path (dedupe lookups) must not pay for a promise per chunk.
+ * - addPack() records a pack and all its chunk locations atomically: either all or none.
+ * - A chunk id is unique per share (ids are keyed per share); adding a known one is a no-op.
+ * - findChunk() returns null when absent; it never throws for a missing id.
+ * - putFile() replaces the record for (shareId, path).
+ * - transaction(fn) runs fn atomically; nested calls join the outer transaction.
+ * - Methods MUST reject with CLOSED after close(), and with INDEX_CORRUPT when stored rows do not
+ *   decode.
+ */
+export interface IndexStore {
+  open(): Promise<void>
+  close(): Promise<void>
+  transaction<T>(fn: () => T): T
+
+  addPack(pack: PackRecord, chunks: readonly ChunkLocation[]): void
+  getPack(packId: PackId): PackRecord | null
+  listPacks(shareId: ShareId): PackRecord[]
+  setPackState(packId: PackId, state: PackState): void
+  findChunk(shareId: ShareId, chunkId: ChunkId): ChunkLocation | null
+  countChunks(shareId: ShareId): number
+
+  putFile(file: FileRecord): void
+  getFile(shareId: ShareId, path: string): FileRecord | null
+  listFiles(shareId: ShareId): FileRecord[]
+  deleteFile(shareId: ShareId, path: string): void
+
+  addSnapshot(snapshot: SnapshotRecord): void
+  listSnapshots(shareId: ShareId): SnapshotRecord[]
+
+  upsertPeer(peer: PeerRecord): void
+  getPeer(nodeId: NodeId): PeerRecord | null
+  listPeers(): PeerRecord[]
+
+  putReplica(replica: ReplicaRecord): void
+  listReplicas(packId: PackId): ReplicaRecord[]
+}

@@ -1,0 +1,21 @@
+import type { PackId } from '../ids.js'
+
+/**
+ * Content store of whole objects (sealed packs), addressed by id. Never sees plaintext.
+ * - put() MUST be atomic: a reader sees either no object or all of it, also after a crash.
+ * - put() MUST be idempotent: putting an id that exists is a no-op (ids are random or
+ *   content-derived, so equal ids mean equal bytes).
+ * - get()/getRange()/size() MUST reject with OBJECT_MISSING when the id is absent.
+ * - getRange() MUST reject with INPUT_INVALID when the range is negative or ends past the object.
+ * - delete() is idempotent.
+ * - list() yields each id exactly once, in no particular order.
+ */
+export interface ObjectStore {
+  put(id: PackId, bytes: Uint8Array): Promise<void>
+  get(id: PackId): Promise<Uint8Array>
+  getRange(id: PackId, offset: number, length: number): Promise<Uint8Array>
+  size(id: PackId): Promise<number>
+  has(id: PackId): Promise<boolean>
+  delete(id: PackId): Promise<void>
+  list(): AsyncIterable<PackId>
+}

@@ -1,0 +1,26 @@
+/**
+ * The cryptographic primitives the core needs. Implemented with libsodium (sodium-native) and,
+ * for SHA-256/HMAC-SHA-256, the platform's hardware-accelerated implementation.
+ *
+ * - Every function is synchronous and deterministic except randomBytes().
+ * - aeadOpen() MUST return null (never throw) when authentication fails: untrusted bytes that fail
+ *   authentication are an expected condition, converted to a coded error by the caller.
+ * - Outputs are fresh arrays the caller owns.
+ */
+export interface Sodium {
+  /** XChaCha20-Poly1305-IETF; key 32 bytes, nonce 24 bytes; returns ciphertext || 16-byte tag. */
+  aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array
+  /** Inverse of aeadSeal(); null when the tag does not verify. */
+  aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array | null
+  /** BLAKE2b with outputBytes in 16..64, optionally keyed (key 16..64 bytes). */
+  blake2b(input: Uint8Array, outputBytes: number, key?: Uint8Array): Uint8Array
+  sha256(input: Uint8Array): Uint8Array
+  /** SHA-256 over the concatenation of parts, without copying them together. */
+  sha256Parts(parts: readonly Uint8Array[]): Uint8Array
+  hmacSha256(key: Uint8Array, input: Uint8Array): Uint8Array
+  /** Ed25519 key pair from a 32-byte seed. */
+  signKeyPairFromSeed(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array }
+  sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
+  randomBytes(length: number): Uint8Array
+}

@@ -1,0 +1,22 @@
+/**
+ * Read-only view of a folder being backed up.
+ * - walk() yields every entry below the root exactly once (directories before their contents),
+ *   with share-relative POSIX paths; it never follows symlinks.
+ * - read() yields the file's bytes in order, in pieces of any size; it rejects with IO_FAILED
+ *   when the file cannot be read.
+ */
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'other'
+
+export interface SourceEntry {
+  path: string
+  kind: EntryKind
+  sizeBytes: number
+  mtimeMs: number
+  inode: number
+  mode: number
+}
+
+export interface SourceFs {
+  walk(): AsyncIterable<SourceEntry>
+  read(path: string): AsyncIterable<Uint8Array>
+}

@@ -1,0 +1,115 @@
+import test, { type ExecutionContext } from 'ava'
+import type { ChunkLocation, IndexStore, PackRecord } from '../../src/core/ports/index-store.js'
+import { asChunkId, asNodeId, asPackId, asShareId } from '../../src/core/ids.js'
+import { BackupError } from '../../src/core/errors.js'
+
+const share = asShareId(new Uint8Array(16).fill(1))
+const otherShare = asShareId(new Uint8Array(16).fill(2))
+const packId = (n: number) => asPackId(new Uint8Array(32).fill(n))
+const chunkId = (n: number) => asChunkId(new Uint8Array(32).fill(n))
+const nodeId = (n: number) => asNodeId(new Uint8Array(32).fill(n))
+
+function pack(n: number, chunks: number, shareId = share): PackRecord {
+  return { packId: packId(n), shareId, sizeBytes: 1000 * n, merkleRoot: new Uint8Array(32).fill(n), chunkCount: chunks, createdAtMs: n, state: 'spooled' }
+}
+function loc(p: number, c: number, offset = 0): ChunkLocation {
+  return { chunkId: chunkId(c), packId: packId(p), offsetBytes: offset, sealedBytes: 141, plainBytes: 100 }
+}
+
+/** The IndexStore contract (core/ports/index-store.ts); every adapter runs it. */
+export function indexStoreContract(label: string, make: (t: ExecutionContext) => Promise<IndexStore>) {
+  test(`${label} › addPack records the pack and its chunks; findChunk is per share`, async (t) => {
+    const idx = await make(t)
+    idx.addPack(pack(1, 2), [loc(1, 10), loc(1, 11, 141)])
+    t.deepEqual(idx.getPack(packId(1)), pack(1, 2))
+    t.deepEqual(idx.findChunk(share, chunkId(11)), loc(1, 11, 141))
+    t.is(idx.findChunk(otherShare, chunkId(11)), null)
+    t.is(idx.findChunk(share, chunkId(99)), null)
+    t.is(idx.countChunks(share), 2)
+    t.deepEqual(idx.listPacks(share).map((p) => p.packId), [packId(1)])
+    t.deepEqual(idx.listPacks(otherShare), [])
+    idx.setPackState(packId(1), 'replicated')
+    t.is(idx.getPack(packId(1))?.state, 'replicated')
+  })
+
+  test(`${label} › a known chunk id is kept where it was first recorded`, async (t) => {
+    const idx = await make(t)
+    idx.addPack(pack(1, 1), [loc(1, 10)])
+    idx.addPack(pack(2, 1), [loc(2, 10)])
+    t.deepEqual(idx.findChunk(share, chunkId(10))?.packId, packId(1))
+    t.is(idx.countChunks(share), 1)
+  })
+
+  test(`${label} › addPack is all or nothing`, async (t) => {
+    const idx = await make(t)
+    t.throws(() => idx.addPack(pack(3, 2), [loc(3, 20), loc(4, 21)]), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+    t.throws(() => idx.addPack(pack(3, 3), [loc(3, 20)]), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+    t.is(idx.getPack(packId(3)), null)
+    t.is(idx.findChunk(share, chunkId(20)), null)
+  })
+
+  test(`${label} › transaction rolls back everything when fn throws`, async (t) => {
+    const idx = await make(t)
+    const file = { shareId: share, path: 'a.txt', sizeBytes: 5, mtimeMs: 1.5, inode: 7, mode: 0o644, chunkIds: [chunkId(1)] }
+    t.throws(() => idx.transaction(() => {
+      idx.putFile(file)
+      idx.addPack(pack(5, 1), [loc(5, 50)])
+      throw new Error('boom')
+    }), { message: 'boom' })
+    t.is(idx.getFile(share, 'a.txt'), null)
+    t.is(idx.getPack(packId(5)), null)
+    idx.transaction(() => idx.putFile(file))
+    t.deepEqual(idx.getFile(share, 'a.txt'), file)
+  })
+
+  test(`${label} › files: put replaces, list is sorted by path, delete removes`, async (t) => {
+    const idx = await make(t)
+    const f = (path: string, n: number) => ({ shareId: share, path, sizeBytes: n, mtimeMs: 1700000000123.25, inode: n, mode: 0o100644, chunkIds: [chunkId(n), chunkId(n + 1)] })
+    idx.putFile(f('b/ünïcödé.txt', 1))
+    idx.putFile(f('a.txt', 2))
+    idx.putFile(f('a.txt', 3))
+    t.deepEqual(idx.listFiles(share).map((x) => [x.path, x.sizeBytes]), [['a.txt', 3], ['b/ünïcödé.txt', 1]])
+    t.deepEqual(idx.getFile(share, 'b/ünïcödé.txt'), f('b/ünïcödé.txt', 1))
+    t.deepEqual(idx.getFile(share, 'a.txt')?.chunkIds, [chunkId(3), chunkId(4)])
+    idx.putFile({ ...f('empty', 0), chunkIds: [] })
+    t.deepEqual(idx.getFile(share, 'empty')?.chunkIds, [])
+    idx.deleteFile(share, 'a.txt')
+    t.is(idx.getFile(share, 'a.txt'), null)
+    t.deepEqual(idx.listFiles(otherShare), [])
+  })
+
+  test(`${label} › snapshots are ordered by sequence; a reused sequence is INPUT_INVALID`, async (t) => {
+    const idx = await make(t)
+    const s = (seq: number, idByte: number) => ({ snapshotId: new Uint8Array(16).fill(idByte), shareId: share, seq, createdAtMs: seq * 10, rootChunkId: chunkId(seq), fileCount: seq, totalBytes: seq * 100 })
+    idx.addSnapshot(s(2, 2))
+    idx.addSnapshot(s(1, 1))
+    t.deepEqual(idx.listSnapshots(share).map((x) => x.seq), [1, 2])
+    t.deepEqual(idx.listSnapshots(share)[0], s(1, 1))
+    t.throws(() => idx.addSnapshot(s(2, 3)), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+    t.is(idx.listSnapshots(share).length, 2)
+  })
+
+  test(`${label} › peers upsert keeps first-seen; replicas per pack`, async (t) => {
+    const idx = await make(t)
+    const p = { nodeId: nodeId(1), url: 'https://127.0.0.1:1', certFingerprint: new Uint8Array(32).fill(1), firstSeenMs: 10, lastSeenMs: 10, state: 'active' as const }
+    idx.upsertPeer(p)
+    idx.upsertPeer({ ...p, firstSeenMs: 99, lastSeenMs: 20, url: 'https://127.0.0.1:2' })
+    t.deepEqual(idx.getPeer(nodeId(1)), { ...p, lastSeenMs: 20, url: 'https://127.0.0.1:2' })
+    t.is(idx.getPeer(nodeId(2)), null)
+    idx.upsertPeer({ ...p, nodeId: nodeId(2), firstSeenMs: 5 })
+    t.deepEqual(idx.listPeers().map((x) => x.nodeId), [nodeId(2), nodeId(1)])
+    idx.addPack(pack(1, 1), [loc(1, 1)])
+    const r = { packId: packId(1), nodeId: nodeId(1), receipt: new Uint8Array([1, 2, 3]), storedAtMs: 5, lastAuditMs: null, status: 'stored' as const }
+    idx.putReplica(r)
+    idx.putReplica({ ...r, nodeId: nodeId(2) })
+    idx.putReplica({ ...r, status: 'healthy', lastAuditMs: 9 })
+    t.deepEqual(idx.listReplicas(packId(1)), [{ ...r, status: 'healthy', lastAuditMs: 9 }, { ...r, nodeId: nodeId(2) }])
+  })
+
+  test(`${label} › calls after close reject with CLOSED`, async (t) => {
+    const idx = await make(t)
+    await idx.close()
+    t.throws(() => idx.findChunk(share, chunkId(1)), { instanceOf: BackupError, code: 'CLOSED' })
+    t.throws(() => idx.transaction(() => 1), { instanceOf: BackupError, code: 'CLOSED' })
+  })
+}

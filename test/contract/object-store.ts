@@ -1,0 +1,71 @@
+import test, { type ExecutionContext } from 'ava'
+import type { ObjectStore } from '../../src/core/ports/object-store.js'
+import { asPackId } from '../../src/core/ids.js'
+import { BackupError } from '../../src/core/errors.js'
+import { sampleBytes } from '../helpers/index.js'
+
+const id = (n: number) => asPackId(new Uint8Array(32).fill(n))
+
+/** The ObjectStore contract (core/ports/object-store.ts); every adapter runs it. */
+export function objectStoreContract(label: string, make: (t: ExecutionContext) => Promise<ObjectStore>) {
+  test(`${label} › put then get, size, has, range`, async (t) => {
+    const store = await make(t)
+    const bytes = sampleBytes(1, 100_000)
+    await store.put(id(1), bytes)
+    t.deepEqual(await store.get(id(1)), bytes)
+    t.is(await store.size(id(1)), bytes.length)
+    t.true(await store.has(id(1)))
+    t.false(await store.has(id(2)))
+    t.deepEqual(await store.getRange(id(1), 4096, 1000), bytes.subarray(4096, 5096))
+    t.deepEqual(await store.getRange(id(1), 0, 0), new Uint8Array(0))
+    t.deepEqual(await store.getRange(id(1), 99_000, 1000), bytes.subarray(99_000))
+  })
+
+  test(`${label} › put is idempotent and keeps the first bytes`, async (t) => {
+    const store = await make(t)
+    const bytes = sampleBytes(2, 5000)
+    await store.put(id(3), bytes)
+    await t.notThrowsAsync(store.put(id(3), bytes))
+    t.deepEqual(await store.get(id(3)), bytes)
+  })
+
+  test(`${label} › returned bytes are the caller's: mutating them changes nothing stored`, async (t) => {
+    const store = await make(t)
+    const bytes = sampleBytes(3, 100)
+    await store.put(id(4), bytes)
+    bytes[0] = (bytes[0] as number) ^ 0xff
+    const got = await store.get(id(4))
+    t.notDeepEqual(got, bytes)
+    got[1] = (got[1] as number) ^ 0xff
+    t.deepEqual(await store.get(id(4)), sampleBytes(3, 100))
+  })
+
+  test(`${label} › missing objects reject with OBJECT_MISSING`, async (t) => {
+    const store = await make(t)
+    await t.throwsAsync(store.get(id(9)), { instanceOf: BackupError, code: 'OBJECT_MISSING' })
+    await t.throwsAsync(store.getRange(id(9), 0, 1), { instanceOf: BackupError, code: 'OBJECT_MISSING' })
+    await t.throwsAsync(store.size(id(9)), { instanceOf: BackupError, code: 'OBJECT_MISSING' })
+  })
+
+  test(`${label} › bad ranges reject with INPUT_INVALID and change nothing`, async (t) => {
+    const store = await make(t)
+    const bytes = sampleBytes(4, 1000)
+    await store.put(id(5), bytes)
+    for (const [o, l] of [[-1, 1], [0, -1], [999, 2], [1001, 0], [0.5, 1], [Number.MAX_SAFE_INTEGER, 1]] as const) {
+      await t.throwsAsync(store.getRange(id(5), o, l), { instanceOf: BackupError, code: 'INPUT_INVALID' }, `${o}+${l}`)
+    }
+    t.deepEqual(await store.get(id(5)), bytes)
+  })
+
+  test(`${label} › delete is idempotent; list yields each id once`, async (t) => {
+    const store = await make(t)
+    for (const n of [10, 11, 12]) await store.put(id(n), sampleBytes(n, 10))
+    await store.delete(id(11))
+    await store.delete(id(11))
+    await store.delete(id(99))
+    const listed: string[] = []
+    for await (const x of store.list()) listed.push(Buffer.from(x).toString('hex'))
+    t.deepEqual(listed.sort(), [id(10), id(12)].map((x) => Buffer.from(x).toString('hex')).sort())
+    await t.throwsAsync(store.get(id(11)), { instanceOf: BackupError, code: 'OBJECT_MISSING' })
+  })
+}

@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'PASSPHRASE_WRONG',
   'ALREADY_INITIALIZED',
   'INPUT_INVALID',
+  'FILE_CHANGED',
   'INDEX_CORRUPT',
   'IO_FAILED',
   'PROOF_REJECTED',
@@ -96,6 +97,8 @@ export const passphraseWrong = () =>
 export const alreadyInitialized = (path: string) =>
   new BackupError('ALREADY_INITIALIZED', `${path} already holds a key file; refusing to overwrite it`)
 export const inputInvalid = (why: string) => new BackupError('INPUT_INVALID', why)
+export const fileChanged = (path: string) =>
+  new BackupError('FILE_CHANGED', `${path} changed while it was read; skipped in this backup, will be read again next time`, { retryable: true })
 export const indexCorrupt = (why: string) => new BackupError('INDEX_CORRUPT', `index is inconsistent: ${why}`)
 export const ioFailed = (what: string, cause: unknown) =>
   new BackupError('IO_FAILED', `${what} failed`, { cause, retryable: true })

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createHash } from 'node:crypto'
 import type { ExecutionContext } from 'ava'
 import { SodiumNativeCrypto } from '../../src/adapters/sodium/sodium-native-crypto.js'
 
@@ -19,16 +18,18 @@ export async function tempDir(t: ExecutionContext): Promise<string> {
  * cut to n bytes. docs/FORMAT.md names it because known-answer vectors are built from it.
  */
 export function sampleBytes(seed: number, n: number): Uint8Array {
-  const out = new Uint8Array(n)
-  const head = Buffer.alloc(8)
-  head.writeUInt32LE(seed >>> 0, 0)
-  for (let k = 0, at = 0; at < n; k++, at += 32) {
-    head.writeUInt32LE(k, 4)
-    const block = createHash('sha256').update(head).digest()
-    out.set(block.subarray(0, Math.min(32, n - at)), at)
+  const out = new Uint8Array(Math.ceil(n / 32) * 32)
+  const head = new Uint8Array(8)
+  const view = new DataView(head.buffer)
+  view.setUint32(0, seed >>> 0, true)
+  for (let k = 0; k * 32 < n; k++) {
+    view.setUint32(4, k, true)
+    out.set(sha256(head), k * 32)
   }
-  return out
+  return out.subarray(0, n)
 }
+
+const sha256 = (data: Uint8Array) => sodium.sha256(data)
 
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex')

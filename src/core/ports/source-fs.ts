@@ -2,6 +2,7 @@
  * Read-only view of a folder being backed up.
  * - walk() yields every entry below the root exactly once (directories before their contents),
  *   with share-relative POSIX paths; it never follows symlinks.
+ * - stat() lets a reader notice a file that changed while it was read.
  * - read() yields the file's bytes in order, in pieces of any size; it rejects with IO_FAILED
  *   when the file cannot be read.
  */
@@ -18,5 +19,7 @@ export interface SourceEntry {
 
 export interface SourceFs {
   walk(): AsyncIterable<SourceEntry>
+  /** Current metadata of one entry (not following symlinks); IO_FAILED when it is gone. */
+  stat(path: string): Promise<SourceEntry>
   read(path: string): AsyncIterable<Uint8Array>
 }

@@ -1,0 +1,88 @@
+import { lstat, opendir, readFile, open } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { EntryKind, SourceEntry, SourceFs } from '../../core/ports/source-fs.js'
+import { inputInvalid, ioFailed } from '../../core/errors.js'
+
+/** Files up to this size are read in one call; larger ones stream in pieces of this size. */
+const WHOLE_READ_BYTES = 4 * 1024 * 1024
+
+function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryKind {
+  if (st.isSymbolicLink()) return 'symlink'
+  if (st.isFile()) return 'file'
+  if (st.isDirectory()) return 'dir'
+  return 'other'
+}
+
+/** SourceFs over a local folder. Never follows symlinks; paths are share-relative with '/'. */
+export class FsSource implements SourceFs {
+  constructor(readonly root: string) {}
+
+  #abs(path: string): string {
+    if (path.split('/').some((p) => p === '..' || p === '') && path !== '') throw inputInvalid('source path must be relative and normalised')
+    return join(this.root, path)
+  }
+
+  async stat(path: string): Promise<SourceEntry> {
+    try {
+      const st = await lstat(this.#abs(path))
+      return { path, kind: kindOf(st), sizeBytes: st.size, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode }
+    } catch (err) {
+      throw ioFailed(`reading ${path}`, err)
+    }
+  }
+
+  async *walk(): AsyncIterable<SourceEntry> {
+    const stack: string[] = ['']
+    while (stack.length > 0) {
+      const rel = stack.pop() as string
+      let dir
+      try {
+        dir = await opendir(rel === '' ? this.root : join(this.root, rel))
+      } catch (err) {
+        throw ioFailed(`listing ${rel || '/'}`, err)
+      }
+      const names: string[] = []
+      for await (const d of dir) names.push(d.name)
+      names.sort()
+      const subdirs: string[] = []
+      for (const name of names) {
+        const path = rel === '' ? name : `${rel}/${name}`
+        let st
+        try {
+          st = await lstat(join(this.root, path))
+        } catch {
+          continue // vanished between listing and stat: it is simply not in this snapshot
+        }
+        const entry: SourceEntry = { path, kind: kindOf(st), sizeBytes: st.size, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode }
+        yield entry
+        if (entry.kind === 'dir') subdirs.push(path)
+      }
+      for (const s of subdirs.reverse()) stack.push(s)
+    }
+  }
+
+  async *read(path: string): AsyncIterable<Uint8Array> {
+    const abs = this.#abs(path)
+    try {
+      const st = await lstat(abs)
+      if (st.size <= WHOLE_READ_BYTES) {
+        const b = await readFile(abs)
+        yield new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+        return
+      }
+      const fh = await open(abs, 'r')
+      try {
+        for (;;) {
+          const buf = new Uint8Array(WHOLE_READ_BYTES)
+          const { bytesRead } = await fh.read(buf, 0, buf.length, null)
+          if (bytesRead === 0) return
+          yield buf.subarray(0, bytesRead)
+        }
+      } finally {
+        await fh.close()
+      }
+    } catch (err) {
+      throw ioFailed(`reading ${path}`, err)
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import test, { type ExecutionContext } from 'ava'
+import { join } from 'node:path'
+import { appendFile, rm, rename, writeFile, readFile, readdir } from 'node:fs/promises'
+import { IngestService, type IngestOptions } from '../../src/app/ingest-service.js'
+import { ChunkReader } from '../../src/app/chunk-reader.js'
+import { SqliteIndexStore } from '../../src/adapters/sqlite/sqlite-index-store.js'
+import { FsObjectStore } from '../../src/adapters/fs/fs-object-store.js'
+import { FsSource } from '../../src/adapters/fs/fs-source.js'
+import { SystemClock } from '../../src/adapters/system/system-clock.js'
+import { deriveShareKeys } from '../../src/core/crypto/index.js'
+import { readPackIndex } from '../../src/core/pack/index.js'
+import { MerkleTree } from '../../src/core/audit/index.js'
+import { asShareId } from '../../src/core/ids.js'
+import type { SourceFs } from '../../src/core/ports/source-fs.js'
+import { sodium, sampleBytes, tempDir } from '../helpers/index.js'
+import { writeTree, readTree, digestTree } from '../helpers/tree.js'
+
+const shareId = asShareId(new Uint8Array(16).fill(4))
+const keys = deriveShareKeys(sodium, new Uint8Array(32).fill(4))
+const SMALL_PACKS: IngestOptions = { packTargetBytes: 1024 * 1024 }
+
+async function setup(t: ExecutionContext) {
+  const dir = await tempDir(t)
+  const index = new SqliteIndexStore(join(dir, 'index.sqlite'))
+  await index.open()
+  const spool = new FsObjectStore(join(dir, 'spool'))
+  t.teardown(async () => {
+    await index.close()
+    await spool.close()
+  })
+  const src = join(dir, 'share')
+  const service = new IngestService({ sodium, index, spool, clock: new SystemClock() })
+  const reader = new ChunkReader({ sodium, index, objects: spool }, shareId, keys)
+  return { dir, src, index, spool, service, reader }
+}
+
+type Setup = Awaited<ReturnType<typeof setup>>
+
+async function readBack(s: Setup): Promise<Record<string, Buffer>> {
+  const out: Record<string, Buffer> = {}
+  for (const f of s.index.listFiles(shareId)) {
+    const parts: Uint8Array[] = []
+    for await (const p of s.reader.readFile(f.chunkIds)) parts.push(p)
+    out[f.path] = Buffer.concat(parts)
+  }
+  return out
+}
+
+test('ingest of a declared tree reads back byte for byte from the spool', async (t) => {
+  const s = await setup(t)
+  const big = sampleBytes(1, 9 * 1024 * 1024)
+  await writeTree(s.src, {
+    'docs/a.txt': 'hello',
+    'docs/ünïcödé ✓.txt': 'unicode name',
+    'empty.txt': '',
+    'empty-dir/': {},
+    'big.bin': big,
+    'copy-of-big.bin': big,
+    'nested/deep/x.bin': sampleBytes(2, 300_000),
+  })
+  const stats = await s.service.ingest(shareId, keys, new FsSource(s.src), SMALL_PACKS)
+  t.is(stats.filesSeen, 6)
+  t.is(stats.filesRead, 6)
+  t.true(stats.chunksDeduped >= 5, `the copy of big.bin is deduplicated (${stats.chunksDeduped})`)
+  t.deepEqual(digestTree(await readBack(s)), digestTree(await readTree(s.src)))
+  // Every spooled pack is a valid object whose Merkle root is the one the index kept.
+  for (const p of s.index.listPacks(shareId)) {
+    const bytes = await s.spool.get(p.packId)
+    t.is(readPackIndex(sodium, keys.packKey, p.packId, bytes).length, p.chunkCount)
+    t.deepEqual(new MerkleTree(sodium, bytes).root, p.merkleRoot)
+  }
+})
+
+test('a rescan reads nothing unchanged; modified, renamed and deleted files are tracked', async (t) => {
+  const s = await setup(t)
+  await writeTree(s.src, { 'a.txt': 'one', 'b.bin': sampleBytes(3, 600_000), 'c.txt': 'three', 'd.txt': 'four' })
+  await s.service.ingest(shareId, keys, new FsSource(s.src), SMALL_PACKS)
+  const packsBefore = s.index.listPacks(shareId).length
+  const again = await s.service.ingest(shareId, keys, new FsSource(s.src), SMALL_PACKS)
+  t.is(again.filesUnchanged, 4)
+  t.is(again.filesRead, 0)
+  t.is(s.index.listPacks(shareId).length, packsBefore)
+
+  await appendFile(join(s.src, 'a.txt'), ' more')
+  await rename(join(s.src, 'b.bin'), join(s.src, 'b-renamed.bin'))
+  await rm(join(s.src, 'c.txt'))
+  const third = await s.service.ingest(shareId, keys, new FsSource(s.src), SMALL_PACKS)
+  t.is(third.filesRead, 2)
+  t.is(third.chunksNew, 1, 'only the modified file has new content; the rename is deduplicated')
+  t.deepEqual(digestTree(await readBack(s)), digestTree(await readTree(s.src)))
+})
+
+test('a file that keeps changing while read is skipped with FILE_CHANGED; others are stored', async (t) => {
+  const s = await setup(t)
+  await writeTree(s.src, { 'stable.txt': 'stable', 'busy.log': 'line\n' })
+  const fs = new FsSource(s.src)
+  // A real writer appends to busy.log every time it has just been read.
+  const busy: SourceFs = {
+    walk: () => fs.walk(),
+    stat: (p) => fs.stat(p),
+    async *read(p) {
+      yield* fs.read(p)
+      if (p === 'busy.log') await appendFile(join(s.src, 'busy.log'), 'another line\n')
+    },
+  }
+  const errors: string[] = []
+  const stats = await s.service.ingest(shareId, keys, busy, {
+    onItemError: (path, err) => {
+      errors.push(`${path}:${err.code}`)
+      return 'skip'
+    },
+  })
+  t.deepEqual(errors, ['busy.log:FILE_CHANGED'])
+  t.is(stats.filesSkipped, 1)
+  t.deepEqual(s.index.listFiles(shareId).map((f) => f.path), ['stable.txt'])
+  // 'abort' stops the run with the same code.
+  await t.throwsAsync(s.service.ingest(shareId, keys, busy, { onItemError: () => 'abort' }), { code: 'FILE_CHANGED' })
+})
+
+test('the spool holds no plaintext of a marked corpus', async (t) => {
+  const s = await setup(t)
+  const marker = 'QULOUD-MARKER-7f3a9c'
+  await writeTree(s.src, { 'm1.txt': `${marker} `.repeat(5000), 'm2.txt': marker, dir: { 'm3.txt': `x${marker}x` } })
+  await s.service.ingest(shareId, keys, new FsSource(s.src))
+  const files: string[] = []
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      if (e.isDirectory()) await walk(join(d, e.name))
+      else files.push(join(d, e.name))
+    }
+  }
+  await walk(join(s.dir, 'spool'))
+  t.true(files.length > 0)
+  for (const f of files) t.false((await readFile(f)).includes(marker), f)
+  await writeFile(join(s.dir, 'probe'), marker)
+  t.true((await readFile(join(s.dir, 'probe'))).includes(marker), 'the scan itself can find the marker')
+})

@@ -5,10 +5,10 @@ import type { Clock } from '../core/ports/clock.js'
 import type { SourceEntry, SourceFs } from '../core/ports/source-fs.js'
 import type { ChunkId, ShareId } from '../core/ids.js'
 import { BackupError, fileChanged, isBackupError, rethrowIfBug } from '../core/errors.js'
-import { chunkIdOf, type ShareKeys } from '../core/crypto/index.js'
-import { Chunker, DEFAULT_CHUNK_SIZES, gearTable, type ChunkSizes } from '../core/chunking/index.js'
-import { PackBuilder, PACK_TARGET_BYTES, type SealedPack } from '../core/pack/index.js'
-import { merkleRoot } from '../core/audit/index.js'
+import type { ShareKeys } from '../core/crypto/index.js'
+import { DEFAULT_CHUNK_SIZES, gearTable, type ChunkSizes } from '../core/chunking/index.js'
+import type { ChunkSealer, SealingKeys, SealedChunk } from '../core/ports/chunk-sealer.js'
+import { PackBuilder, PACK_TARGET_BYTES, allocateShared, type SealedPack } from '../core/pack/index.js'
 import { toHex } from '../shared/bytes.js'
 import { Semaphore } from '../shared/semaphore.js'
 
@@ -44,9 +44,13 @@ export interface IngestDeps {
   /** Where sealed packs go: the local spool the replicator uploads from. */
   spool: ObjectStore
   clock: Clock
+  /** Chunking, chunk ids, envelopes and Merkle roots; a worker pool in production. */
+  sealer: ChunkSealer
 }
 
-export const DEFAULT_READ_CONCURRENCY = 4
+export const DEFAULT_READ_CONCURRENCY = 16
+/** Files up to this size are read whole (in one piece); larger ones stream. */
+const WHOLE_FILE_BYTES = 4 * 1024 * 1024
 /** Sealed packs waiting for their write; bounds memory to about this many × 24 MiB. */
 const MAX_PACKS_IN_FLIGHT = 2
 
@@ -77,7 +81,7 @@ interface PendingFile {
 
 class IngestRun {
   readonly stats: IngestStats = { filesSeen: 0, filesRead: 0, filesUnchanged: 0, filesSkipped: 0, bytesRead: 0, chunksNew: 0, chunksDeduped: 0, packsWritten: 0, packBytes: 0 }
-  readonly #gear: Uint32Array
+  readonly #keys: SealingKeys
   readonly #builder: PackBuilder
   /** Chunks sealed or being sealed but not yet in the index: hex id → pack sequence. */
   readonly #pending = new Map<string, number>()
@@ -95,8 +99,8 @@ class IngestRun {
     private readonly source: SourceFs,
     private readonly opts: IngestOptions,
   ) {
-    this.#gear = gearTable(deps.sodium, keys.idKey)
-    this.#builder = new PackBuilder(deps.sodium, keys, { targetBytes: opts.packTargetBytes ?? PACK_TARGET_BYTES })
+    this.#keys = { idKey: keys.idKey, gear: gearTable(deps.sodium, keys.idKey), chunkKey: keys.chunkKey }
+    this.#builder = new PackBuilder(deps.sodium, keys, { targetBytes: opts.packTargetBytes ?? PACK_TARGET_BYTES, allocate: allocateShared })
   }
 
   async execute(): Promise<IngestStats> {
@@ -144,10 +148,8 @@ class IngestRun {
     for (let attempt = 1; ; attempt++) {
       try {
         const pending = await this.#readFile(entry)
-        if (pending) {
-          this.#waiting.push(pending)
-          this.#flushWaiting()
-        }
+        // Recorded with the next pack commit (or at the end): one transaction per pack, not per file.
+        if (pending) this.#waiting.push(pending)
         this.stats.filesRead++
         this.opts.onProgress?.(this.stats)
         return
@@ -163,49 +165,76 @@ class IngestRun {
     }
   }
 
-  /** Reads and chunks one file; returns its record once the file is known not to have changed. */
+  /** Reads and seals one file; returns its record once the file is known not to have changed. */
   async #readFile(entry: SourceEntry): Promise<PendingFile | null> {
-    const chunker = new Chunker(this.#gear, this.opts.chunkSizes ?? DEFAULT_CHUNK_SIZES)
     const chunkIds: ChunkId[] = []
     let needsPack = 0
+    const take = (chunks: SealedChunk[]) => {
+      for (const c of chunks) {
+        const seq = this.#addChunk(c)
+        chunkIds.push(c.id)
+        if (seq > needsPack) needsPack = seq
+      }
+    }
+    const sizes = this.opts.chunkSizes ?? DEFAULT_CHUNK_SIZES
+    const { sealer } = this.deps
     let bytes = 0
-    const onChunk = (chunk: Uint8Array) => {
-      const { id, seq } = this.#addChunk(chunk)
-      chunkIds.push(id)
-      if (seq > needsPack) needsPack = seq
+    let after: { sizeBytes: number; mtimeMs: number }
+    const local = this.source.localPath?.(entry.path)
+    if (local && entry.sizeBytes <= WHOLE_FILE_BYTES) {
+      // Small local files are read, chunked and sealed on a helper thread in one step.
+      const sealed = await sealer.sealLocalFile(this.#keys, local, sizes)
+      take(sealed.chunks)
+      bytes = sealed.bytesRead
+      after = sealed.after
+    } else {
+      const pieces = this.source.read(entry.path)[Symbol.asyncIterator]()
+      const first = await pieces.next()
+      if (!first.done) {
+        bytes += first.value.length
+        let next = await pieces.next()
+        if (next.done) {
+          take(await sealer.sealWhole(this.#keys, first.value, sizes))
+        } else {
+          const stream = sealer.open(this.#keys, sizes)
+          take(await stream.push(first.value))
+          while (!next.done) {
+            bytes += next.value.length
+            const pushed = stream.push(next.value)
+            next = await pieces.next() // read the next piece while this one is sealed
+            take(await pushed)
+            await this.#backpressure()
+          }
+          take(await stream.finish())
+        }
+      }
+      after = await this.source.stat(entry.path)
     }
-    for await (const piece of this.source.read(entry.path)) {
-      bytes += piece.length
-      chunker.push(piece, onChunk)
-      await this.#backpressure()
-    }
-    chunker.finish(onChunk)
     this.stats.bytesRead += bytes
-    const after = await this.source.stat(entry.path)
     if (after.sizeBytes !== bytes || after.mtimeMs !== entry.mtimeMs || after.sizeBytes !== entry.sizeBytes) throw fileChanged(entry.path)
     const record: FileRecord = { shareId: this.shareId, path: entry.path, sizeBytes: bytes, mtimeMs: entry.mtimeMs, inode: entry.inode, mode: entry.mode, chunkIds }
     return { record, needsPack }
   }
 
-  #addChunk(chunk: Uint8Array): { id: ChunkId; seq: number } {
-    const { sodium, index } = this.deps
-    const id = chunkIdOf(sodium, this.keys.idKey, chunk)
-    const hex = toHex(id)
+  /** Adds one chunk unless known; returns the sequence of the pack that must be committed for it. */
+  #addChunk(c: SealedChunk): number {
+    const { index } = this.deps
+    const hex = toHex(c.id)
     const pendingSeq = this.#pending.get(hex)
     if (pendingSeq !== undefined) {
       this.stats.chunksDeduped++
-      return { id, seq: pendingSeq }
+      return pendingSeq
     }
-    if (index.findChunk(this.shareId, id)) {
+    if (index.findChunk(this.shareId, c.id)) {
       this.stats.chunksDeduped++
-      return { id, seq: 0 }
+      return 0
     }
     const seq = this.#openSeq
-    this.#builder.add(id, chunk)
+    this.#builder.addSealed(c.id, c.envelope, c.plainBytes)
     this.#pending.set(hex, seq)
     this.stats.chunksNew++
     if (this.#builder.full) this.#seal()
-    return { id, seq }
+    return seq
   }
 
   #seal(): void {
@@ -221,8 +250,8 @@ class IngestRun {
 
   async #commit(pack: SealedPack, seq: number): Promise<void> {
     if (this.#failure) return
-    const { sodium, index, spool, clock } = this.deps
-    const root = merkleRoot(sodium, pack.bytes)
+    const { index, spool, clock, sealer } = this.deps
+    const root = await sealer.merkleRoot(pack.bytes)
     await spool.put(pack.packId, pack.bytes)
     const locations: ChunkLocation[] = pack.entries.map((e) => ({ chunkId: e.chunkId, packId: pack.packId, offsetBytes: e.offsetBytes, sealedBytes: e.sealedBytes, plainBytes: e.plainBytes }))
     index.transaction(() => {
@@ -231,6 +260,7 @@ class IngestRun {
       this.#flushWaiting()
     })
     for (const e of pack.entries) this.#pending.delete(toHex(e.chunkId))
+    this.#builder.recycle(pack)
     this.stats.packsWritten++
     this.stats.packBytes += pack.bytes.length
   }

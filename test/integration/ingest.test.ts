@@ -7,6 +7,7 @@ import { SqliteIndexStore } from '../../src/adapters/sqlite/sqlite-index-store.j
 import { FsObjectStore } from '../../src/adapters/fs/fs-object-store.js'
 import { FsSource } from '../../src/adapters/fs/fs-source.js'
 import { SystemClock } from '../../src/adapters/system/system-clock.js'
+import { WorkerChunkSealer } from '../../src/adapters/sodium/worker-chunk-sealer.js'
 import { deriveShareKeys } from '../../src/core/crypto/index.js'
 import { readPackIndex } from '../../src/core/pack/index.js'
 import { MerkleTree } from '../../src/core/audit/index.js'
@@ -28,8 +29,10 @@ async function setup(t: ExecutionContext) {
     await index.close()
     await spool.close()
   })
+  const sealer = new WorkerChunkSealer({ threads: 2 })
+  t.teardown(() => sealer.close())
   const src = join(dir, 'share')
-  const service = new IngestService({ sodium, index, spool, clock: new SystemClock() })
+  const service = new IngestService({ sodium, index, spool, clock: new SystemClock(), sealer })
   const reader = new ChunkReader({ sodium, index, objects: spool }, shareId, keys)
   return { dir, src, index, spool, service, reader }
 }

@@ -1,4 +1,4 @@
-import { lstat, opendir, readFile, open } from 'node:fs/promises'
+import { lstat, opendir, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EntryKind, SourceEntry, SourceFs } from '../../core/ports/source-fs.js'
 import { inputInvalid, ioFailed } from '../../core/errors.js'
@@ -20,6 +20,10 @@ export class FsSource implements SourceFs {
   #abs(path: string): string {
     if (path.split('/').some((p) => p === '..' || p === '') && path !== '') throw inputInvalid('source path must be relative and normalised')
     return join(this.root, path)
+  }
+
+  localPath(path: string): string {
+    return this.#abs(path)
   }
 
   async stat(path: string): Promise<SourceEntry> {
@@ -63,26 +67,41 @@ export class FsSource implements SourceFs {
 
   async *read(path: string): AsyncIterable<Uint8Array> {
     const abs = this.#abs(path)
+    let fh
     try {
-      const st = await lstat(abs)
-      if (st.size <= WHOLE_READ_BYTES) {
-        const b = await readFile(abs)
-        yield new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
-        return
-      }
-      const fh = await open(abs, 'r')
-      try {
-        for (;;) {
-          const buf = new Uint8Array(WHOLE_READ_BYTES)
-          const { bytesRead } = await fh.read(buf, 0, buf.length, null)
-          if (bytesRead === 0) return
-          yield buf.subarray(0, bytesRead)
-        }
-      } finally {
-        await fh.close()
-      }
+      fh = await open(abs, 'r')
     } catch (err) {
       throw ioFailed(`reading ${path}`, err)
     }
+    try {
+      const { size } = await fh.stat()
+      if (size <= WHOLE_READ_BYTES) {
+        // One read of the size fstat gave; if the file grows meanwhile, the caller's stat after
+        // reading sees a size that differs from the bytes it got.
+        const buf = new Uint8Array(size)
+        let filled = 0
+        while (filled < size) {
+          const { bytesRead } = await fh.read(buf, filled, size - filled, filled)
+          if (bytesRead === 0) break
+          filled += bytesRead
+        }
+        yield buf.subarray(0, filled)
+        return
+      }
+      let position = 0
+      for (;;) {
+        const buf = new Uint8Array(WHOLE_READ_BYTES)
+        const { bytesRead } = await fh.read(buf, 0, buf.length, position)
+        if (bytesRead === 0) return
+        position += bytesRead
+        yield buf.subarray(0, bytesRead)
+      }
+    } catch (err) {
+      if (err instanceof Error && err.name === 'BackupError') throw err
+      throw ioFailed(`reading ${path}`, err)
+    } finally {
+      await fh.close()
+    }
   }
 }
+

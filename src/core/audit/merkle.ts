@@ -1,4 +1,7 @@
 import type { Sodium } from '../ports/sodium.js'
+
+/** Merkle trees need only SHA-256 (a narrow view, so helper threads can supply it alone). */
+export type Sha256 = Pick<Sodium, 'sha256Parts'>
 import { inputInvalid } from '../errors.js'
 import { bytesEqual, u64LE } from '../../shared/bytes.js'
 
@@ -37,15 +40,15 @@ function levelSizes(objectBytes: number): number[] {
   return sizes
 }
 
-function hashLeaf(sodium: Sodium, leaf: Uint8Array): Uint8Array {
+function hashLeaf(sodium: Sha256, leaf: Uint8Array): Uint8Array {
   return sodium.sha256Parts([LEAF_TAG, leaf])
 }
 
-function hashNode(sodium: Sodium, left: Uint8Array, right: Uint8Array): Uint8Array {
+function hashNode(sodium: Sha256, left: Uint8Array, right: Uint8Array): Uint8Array {
   return sodium.sha256Parts([NODE_TAG, left, right])
 }
 
-function finalRoot(sodium: Sodium, objectBytes: number, top: Uint8Array): Uint8Array {
+function finalRoot(sodium: Sha256, objectBytes: number, top: Uint8Array): Uint8Array {
   return sodium.sha256Parts([ROOT_TAG, u64LE(objectBytes), top])
 }
 
@@ -55,7 +58,7 @@ export class MerkleTree {
   readonly #levels: Uint8Array[][]
   readonly #object: Uint8Array
 
-  constructor(sodium: Sodium, object: Uint8Array) {
+  constructor(sodium: Sha256, object: Uint8Array) {
     if (object.length === 0) throw inputInvalid('an empty object has no Merkle tree')
     this.#object = object
     const leaves: Uint8Array[] = []
@@ -95,7 +98,7 @@ export class MerkleTree {
   }
 }
 
-export function merkleRoot(sodium: Sodium, object: Uint8Array): Uint8Array {
+export function merkleRoot(sodium: Sha256, object: Uint8Array): Uint8Array {
   return new MerkleTree(sodium, object).root
 }
 
@@ -103,7 +106,7 @@ export function merkleRoot(sodium: Sodium, object: Uint8Array): Uint8Array {
  * Checks one audited leaf against the root the owner kept. Returns false (never throws) for any
  * malformed or wrong answer: audit answers are untrusted network input.
  */
-export function verifyMerkleProof(sodium: Sodium, root: Uint8Array, objectBytes: number, proof: MerkleProof): boolean {
+export function verifyMerkleProof(sodium: Sha256, root: Uint8Array, objectBytes: number, proof: MerkleProof): boolean {
   if (!Number.isSafeInteger(objectBytes) || objectBytes <= 0) return false
   const sizes = levelSizes(objectBytes)
   const leaves = sizes[0] as number
@@ -132,7 +135,7 @@ export function verifyMerkleProof(sodium: Sodium, root: Uint8Array, objectBytes:
  * recompute them: index_k = u32le(SHA-256(seed || u32le(k))[0..4]) mod leafCount (bias below
  * 2^-20 for objects of up to 4096 leaves; irrelevant for sampling).
  */
-export function sampleLeafIndices(sodium: Sodium, seed: Uint8Array, objectBytes: number, count: number): number[] {
+export function sampleLeafIndices(sodium: Sha256, seed: Uint8Array, objectBytes: number, count: number): number[] {
   const leaves = leafCount(objectBytes)
   const out: number[] = []
   for (let k = 0; k < count; k++) {

@@ -28,7 +28,7 @@ export function sealChunkInto(
   const n = nonce ?? sodium.randomBytes(ENVELOPE_NONCE_BYTES)
   out[offset] = ENVELOPE_VERSION
   out.set(n, offset + 1)
-  out.set(sodium.aeadSeal(chunkKey, n, plaintext, chunkAd(chunkId)), offset + 1 + ENVELOPE_NONCE_BYTES)
+  sodium.aeadSealInto(out, offset + 1 + ENVELOPE_NONCE_BYTES, chunkKey, n, plaintext, chunkAd(chunkId))
   return plaintext.length + ENVELOPE_OVERHEAD_BYTES
 }
 

@@ -1,7 +1,7 @@
 import type { Sodium } from '../ports/sodium.js'
 import { asPackId, type ChunkId, type PackId, PACK_ID_BYTES } from '../ids.js'
 import { inputInvalid, invariant } from '../errors.js'
-import { sealChunkInto } from '../crypto/index.js'
+import { sealChunkInto, ENVELOPE_OVERHEAD_BYTES } from '../crypto/index.js'
 import { MAX_CHUNK_BYTES } from '../chunking/index.js'
 import { concatBytes, writeU32LE, writeU64LE } from '../../shared/bytes.js'
 import { padmeLength } from './padme.js'
@@ -46,14 +46,23 @@ export class PackBuilder {
   readonly #keys: PackKeys
   readonly #targetBytes: number
   #buf: Uint8Array
+  /** Buffers of written packs handed back through recycle(): no 24 MiB allocation per pack. */
+  readonly #spare: Uint8Array[] = []
   #used = 0
   #entries: PackEntry[] = []
 
-  constructor(sodium: Sodium, keys: PackKeys, { targetBytes = PACK_TARGET_BYTES }: { targetBytes?: number } = {}) {
+  readonly #allocate: (bytes: number) => Uint8Array
+
+  constructor(
+    sodium: Sodium,
+    keys: PackKeys,
+    { targetBytes = PACK_TARGET_BYTES, allocate = (n: number) => new Uint8Array(n) }: { targetBytes?: number; allocate?: (bytes: number) => Uint8Array } = {},
+  ) {
     if (targetBytes < 1 || targetBytes > PACK_TARGET_BYTES) throw inputInvalid('pack target must be 1 B to 16 MiB')
     this.#sodium = sodium
     this.#keys = keys
     this.#targetBytes = targetBytes
+    this.#allocate = allocate
     this.#buf = new Uint8Array(0)
   }
 
@@ -72,14 +81,38 @@ export class PackBuilder {
   /** Seals one chunk into the pack; `nonce` is for known-answer vectors only. */
   add(chunkId: ChunkId, plaintext: Uint8Array, nonce?: Uint8Array): PackEntry {
     if (plaintext.length > MAX_CHUNK_BYTES) throw inputInvalid('chunk is larger than 4 MiB')
-    invariant(!this.full, 'add() on a full pack')
-    if (this.#buf.length === 0) this.#buf = new Uint8Array(PACK_MAX_BYTES)
-    const offset = this.#used
+    const offset = this.#reserve()
     const sealedBytes = sealChunkInto(this.#sodium, this.#keys.chunkKey, chunkId, plaintext, this.#buf, offset, nonce)
-    const entry: PackEntry = { chunkId, offsetBytes: offset, sealedBytes, plainBytes: plaintext.length }
+    return this.#record({ chunkId, offsetBytes: offset, sealedBytes, plainBytes: plaintext.length })
+  }
+
+  /** Adds a chunk sealed elsewhere (a ChunkSealer) under the same chunk key. */
+  addSealed(chunkId: ChunkId, envelope: Uint8Array, plainBytes: number): PackEntry {
+    if (plainBytes > MAX_CHUNK_BYTES || envelope.length !== plainBytes + ENVELOPE_OVERHEAD_BYTES) throw inputInvalid('sealed chunk has the wrong length')
+    const offset = this.#reserve()
+    this.#buf.set(envelope, offset)
+    return this.#record({ chunkId, offsetBytes: offset, sealedBytes: envelope.length, plainBytes })
+  }
+
+  #reserve(): number {
+    invariant(!this.full, 'add() on a full pack')
+    if (this.#buf.length === 0) this.#buf = this.#spare.pop() ?? this.#allocate(PACK_MAX_BYTES)
+    return this.#used
+  }
+
+  #record(entry: PackEntry): PackEntry {
     this.#used += entry.sealedBytes
     this.#entries.push(entry)
     return entry
+  }
+
+  /**
+   * Hands a sealed pack's memory back once its bytes are no longer needed (written out). Safe to
+   * reuse without clearing: seal() writes every byte of the range it returns.
+   */
+  recycle(pack: SealedPack): void {
+    const whole = new Uint8Array(pack.bytes.buffer as ArrayBuffer, 0, pack.bytes.buffer.byteLength)
+    if (whole.length === PACK_MAX_BYTES && this.#spare.length < 2) this.#spare.push(whole)
   }
 
   /**

@@ -10,6 +10,8 @@
 export interface Sodium {
   /** XChaCha20-Poly1305-IETF; key 32 bytes, nonce 24 bytes; returns ciphertext || 16-byte tag. */
   aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array
+  /** aeadSeal() writing ciphertext || tag into out[offset…]; returns the bytes written. */
+  aeadSealInto(out: Uint8Array, offset: number, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): number
   /** Inverse of aeadSeal(); null when the tag does not verify. */
   aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array | null
   /** BLAKE2b with outputBytes in 16..64, optionally keyed (key 16..64 bytes). */

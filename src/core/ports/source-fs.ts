@@ -22,4 +22,9 @@ export interface SourceFs {
   /** Current metadata of one entry (not following symlinks); IO_FAILED when it is gone. */
   stat(path: string): Promise<SourceEntry>
   read(path: string): AsyncIterable<Uint8Array>
+  /**
+   * The entry's absolute path when the source is a local folder (so helper threads may read it
+   * directly); absent for sources that are not plain local files.
+   */
+  localPath?(path: string): string
 }

@@ -1,0 +1,38 @@
+/** The node's configuration: one typed shape, one literal of defaults (units in names). */
+export interface ListenAddress {
+  host: string
+  /** TCP port; 0 picks a free one (tests). */
+  port: number
+}
+
+export interface DaemonConfig {
+  /** Config format version, migrated by migrate.ts. */
+  version: 1
+  /** Private folder: keys, identity, index, spool, API token. */
+  dataDir: string
+  /** Settings page and local JSON API. */
+  webListen: ListenAddress
+  /** Federation protocol (HTTPS) for other nodes. */
+  peerListen: ListenAddress
+  /** LAN discovery; on in the NAS packages, off elsewhere. */
+  ssdp: boolean
+  /** Bootstrap peers (https URLs). */
+  peers: string[]
+  /** File holding the key passphrase; without it the node starts locked. */
+  passphraseFile: string | null
+  logLevel: 'debug' | 'info' | 'warn' | 'error'
+}
+
+export const CONFIG_VERSION = 1
+
+export const DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
+  version: CONFIG_VERSION,
+  dataDir: './quloud-data',
+  // Loopback only by default: nothing is exposed until the owner chooses to.
+  webListen: { host: '127.0.0.1', port: 30480 },
+  peerListen: { host: '127.0.0.1', port: 30481 },
+  ssdp: false,
+  peers: [],
+  passphraseFile: null,
+  logLevel: 'info',
+} as const satisfies DaemonConfig) as Readonly<DaemonConfig>

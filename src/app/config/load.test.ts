@@ -1,0 +1,53 @@
+import test from 'ava'
+import { resolveConfig } from './load.js'
+import { migrateConfig } from './migrate.js'
+import { DEFAULTS } from './defaults.js'
+import { BackupError } from '../../core/errors.js'
+
+test('defaults alone: loopback only, ./quloud-data, SSDP off, frozen', (t) => {
+  const c = resolveConfig({})
+  t.deepEqual(c.webListen, { host: '127.0.0.1', port: 30480 })
+  t.deepEqual(c.peerListen, { host: '127.0.0.1', port: 30481 })
+  t.is(c.dataDir, './quloud-data')
+  t.false(c.ssdp)
+  t.true(Object.isFrozen(c) && Object.isFrozen(c.webListen))
+  t.is(DEFAULTS.webListen.port, 30480)
+})
+
+test('precedence: defaults < file < env < flags; env never overrides a given flag', (t) => {
+  const file = JSON.stringify({ version: 1, webListen: '127.0.0.1:1001', peerListen: '127.0.0.1:2001', ssdp: true })
+  const env = { QULOUD_WEB_LISTEN: '127.0.0.1:1002', QULOUD_SSDP: 'false', QULOUD_PEERS: 'https://a.example:1, https://b.example:2' }
+  const c = resolveConfig({ fileText: file, env, flags: { webListen: '0.0.0.0:1003' } })
+  t.deepEqual(c.webListen, { host: '0.0.0.0', port: 1003 })
+  t.deepEqual(c.peerListen, { host: '127.0.0.1', port: 2001 })
+  t.false(c.ssdp)
+  t.deepEqual(c.peers, ['https://a.example:1', 'https://b.example:2'])
+  t.deepEqual(resolveConfig({ fileText: file, env }).webListen, { host: '127.0.0.1', port: 1002 })
+  t.deepEqual(resolveConfig({ flags: { webListen: '[::1]:8080' } }).webListen, { host: '::1', port: 8080 })
+})
+
+test('bad settings are CONFIG_INVALID naming the setting', (t) => {
+  const bad: Array<Parameters<typeof resolveConfig>[0]> = [
+    { flags: { webListen: 'localhost' } },
+    { flags: { webListen: '127.0.0.1:70000' } },
+    { flags: { peers: ['http://insecure.example'] } },
+    { flags: { peers: ['not a url'] } },
+    { env: { QULOUD_SSDP: 'maybe' } },
+    { flags: { logLevel: 'loud' } },
+    { flags: { webListen: '127.0.0.1:5000', peerListen: '127.0.0.1:5000' } },
+    { fileText: '{ nope' },
+    { fileText: '[]' },
+    { fileText: JSON.stringify({ version: 1, surprise: true }) },
+    { fileText: JSON.stringify({ version: 99 }) },
+    { fileText: JSON.stringify({ webListen: '127.0.0.1:1' }) },
+  ]
+  for (const input of bad) t.throws(() => resolveConfig(input), { instanceOf: BackupError, code: 'CONFIG_INVALID' }, JSON.stringify(input))
+  const err = t.throws(() => resolveConfig({ flags: { webListen: 'localhost' } }))
+  t.regex(err?.message ?? '', /webListen/)
+})
+
+test('migrateConfig applies steps in order and refuses gaps', (t) => {
+  const steps = [{ to: 2, up: (c: Record<string, unknown>) => ({ ...c, added: true }) }]
+  t.deepEqual(migrateConfig({ version: 1, x: 1 }, steps, 2), { version: 2, x: 1, added: true })
+  t.throws(() => migrateConfig({ version: 1 }, [], 2), { instanceOf: BackupError, code: 'CONFIG_INVALID' })
+})

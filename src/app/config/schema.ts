@@ -1,0 +1,65 @@
+import { configInvalid } from '../../core/errors.js'
+import { CONFIG_VERSION, type DaemonConfig, type ListenAddress } from './defaults.js'
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+const KNOWN_KEYS = new Set(['version', 'dataDir', 'webListen', 'peerListen', 'ssdp', 'peers', 'passphraseFile', 'logLevel'])
+
+/** Parses "HOST:PORT" (IPv6 as "[::1]:PORT"); throws CONFIG_INVALID naming the setting. */
+export function parseListen(text: string, setting: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim())
+  const port = m ? Number(m[3]) : NaN
+  if (!m || port > 65535) throw configInvalid(`${setting} must be HOST:PORT (port 0-65535), got "${text}"`)
+  return { host: (m[1] ?? m[2]) as string, port }
+}
+
+function listen(value: unknown, setting: string): ListenAddress {
+  if (typeof value === 'string') return parseListen(value, setting)
+  if (typeof value === 'object' && value !== null) {
+    const v = value as Record<string, unknown>
+    if (typeof v.host === 'string' && v.host.length > 0 && Number.isInteger(v.port) && (v.port as number) >= 0 && (v.port as number) <= 65535) {
+      return { host: v.host, port: v.port as number }
+    }
+  }
+  throw configInvalid(`${setting} must be "HOST:PORT" or { host, port }`)
+}
+
+function peerUrl(value: unknown): string {
+  if (typeof value !== 'string') throw configInvalid('peers must be a list of https URLs')
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw configInvalid(`peer "${value}" is not a URL`)
+  }
+  if (url.protocol !== 'https:') throw configInvalid(`peer "${value}" must use https`)
+  return url.origin
+}
+
+/** Validates a merged configuration (combinations included) and returns it frozen. */
+export function validateConfig(raw: Record<string, unknown>): Readonly<DaemonConfig> {
+  for (const key of Object.keys(raw)) if (!KNOWN_KEYS.has(key)) throw configInvalid(`unknown setting "${key}"`)
+  if (raw.version !== CONFIG_VERSION) throw configInvalid(`config version must be ${CONFIG_VERSION}`)
+  if (typeof raw.dataDir !== 'string' || raw.dataDir.length === 0) throw configInvalid('dataDir must be a folder path')
+  if (typeof raw.ssdp !== 'boolean') throw configInvalid('ssdp must be true or false')
+  if (!Array.isArray(raw.peers)) throw configInvalid('peers must be a list of https URLs')
+  if (raw.passphraseFile !== null && (typeof raw.passphraseFile !== 'string' || raw.passphraseFile.length === 0)) {
+    throw configInvalid('passphraseFile must be a file path or null')
+  }
+  if (!LOG_LEVELS.includes(raw.logLevel as never)) throw configInvalid(`logLevel must be one of ${LOG_LEVELS.join(', ')}`)
+  const webListen = listen(raw.webListen, 'webListen')
+  const peerListen = listen(raw.peerListen, 'peerListen')
+  if (webListen.port !== 0 && webListen.port === peerListen.port && webListen.host === peerListen.host) {
+    throw configInvalid('webListen and peerListen must not be the same address')
+  }
+  const config: DaemonConfig = {
+    version: CONFIG_VERSION,
+    dataDir: raw.dataDir,
+    webListen,
+    peerListen,
+    ssdp: raw.ssdp,
+    peers: [...new Set(raw.peers.map(peerUrl))],
+    passphraseFile: raw.passphraseFile as string | null,
+    logLevel: raw.logLevel as DaemonConfig['logLevel'],
+  }
+  return Object.freeze({ ...config, webListen: Object.freeze(webListen), peerListen: Object.freeze(peerListen), peers: Object.freeze(config.peers) as string[] })
+}

@@ -1,0 +1,49 @@
+import { Command, CommanderError, Option } from 'commander'
+import { runInit } from './init.js'
+import { runStart } from './start.js'
+import { reportError } from './report.js'
+import { EXIT_USAGE } from './exit-codes.js'
+import { VERSION } from './version.js'
+
+const collect = (value: string, previous: string[] = []) => [...previous, value]
+
+export function buildProgram(): Command {
+  const program = new Command('quloud')
+    .description('Trustless off-site backup for your NAS, stored encrypted on friends\' Quloud nodes')
+    .version(VERSION)
+    .exitOverride()
+
+  program
+    .command('init')
+    .description('create the keys of a new node and print the recovery key once')
+    .option('--data <dir>', 'data folder (QULOUD_DATA_DIR, default ./quloud-data)')
+    .option('--passphrase-file <file>', 'file holding the key passphrase (QULOUD_PASSPHRASE_FILE)')
+    .option('--json', 'print JSON for scripts')
+    .action(async (opts) => runInit(opts))
+
+  program
+    .command('start')
+    .description('run the node until Ctrl-C (SIGINT) or SIGTERM')
+    .option('--data <dir>', 'data folder (QULOUD_DATA_DIR, default ./quloud-data)')
+    .option('--passphrase-file <file>', 'unlock the owner keys with this passphrase file (QULOUD_PASSPHRASE_FILE)')
+    .option('--peer-listen <host:port>', 'federation protocol address (QULOUD_PEER_LISTEN, default 127.0.0.1:30481)')
+    .option('--web-listen <host:port>', 'settings page and API address (QULOUD_WEB_LISTEN, default 127.0.0.1:30480)')
+    .option('--peer <url>', 'bootstrap peer, repeatable (QULOUD_PEERS)', collect)
+    .addOption(new Option('--ssdp', 'discover peers on the LAN (QULOUD_SSDP)'))
+    .addOption(new Option('--no-ssdp', 'do not use LAN discovery'))
+    .action(async (opts) => runStart(opts))
+
+  return program
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram()
+  const json = argv.includes('--json')
+  try {
+    await program.parseAsync(argv)
+    return 0
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE
+    return reportError(err, json)
+  }
+}

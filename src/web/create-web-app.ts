@@ -1,0 +1,62 @@
+import express, { type NextFunction, type Request, type Response } from 'express'
+import { fileURLToPath } from 'node:url'
+import { BackupError } from '../core/errors.js'
+import type { Logger } from '../core/ports/logger.js'
+import type { NodeStatus } from '../app/node-status.js'
+import { HTTP_STATUS } from './http-status.js'
+
+export const UI_VIEWS_DIR = fileURLToPath(new URL('../../ui/views/', import.meta.url))
+export const UI_STATIC_DIR = fileURLToPath(new URL('../../ui/static/', import.meta.url))
+
+export interface WebDeps {
+  status: () => Promise<NodeStatus>
+  log: Logger
+}
+
+/**
+ * The settings page and local JSON API. /healthz answers NAS health checks; /api/v1/status is
+ * what the CLI and the page read. Errors leave as { error: { code, message } } with the status
+ * from http-status.ts; anything that is not a BackupError is a bug and answers 500 without
+ * details.
+ */
+export function createWebApp(deps: WebDeps): express.Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('views', UI_VIEWS_DIR)
+  app.set('view engine', 'ejs')
+  app.use((_req, res, next) => {
+    res.set({ 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer', 'Content-Security-Policy': "default-src 'self'" })
+    next()
+  })
+  app.use('/static', express.static(UI_STATIC_DIR, { fallthrough: false, index: false }))
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' })
+  })
+  app.get('/api/v1/status', async (_req, res, next) => {
+    try {
+      res.json(await deps.status())
+    } catch (err) {
+      next(err)
+    }
+  })
+  app.get('/', async (_req, res, next) => {
+    try {
+      res.render('status', { status: await deps.status() })
+    } catch (err) {
+      next(err)
+    }
+  })
+  app.use((_req, res) => {
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such page or API route' } })
+  })
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof BackupError) {
+      res.status(HTTP_STATUS[err.code]).json({ error: { code: err.code, message: err.message } })
+      return
+    }
+    deps.log.error({ err }, 'Unexpected error in web request')
+    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error' } })
+  })
+  return app
+}

@@ -1,0 +1,25 @@
+import type { ErrorCode } from '../core/errors.js'
+
+/** HTTP status for every error code; a new code does not compile until it is placed here. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  CHUNK_MISSING: 404,
+  CHUNK_CORRUPT: 502,
+  OBJECT_MISSING: 404,
+  OBJECT_CORRUPT: 502,
+  DECRYPT_FAILED: 422,
+  RECOVERY_KEY_INVALID: 400,
+  KEY_FILE_MISSING: 409,
+  KEY_FILE_CORRUPT: 500,
+  PASSPHRASE_WRONG: 403,
+  ALREADY_INITIALIZED: 409,
+  INPUT_INVALID: 400,
+  FILE_CHANGED: 409,
+  INDEX_CORRUPT: 500,
+  IO_FAILED: 503,
+  PROOF_REJECTED: 403,
+  PEER_UNREACHABLE: 502,
+  PEER_REFUSED: 502,
+  REPO_LOCKED: 423,
+  CONFIG_INVALID: 400,
+  CLOSED: 503,
+}

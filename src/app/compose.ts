@@ -15,6 +15,8 @@ import { createWebApp } from '../web/create-web-app.js'
 import { toHex } from '../shared/bytes.js'
 import { IngestService } from './ingest-service.js'
 import { Keyring } from './keyring.js'
+import { ProofKeyStore } from './proof-keys.js'
+import { runOwnerSetup } from '../adapters/snarkjs/snarkjs-setup.js'
 import { Daemon } from './daemon.js'
 import type { DaemonConfig } from './config/defaults.js'
 import type { NodeStatus } from './node-status.js'
@@ -55,6 +57,12 @@ export async function composeKeyring(dataDirPath: string, argon2?: import('../co
   const { sodium, kdf } = composeCrypto()
   const dataDir = await FsDataDir.open(dataDirPath)
   return { keyring: new Keyring({ sodium, kdf, dataDir }, argon2), dataDir }
+}
+
+/** The owner's proof keys in a data folder, and the snarkjs setup that makes them. */
+export async function composeProofKeys(dataDirPath: string) {
+  const dataDir = await FsDataDir.open(dataDirPath)
+  return { store: new ProofKeyStore(dataDir), runSetup: runOwnerSetup }
 }
 
 export interface ComposedNode {

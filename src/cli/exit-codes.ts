@@ -29,4 +29,5 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   PEER_UNREACHABLE: 18,
   PEER_REFUSED: 19,
   CLOSED: 20,
+  NONCE_INVALID: 21,
 }

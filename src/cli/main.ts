@@ -1,5 +1,7 @@
 import { Command, CommanderError, Option } from 'commander'
-import { runInit } from './init.js'
+import { resolve } from 'node:path'
+import { runInit, runProofSetup } from './init.js'
+import { resolveDataDir } from '../app/config/load.js'
 import { runStart } from './start.js'
 import { reportError } from './report.js'
 import { EXIT_USAGE } from './exit-codes.js'
@@ -19,7 +21,14 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'data folder (QULOUD_DATA_DIR, default ./quloud-data)')
     .option('--passphrase-file <file>', 'file holding the key passphrase (QULOUD_PASSPHRASE_FILE)')
     .option('--json', 'print JSON for scripts')
+    .option('--defer-proof-setup', 'skip the proof-key setup now (run quloud proof-setup later)')
     .action(async (opts) => runInit(opts))
+
+  program
+    .command('proof-setup')
+    .description('make the owner\'s zero-knowledge proof keys (part of init, unless it was deferred)')
+    .option('--data <dir>', 'data folder (QULOUD_DATA_DIR, default ./quloud-data)')
+    .action(async (opts) => runProofSetup(resolve(resolveDataDir({ dataDir: opts.data }, process.env))))
 
   program
     .command('start')

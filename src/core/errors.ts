@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'INDEX_CORRUPT',
   'IO_FAILED',
   'PROOF_REJECTED',
+  'NONCE_INVALID',
   'PEER_UNREACHABLE',
   'PEER_REFUSED',
   'REPO_LOCKED',
@@ -102,5 +103,8 @@ export const fileChanged = (path: string) =>
 export const indexCorrupt = (why: string) => new BackupError('INDEX_CORRUPT', `index is inconsistent: ${why}`)
 export const ioFailed = (what: string, cause: unknown) =>
   new BackupError('IO_FAILED', `${what} failed`, { cause, retryable: true })
+export const proofRejected = (why: string) => new BackupError('PROOF_REJECTED', `ownership proof rejected: ${why}`)
+export const nonceInvalid = () =>
+  new BackupError('NONCE_INVALID', 'the challenge nonce is unknown, already used or expired; ask for a new one')
 export const configInvalid = (why: string) => new BackupError('CONFIG_INVALID', why)
 export const closed = (what: string) => new BackupError('CLOSED', `${what} is closed`)

@@ -11,7 +11,7 @@ const PASSPHRASE = 'correct horse battery staple'
 test('quloud init prints the recovery key once; it opens the key file; a second init is refused', async (t) => {
   const dir = await tempDir(t)
   await writeFile(join(dir, 'pw'), PASSPHRASE + '\n')
-  const first = await runQuloud(['init', '--data', join(dir, 'data'), '--passphrase-file', join(dir, 'pw')])
+  const first = await runQuloud(['init', '--data', join(dir, 'data'), '--passphrase-file', join(dir, 'pw'), '--defer-proof-setup'])
   t.is(first.code, 0, first.stderr)
   const key = /^\s{4}([0-9A-Z]{6}(?:-[0-9A-Z]{6}){8})$/m.exec(first.stdout)?.[1]
   t.truthy(key, first.stdout)
@@ -20,7 +20,7 @@ test('quloud init prints the recovery key once; it opens the key file; a second 
   t.is((await stat(join(dir, 'data', 'master-key.json'))).mode & 0o777, 0o600)
   t.false(first.stderr.includes(key as string))
 
-  const again = await runQuloud(['init', '--data', join(dir, 'data'), '--passphrase-file', join(dir, 'pw')])
+  const again = await runQuloud(['init', '--data', join(dir, 'data'), '--passphrase-file', join(dir, 'pw'), '--defer-proof-setup'])
   t.is(again.code, 7)
   t.regex(again.stderr, /ALREADY_INITIALIZED/)
   t.is(await readFile(join(dir, 'data', 'master-key.json'), 'utf8'), keyFile)
@@ -62,7 +62,7 @@ test('quloud start unlocks with the passphrase file; a wrong one is exit 4 and a
   const data = join(dir, 'data')
   await writeFile(join(dir, 'pw'), PASSPHRASE)
   await writeFile(join(dir, 'wrong'), 'not the passphrase')
-  t.is((await runQuloud(['init', '--data', data, '--passphrase-file', join(dir, 'pw')])).code, 0)
+  t.is((await runQuloud(['init', '--data', data, '--passphrase-file', join(dir, 'pw'), '--defer-proof-setup'])).code, 0)
   const wrong = await runQuloud(['start', '--data', data, '--passphrase-file', join(dir, 'wrong'), '--web-listen', '127.0.0.1:0'])
   t.is(wrong.code, 4)
   t.regex(wrong.stderr, /PASSPHRASE_WRONG/)

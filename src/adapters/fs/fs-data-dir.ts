@@ -36,6 +36,16 @@ export class FsDataDir implements DataDir {
     }
   }
 
+  async readBytes(name: string): Promise<Uint8Array | null> {
+    try {
+      const b = await readFile(this.resolve(name))
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+    } catch (err) {
+      if (isNotFound(err)) return null
+      throw ioFailed(`reading ${name}`, err)
+    }
+  }
+
   async writeAtomic(name: string, data: string | Uint8Array, mode: number): Promise<void> {
     try {
       await writeFileAtomic(this.resolve(name), data, { mode })

@@ -9,6 +9,7 @@
 export interface DataDir {
   readonly path: string
   readText(name: string): Promise<string | null>
+  readBytes(name: string): Promise<Uint8Array | null>
   writeAtomic(name: string, data: string | Uint8Array, mode: number): Promise<void>
   writeNew(name: string, data: string | Uint8Array, mode: number): Promise<void>
   /** Absolute path of a file inside the folder, for adapters that open it themselves. */

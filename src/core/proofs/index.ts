@@ -1,0 +1,5 @@
+export * from './field-mapping.js'
+export * from './statement.js'
+export * from './proof-format.js'
+export * from './nonce-store.js'
+export * from './verify-ownership.js'

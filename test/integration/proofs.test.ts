@@ -1,0 +1,137 @@
+import test from 'ava'
+import { buildBn128 } from 'ffjavascript'
+import { SnarkjsProver } from '../../src/adapters/snarkjs/snarkjs-prover.js'
+import { SnarkjsVerifier, terminateSnarkjs } from '../../src/adapters/snarkjs/snarkjs-verifier.js'
+import { CircomlibPoseidon } from '../../src/adapters/snarkjs/circomlib-poseidon.js'
+import { deriveShareKeys, BN254_SCALAR_MODULUS } from '../../src/core/crypto/index.js'
+import { NonceStore, checkOwnershipProof, commitmentOf, idToField, nonceToField, ownershipInput, publicSignals, type ProofAction, type StatementItem } from '../../src/core/proofs/index.js'
+import type { Groth16Proof, Prover } from '../../src/core/ports/prover.js'
+import { BackupError } from '../../src/core/errors.js'
+import { SystemClock } from '../../src/adapters/system/system-clock.js'
+import { ownerSetup } from '../helpers/zk.js'
+import { sodium } from '../helpers/index.js'
+
+const [setupA, setupB, poseidon] = await Promise.all([ownerSetup('a'), ownerSetup('b'), CircomlibPoseidon.create()])
+const proverA = new SnarkjsProver(setupA.provingKey, { threads: 2 })
+const proverB = new SnarkjsProver(setupB.provingKey, { threads: 1 })
+const verifier = new SnarkjsVerifier()
+test.after.always(async () => {
+  await proverA.close()
+  await proverB.close()
+  await terminateSnarkjs()
+})
+
+const keys = deriveShareKeys(sodium, new Uint8Array(32).fill(21))
+const otherKeys = deriveShareKeys(sodium, new Uint8Array(32).fill(22))
+const nodeA = idToField(sodium.randomBytes(32))
+const nodeB = idToField(sodium.randomBytes(32))
+const items: StatementItem[] = [1, 2, 3].map(() => {
+  const objectId = idToField(sodium.randomBytes(32))
+  return { objectId, commitment: commitmentOf(poseidon, keys.proofKey, objectId) }
+})
+
+function nonceStore() {
+  return new NonceStore({ clock: new SystemClock(), randomBytes: (n) => sodium.randomBytes(n) })
+}
+
+async function prove(opts: { nonce: Uint8Array; nodeId?: bigint; action?: ProofAction; proofKey?: bigint; prover?: Prover; items?: StatementItem[] }) {
+  const ctx = { nonce: nonceToField(opts.nonce), nodeId: opts.nodeId ?? nodeA, action: opts.action ?? 'fetch' }
+  return (opts.prover ?? proverA).prove(ownershipInput(opts.proofKey ?? keys.proofKey, opts.items ?? items, ctx))
+}
+
+function check(nonces: NonceStore, nonce: Uint8Array, proof: unknown, over: { nodeId?: bigint; action?: ProofAction; items?: StatementItem[]; vk?: unknown } = {}) {
+  return checkOwnershipProof({ verifier, nonces }, {
+    verificationKey: over.vk ?? setupA.verificationKey, nodeId: over.nodeId ?? nodeA, action: over.action ?? 'fetch', items: over.items ?? items, nonce, proof,
+  })
+}
+
+test('Poseidon outside the circuit: the circomlib vector, and canonical inputs only', (t) => {
+  t.is(poseidon.hash([1n, 2n]), 7853200120776062878684798364095072458815029376092732009249414926327459813530n)
+  t.throws(() => poseidon.hash([BN254_SCALAR_MODULUS, 1n]), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+})
+
+test('a valid proof verifies, and its public signals are the ones the verifier rebuilds', async (t) => {
+  const nonces = nonceStore()
+  const { nonce } = nonces.issue()
+  const { proof, publicSignals: fromProver } = await prove({ nonce })
+  t.deepEqual(fromProver, publicSignals(items, { nonce: nonceToField(nonce), nodeId: nodeA, action: 'fetch' }))
+  await t.notThrowsAsync(check(nonces, nonce, JSON.parse(JSON.stringify(proof))))
+})
+
+test('a wrong proofKey cannot produce a proof', async (t) => {
+  const { nonce } = nonceStore().issue()
+  await t.throwsAsync(prove({ nonce, proofKey: otherKeys.proofKey }), { instanceOf: BackupError, code: 'PROOF_REJECTED' })
+})
+
+test('changing an object id, a commitment, the nonce, the node or the action makes it fail', async (t) => {
+  const nonces = nonceStore()
+  const { nonce } = nonces.issue()
+  const { proof } = await prove({ nonce })
+  const otherId = idToField(sodium.randomBytes(32))
+  const cases: Array<[string, Parameters<typeof check>[3], Uint8Array?]> = [
+    ['another object id', { items: [{ ...items[0]!, objectId: otherId }, items[1]!, items[2]!] }],
+    ['another commitment', { items: [items[0]!, { ...items[1]!, commitment: commitmentOf(poseidon, keys.proofKey, otherId) }, items[2]!] }],
+    ['a fetch proof presented as a delete', { action: 'delete' }],
+    ['a proof for node A presented at node B', { nodeId: nodeB }],
+    ['a proof for another nonce', {}, nonces.issue().nonce],
+  ]
+  for (const [label, over, otherNonce] of cases) {
+    const n = otherNonce ?? nonces.issue().nonce
+    await t.throwsAsync(check(nonces, n, proof, over), { instanceOf: BackupError, code: 'PROOF_REJECTED' }, label)
+  }
+})
+
+test('replays fail: the same proof, and a re-randomised one that still verifies, meet a spent nonce', async (t) => {
+  const nonces = nonceStore()
+  const { nonce } = nonces.issue()
+  const { proof, publicSignals: signals } = await prove({ nonce })
+  await check(nonces, nonce, proof)
+  await t.throwsAsync(check(nonces, nonce, proof), { instanceOf: BackupError, code: 'NONCE_INVALID' })
+  // Groth16 malleability: (rA, B/r, C) is another valid proof of the same statement.
+  // The shared curve instance (the verifier's); terminateSnarkjs() ends it after all tests.
+  const curve = await buildBn128()
+  {
+    const r = curve.Fr.e(123456789n)
+    const A = curve.G1.timesFr(curve.G1.fromObject(proof.pi_a.map(BigInt)), r)
+    const B = curve.G2.timesFr(curve.G2.fromObject(proof.pi_b.map((p) => p.map(BigInt))), curve.Fr.inv(r))
+    const str = (v: bigint[] | bigint[][]): any => v.map((x) => (Array.isArray(x) ? x.map(String) : String(x)))
+    const rerandomised: Groth16Proof = { ...proof, pi_a: str(curve.G1.toObject(curve.G1.toAffine(A))), pi_b: str(curve.G2.toObject(curve.G2.toAffine(B))) }
+    t.notDeepEqual(rerandomised.pi_a, proof.pi_a)
+    t.true(await verifier.verify(setupA.verificationKey, signals, rerandomised), 'the re-randomised proof verifies on its own')
+    await t.throwsAsync(check(nonces, nonce, rerandomised), { instanceOf: BackupError, code: 'NONCE_INVALID' })
+  }
+})
+
+test('a proof made under another owner\'s setup fails against the pinned key', async (t) => {
+  const nonces = nonceStore()
+  const { nonce } = nonces.issue()
+  const { proof } = await prove({ nonce, prover: proverB })
+  await t.throwsAsync(check(nonces, nonce, proof), { instanceOf: BackupError, code: 'PROOF_REJECTED' })
+  const again = nonces.issue().nonce
+  const { proof: proofB } = await prove({ nonce: again, prover: proverB })
+  await t.notThrowsAsync(check(nonces, again, proofB, { vk: setupB.verificationKey }), 'it is valid under its own key')
+})
+
+test('malformed proofs, wrong sizes and values at or above the modulus: clear errors, no crash', async (t) => {
+  const nonces = nonceStore()
+  const { nonce } = nonces.issue()
+  const { proof } = await prove({ nonce })
+  for (const bad of [null, 'x', { ...proof, pi_a: proof.pi_a.slice(0, 2) }, { ...proof, pi_b: proof.pi_b.slice(0, 2) }, { ...proof, pi_c: [BN254_SCALAR_MODULUS.toString() + '0', '1', '1'] }]) {
+    await t.throwsAsync(check(nonces, nonce, bad), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+  }
+  // Commitments the node holds are canonical; one at the modulus is refused before verifying.
+  await t.throwsAsync(check(nonces, nonces.issue().nonce, proof, { items: [{ ...items[0]!, commitment: BN254_SCALAR_MODULUS }] }), { instanceOf: BackupError, code: 'PROOF_REJECTED' })
+  // A point that is not on the curve: the verifier says no instead of throwing.
+  t.false(await verifier.verify(setupA.verificationKey, publicSignals(items, { nonce: nonceToField(nonce), nodeId: nodeA, action: 'fetch' }), { ...proof, pi_a: ['1', '3', '1'] }))
+  // An input at the modulus never becomes a proof (the witness calculator would reduce it).
+  const n2 = nonces.issue().nonce
+  const good = ownershipInput(keys.proofKey, items, { nonce: nonceToField(n2), nodeId: nodeA, action: 'fetch' })
+  await t.throwsAsync(proverA.prove({ ...good, nodeId: BN254_SCALAR_MODULUS.toString() }), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+  await t.throwsAsync(proverA.prove({ ...good, objectIds: good.objectIds.slice(1) }), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+  await t.throwsAsync(proverA.prove({ ...good, nonce: '-1' }), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+  t.throws(() => ownershipInput(BN254_SCALAR_MODULUS, items, { nonce: 1n, nodeId: nodeA, action: 'fetch' }), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+  // More objects than a batch holds.
+  t.throws(() => ownershipInput(keys.proofKey, Array(17).fill(items[0]), { nonce: 1n, nodeId: nodeA, action: 'fetch' }), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+  // The good proof still works with its nonce after all that (malformed input spent nothing).
+  await t.notThrowsAsync(check(nonces, nonce, proof))
+})

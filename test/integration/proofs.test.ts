@@ -12,8 +12,8 @@ import { ownerSetup } from '../helpers/zk.js'
 import { sodium } from '../helpers/index.js'
 
 const [setupA, setupB, poseidon] = await Promise.all([ownerSetup('a'), ownerSetup('b'), CircomlibPoseidon.create()])
-const proverA = new SnarkjsProver(setupA.provingKey, { threads: 2 })
-const proverB = new SnarkjsProver(setupB.provingKey, { threads: 1 })
+const proverA = new SnarkjsProver(setupA.provingKey)
+const proverB = new SnarkjsProver(setupB.provingKey)
 const verifier = new SnarkjsVerifier()
 test.after.always(async () => {
   await proverA.close()

@@ -1,5 +1,4 @@
 import { Worker } from 'node:worker_threads'
-import { availableParallelism } from 'node:os'
 import type { Groth16Proof, OwnershipInput, Prover } from '../../core/ports/prover.js'
 import { closed, inputInvalid, InvariantError, proofRejected } from '../../core/errors.js'
 import { isCanonicalFieldElement } from '../../core/crypto/index.js'
@@ -15,9 +14,10 @@ interface Slot {
 }
 
 /**
- * Prover daemon: a bounded pool of worker threads, each holding the witness calculator and the
- * owner's proving key, so proofs never run on the event loop. Requests go to the least-loaded
- * worker; idle workers do not keep the process alive.
+ * Prover daemon: a bounded pool of worker threads (one by default, whose curve code uses every
+ * core), each holding the witness calculator and the owner's proving key, so proofs never run on
+ * the event loop. Requests go to the least-loaded worker; idle workers do not keep the process
+ * alive.
  */
 export class SnarkjsProver implements Prover {
   readonly #slots: Slot[]
@@ -25,7 +25,7 @@ export class SnarkjsProver implements Prover {
   #nextId = 1
   #closed = false
 
-  constructor(provingKey: Uint8Array, { threads = Math.min(2, availableParallelism()) }: { threads?: number } = {}) {
+  constructor(provingKey: Uint8Array, { threads = 1 }: { threads?: number } = {}) {
     const wasm = readCheckedArtifact(CIRCUIT_WASM)
     this.#slots = Array.from({ length: Math.max(1, threads) }, () => {
       const worker = new Worker(WORKER_URL)

@@ -1,0 +1,82 @@
+/**
+ * npm run bench:proofs — the ownership proofs on this machine. Last stdout line is JSON:
+ *   setup_s                the per-owner trusted setup that `quloud init` runs
+ *   prove_ms_per_batch     median of single proofs (one batch of B objects in flight)
+ *   prove_ms_per_object    amortized over B objects with the prover pool kept busy
+ *   verify_ms_per_batch    median verification of one proof
+ *   event_loop_max_delay_ms  worst event-loop delay on the main thread while proving
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { runOwnerSetup } from '../src/adapters/snarkjs/snarkjs-setup.js'
+import { SnarkjsProver } from '../src/adapters/snarkjs/snarkjs-prover.js'
+import { SnarkjsVerifier, terminateSnarkjs } from '../src/adapters/snarkjs/snarkjs-verifier.js'
+import { CircomlibPoseidon } from '../src/adapters/snarkjs/circomlib-poseidon.js'
+import { SodiumNativeCrypto } from '../src/adapters/sodium/sodium-native-crypto.js'
+import { deriveShareKeys } from '../src/core/crypto/index.js'
+import { OWNERSHIP_BATCH, commitmentOf, idToField, nonceToField, ownershipInput, publicSignals } from '../src/core/proofs/index.js'
+
+const log = (msg: string) => console.error(`[bench:proofs] ${msg}`)
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+const sodium = new SodiumNativeCrypto()
+
+log('running the per-owner setup (minutes)')
+let t0 = performance.now()
+const setup = await runOwnerSetup((p) => log(`setup step ${p.step}/${p.steps}: ${p.label}`))
+const setupS = (performance.now() - t0) / 1000
+log(`setup: ${setupS.toFixed(1)} s`)
+
+const poseidon = await CircomlibPoseidon.create()
+const { proofKey } = deriveShareKeys(sodium, sodium.randomBytes(32))
+const nodeId = idToField(sodium.randomBytes(32))
+const batch = () =>
+  Array.from({ length: OWNERSHIP_BATCH }, () => {
+    const objectId = idToField(sodium.randomBytes(32))
+    return { objectId, commitment: commitmentOf(poseidon, proofKey, objectId) }
+  })
+const statement = () => {
+  const items = batch()
+  const ctx = { nonce: nonceToField(sodium.randomBytes(31)), nodeId, action: 'fetch' as const }
+  return { items, ctx, input: ownershipInput(proofKey, items, ctx) }
+}
+
+const prover = new SnarkjsProver(setup.provingKey)
+await prover.prove(statement().input) // warm-up: worker start, wasm and key loading
+
+const single: number[] = []
+const proofs: Array<{ signals: string[]; proof: Awaited<ReturnType<typeof prover.prove>>['proof'] }> = []
+for (let i = 0; i < 5; i++) {
+  const s = statement()
+  t0 = performance.now()
+  const { proof } = await prover.prove(s.input)
+  single.push(performance.now() - t0)
+  proofs.push({ signals: publicSignals(s.items, s.ctx), proof })
+}
+
+const histogram = monitorEventLoopDelay({ resolution: 5 })
+const concurrent = 8
+histogram.enable()
+t0 = performance.now()
+await Promise.all(Array.from({ length: concurrent }, () => prover.prove(statement().input)))
+const poolMs = performance.now() - t0
+histogram.disable()
+
+const verifier = new SnarkjsVerifier()
+const verify: number[] = []
+for (let i = 0; i < 10; i++) {
+  const p = proofs[i % proofs.length] as (typeof proofs)[number]
+  t0 = performance.now()
+  const ok = await verifier.verify(setup.verificationKey, p.signals, p.proof)
+  verify.push(performance.now() - t0)
+  if (!ok) throw new Error('a benchmark proof did not verify')
+}
+await prover.close()
+await terminateSnarkjs()
+
+console.log(JSON.stringify({
+  batch_objects: OWNERSHIP_BATCH,
+  setup_s: Number(setupS.toFixed(1)),
+  prove_ms_per_batch: Number(median(single).toFixed(1)),
+  prove_ms_per_object: Number((poolMs / (concurrent * OWNERSHIP_BATCH)).toFixed(2)),
+  verify_ms_per_batch: Number(median(verify.slice(1)).toFixed(2)),
+  event_loop_max_delay_ms: Number((histogram.max / 1e6).toFixed(1)),
+}))

@@ -1,11 +1,11 @@
-import { mkdir, open, readdir, rename, rm, stat, readFile } from 'node:fs/promises'
+import { mkdir, open, readdir, rm, stat, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ObjectStore } from '../../core/ports/object-store.js'
 import { asPackId, type PackId } from '../../core/ids.js'
 import { inputInvalid, ioFailed, objectMissing } from '../../core/errors.js'
 import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
 import { Resource } from '../../shared/resource.js'
-import { fsyncDir, isNotFound } from './fs-util.js'
+import { fsyncDir, isNotFound, writeFileAtomic } from './fs-util.js'
 
 /**
  * Objects as files: <root>/<first two hex digits>/<64 hex digits>. 256 shard folders keep any one
@@ -14,7 +14,6 @@ import { fsyncDir, isNotFound } from './fs-util.js'
  */
 export class FsObjectStore extends Resource implements ObjectStore {
   readonly #root: string
-  #tmpCounter = 0
 
   constructor(root: string) {
     super()
@@ -37,23 +36,10 @@ export class FsObjectStore extends Resource implements ObjectStore {
 
   async put(id: PackId, bytes: Uint8Array): Promise<void> {
     await this.open()
-    const final = this.#path(id)
     if (await this.has(id)) return
-    const shard = join(this.#root, toHex(id).slice(0, 2))
-    const tmp = join(this.#root, 'tmp', `${toHex(id)}.${process.pid}.${this.#tmpCounter++}`)
     try {
-      await mkdir(shard, { recursive: true, mode: 0o700 })
-      const fh = await open(tmp, 'wx', 0o600)
-      try {
-        await fh.writeFile(bytes)
-        await fh.sync()
-      } finally {
-        await fh.close()
-      }
-      await rename(tmp, final)
-      await fsyncDir(shard)
+      await writeFileAtomic(this.#path(id), bytes, { mode: 0o600, tmpDir: join(this.#root, 'tmp') })
     } catch (err) {
-      await rm(tmp, { force: true })
       throw ioFailed(`writing object ${shortHex(id)}`, err)
     }
   }

@@ -17,13 +17,13 @@ export async function fsyncDir(path: string): Promise<void> {
 }
 
 /**
- * Writes a file atomically with the given mode: temp file beside it, fsync, rename, fsync of the
- * folder.
+ * Writes a file atomically with the given mode: temp file (beside it, or in `tmpDir` on the same
+ * file system), fsync, rename, fsync of the folder.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string, { mode = 0o600 }: { mode?: number } = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | string, { mode = 0o600, tmpDir }: { mode?: number; tmpDir?: string } = {}): Promise<void> {
   const dir = dirname(path)
   await mkdir(dir, { recursive: true, mode: 0o700 })
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
+  const tmp = join(tmpDir ?? dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
   try {
     const fh = await open(tmp, 'wx', mode)
     try {

@@ -48,7 +48,7 @@ export interface IngestDeps {
   sealer: ChunkSealer
 }
 
-export const DEFAULT_READ_CONCURRENCY = 16
+export const DEFAULT_READ_CONCURRENCY = 32
 /** Files up to this size are read whole (in one piece); larger ones stream. */
 const WHOLE_FILE_BYTES = 4 * 1024 * 1024
 /** Sealed packs waiting for their write; bounds memory to about this many × 24 MiB. */
@@ -88,6 +88,8 @@ class IngestRun {
   #openSeq = 1
   #committedSeq = 0
   #waiting: PendingFile[] = []
+  /** The share's file records as the run started. */
+  readonly #known = new Map<string, FileRecord>()
   #commitChain: Promise<void> = Promise.resolve()
   #inFlight = 0
   #failure: unknown = null
@@ -104,6 +106,9 @@ class IngestRun {
   }
 
   async execute(): Promise<IngestStats> {
+    // One query for the whole share instead of one per file: the rescan of unchanged files is
+    // mostly these comparisons.
+    for (const f of this.deps.index.listFiles(this.shareId)) this.#known.set(f.path, f)
     const seen = new Set<string>()
     const limit = new Semaphore(this.opts.readConcurrency ?? DEFAULT_READ_CONCURRENCY)
     const tasks = new Set<Promise<void>>()
@@ -132,14 +137,14 @@ class IngestRun {
     this.#flushWaiting()
     const { index } = this.deps
     index.transaction(() => {
-      for (const f of index.listFiles(this.shareId)) if (!seen.has(f.path)) index.deleteFile(this.shareId, f.path)
+      for (const path of this.#known.keys()) if (!seen.has(path)) index.deleteFile(this.shareId, path)
     })
     this.opts.onProgress?.(this.stats)
     return this.stats
   }
 
   async #file(entry: SourceEntry): Promise<void> {
-    const known = this.deps.index.getFile(this.shareId, entry.path)
+    const known = this.#known.get(entry.path)
     if (known && sameFile(known, entry)) {
       this.stats.filesUnchanged++
       return

@@ -2,9 +2,11 @@ import { lstat, opendir, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EntryKind, SourceEntry, SourceFs } from '../../core/ports/source-fs.js'
 import { inputInvalid, ioFailed } from '../../core/errors.js'
+import { isNotFound } from './fs-util.js'
 
 /** Files up to this size are read in one call; larger ones stream in pieces of this size. */
 const WHOLE_READ_BYTES = 4 * 1024 * 1024
+const WALK_STAT_BATCH = 64
 
 function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryKind {
   if (st.isSymbolicLink()) return 'symlink'
@@ -49,17 +51,24 @@ export class FsSource implements SourceFs {
       for await (const d of dir) names.push(d.name)
       names.sort()
       const subdirs: string[] = []
-      for (const name of names) {
-        const path = rel === '' ? name : `${rel}/${name}`
-        let st
-        try {
-          st = await lstat(join(this.root, path))
-        } catch {
-          continue // vanished between listing and stat: it is simply not in this snapshot
+      // lstat a directory's entries concurrently: on many small files the walk is latency-bound.
+      for (let i = 0; i < names.length; i += WALK_STAT_BATCH) {
+        const batch = names.slice(i, i + WALK_STAT_BATCH).map((name) => (rel === '' ? name : `${rel}/${name}`))
+        const stats = await Promise.all(
+          batch.map((path) =>
+            lstat(join(this.root, path)).catch((err) => {
+              if (isNotFound(err)) return null
+              throw ioFailed(`reading ${path}`, err)
+            }),
+          ),
+        )
+        for (let j = 0; j < batch.length; j++) {
+          const st = stats[j]
+          if (!st) continue // vanished between listing and stat: it is simply not in this snapshot
+          const entry: SourceEntry = { path: batch[j] as string, kind: kindOf(st), sizeBytes: st.size, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode }
+          yield entry
+          if (entry.kind === 'dir') subdirs.push(entry.path)
         }
-        const entry: SourceEntry = { path, kind: kindOf(st), sizeBytes: st.size, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode }
-        yield entry
-        if (entry.kind === 'dir') subdirs.push(path)
       }
       for (const s of subdirs.reverse()) stack.push(s)
     }

@@ -2,7 +2,7 @@
  * Worker thread body of WorkerChunkSealer: FastCDC, chunk ids, envelopes and Merkle roots off the
  * main thread. Every request carries a `rid`; every reply echoes it.
  *   { op: 'whole', keys, sizes, data }            → sealed chunks of one complete buffer
- *   { op: 'file', keys, sizes, path }             → the same for a small local file, read here
+ *   { op: 'files', keys, sizes, paths }           → { results: [sealed chunks | { error }] } for small local files, read here
  *   { op: 'open' | 'push' | 'finish', sid, … }    → a streamed file
  *   { op: 'merkle', object }                      → { root }
  * Sealed chunks travel as { chunks: [{ id, plainBytes, offset, length }], envelopes } with all
@@ -79,10 +79,19 @@ port.on('message', (msg: any) => {
     switch (msg.op) {
       case 'whole':
         return reply(msg.rid, sealAll(msg.keys, msg.sizes, msg.data))
-      case 'file': {
-        const data = readWhole(msg.path)
-        const st = lstatSync(msg.path)
-        return reply(msg.rid, { ...sealAll(msg.keys, msg.sizes, data), bytesRead: data.length, after: { sizeBytes: st.size, mtimeMs: st.mtimeMs } })
+      case 'files': {
+        // A batch of small local files in one message; each result (or error) stands alone.
+        const results = (msg.paths as string[]).map((path) => {
+          try {
+            const data = readWhole(path)
+            const st = lstatSync(path)
+            return { ...sealAll(msg.keys, msg.sizes, data), bytesRead: data.length, after: { sizeBytes: st.size, mtimeMs: st.mtimeMs } }
+          } catch (err) {
+            return { error: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code }
+          }
+        })
+        const transfer = results.flatMap((r) => ('envelopes' in r ? [r.envelopes.buffer as ArrayBuffer] : []))
+        return port?.postMessage({ rid: msg.rid, results }, transfer)
       }
       case 'open':
         streams.set(msg.sid, { chunker: new Chunker(msg.keys.gear, msg.sizes), keys: msg.keys })

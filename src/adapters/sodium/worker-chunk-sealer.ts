@@ -20,6 +20,9 @@ interface Slot {
 // registers it first.
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './seal-worker-boot.mjs' : './seal-worker.js', import.meta.url)
 
+/** Small files per message to a worker. */
+const FILE_BATCH = 16
+
 function decode(msg: any): SealedChunk[] {
   const envelopes: Uint8Array = msg.envelopes
   return msg.chunks.map((c: any) => ({ id: asChunkId(c.id), plainBytes: c.plainBytes, envelope: envelopes.subarray(c.offset, c.offset + c.length) }))
@@ -42,6 +45,7 @@ export class WorkerChunkSealer implements ChunkSealer {
   readonly #pending = new Map<number, Pending>()
   #nextId = 1
   #closed = false
+  #fileBatch: { keys: SealingKeys; sizes: ChunkSizes; items: Array<{ path: string; resolve: (f: SealedFile) => void; reject: (e: Error) => void }> } | null = null
 
   constructor({ threads = Math.max(1, availableParallelism()) }: { threads?: number } = {}) {
     this.#slots = Array.from({ length: threads }, () => {
@@ -59,10 +63,7 @@ export class WorkerChunkSealer implements ChunkSealer {
     if (!p) return
     this.#pending.delete(msg.rid)
     if (--p.slot.load === 0) p.slot.worker.unref()
-    if (msg.error !== undefined) {
-      if (msg.code && /^E[A-Z]+$/.test(msg.code)) return p.reject(ioFailed('reading a file', new Error(msg.error)))
-      return p.reject(new InvariantError(`seal worker failed: ${msg.error}`))
-    }
+    if (msg.error !== undefined) return p.reject(new InvariantError(`seal worker failed: ${msg.error}`))
     p.resolve(msg)
   }
 
@@ -94,9 +95,38 @@ export class WorkerChunkSealer implements ChunkSealer {
     return decode(await this.#request(this.#leastLoaded(), { op: 'whole', keys, sizes, data: own }, [own.buffer as ArrayBuffer]))
   }
 
-  async sealLocalFile(keys: SealingKeys, absolutePath: string, sizes: ChunkSizes = DEFAULT_CHUNK_SIZES): Promise<SealedFile> {
-    const msg = await this.#request(this.#leastLoaded(), { op: 'file', keys, sizes, path: absolutePath })
-    return { chunks: decode(msg), bytesRead: msg.bytesRead, after: msg.after }
+  /**
+   * Small files are queued and sent in batches (one message per FILE_BATCH files or per turn of
+   * the event loop, whichever comes first): per-message costs dominated ingest of many small files.
+   */
+  sealLocalFile(keys: SealingKeys, absolutePath: string, sizes: ChunkSizes = DEFAULT_CHUNK_SIZES): Promise<SealedFile> {
+    if (this.#closed) return Promise.reject(closed('chunk sealer'))
+    return new Promise((resolve, reject) => {
+      let batch = this.#fileBatch
+      if (!batch || batch.keys !== keys || batch.sizes !== sizes) {
+        this.#flushFiles()
+        batch = { keys, sizes, items: [] }
+        this.#fileBatch = batch
+        setImmediate(() => this.#flushFiles())
+      }
+      batch.items.push({ path: absolutePath, resolve, reject })
+      if (batch.items.length >= FILE_BATCH) this.#flushFiles()
+    })
+  }
+
+  #flushFiles(): void {
+    const batch = this.#fileBatch
+    this.#fileBatch = null
+    if (!batch || batch.items.length === 0) return
+    this.#request(this.#leastLoaded(), { op: 'files', keys: batch.keys, sizes: batch.sizes, paths: batch.items.map((i) => i.path) }).then(
+      (msg) =>
+        batch.items.forEach((item, i) => {
+          const r = msg.results[i]
+          if (r.error !== undefined) item.reject(ioFailed(`reading ${item.path}`, new Error(r.error)))
+          else item.resolve({ chunks: decode(r), bytesRead: r.bytesRead, after: r.after })
+        }),
+      (err) => batch.items.forEach((item) => item.reject(err)),
+    )
   }
 
   open(keys: SealingKeys, sizes: ChunkSizes = DEFAULT_CHUNK_SIZES): SealStream {

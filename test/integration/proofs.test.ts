@@ -45,8 +45,12 @@ function check(nonces: NonceStore, nonce: Uint8Array, proof: unknown, over: { no
   })
 }
 
-test('Poseidon outside the circuit: the circomlib vector, and canonical inputs only', (t) => {
+test('Poseidon outside the circuit: the circomlib vector, our commitment vector, canonical inputs only', (t) => {
   t.is(poseidon.hash([1n, 2n]), 7853200120776062878684798364095072458815029376092732009249414926327459813530n)
+  // docs/FORMAT.md §7: the kdf vector's proofKey and the pack vector's id (32 × 0x77).
+  const objectId = idToField(new Uint8Array(32).fill(0x77))
+  t.is(objectId, 10259822567069007419840314846873140154429264043133527864350464163874510174069n)
+  t.is(commitmentOf(poseidon, 14206194239731856440137815698866694424539082982913304009349570975841261106140n, objectId), 10084341488489030004556009151020462111939452386528370728021613041513769191293n)
   t.throws(() => poseidon.hash([BN254_SCALAR_MODULUS, 1n]), { instanceOf: BackupError, code: 'INPUT_INVALID' })
 })
 

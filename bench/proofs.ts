@@ -70,6 +70,7 @@ for (let i = 0; i < 10; i++) {
   if (!ok) throw new Error('a benchmark proof did not verify')
 }
 await prover.close()
+await verifier.close()
 await terminateSnarkjs()
 
 console.log(JSON.stringify({

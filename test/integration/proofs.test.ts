@@ -1,5 +1,6 @@
 import test from 'ava'
 import { buildBn128 } from 'ffjavascript'
+import { groth16 } from 'snarkjs'
 import { SnarkjsProver } from '../../src/adapters/snarkjs/snarkjs-prover.js'
 import { SnarkjsVerifier, terminateSnarkjs } from '../../src/adapters/snarkjs/snarkjs-verifier.js'
 import { CircomlibPoseidon } from '../../src/adapters/snarkjs/circomlib-poseidon.js'
@@ -18,6 +19,7 @@ const verifier = new SnarkjsVerifier()
 test.after.always(async () => {
   await proverA.close()
   await proverB.close()
+  await verifier.close()
   await terminateSnarkjs()
 })
 
@@ -92,7 +94,7 @@ test('replays fail: the same proof, and a re-randomised one that still verifies,
   await check(nonces, nonce, proof)
   await t.throwsAsync(check(nonces, nonce, proof), { instanceOf: BackupError, code: 'NONCE_INVALID' })
   // Groth16 malleability: (rA, B/r, C) is another valid proof of the same statement.
-  // The shared curve instance (the verifier's); terminateSnarkjs() ends it after all tests.
+  // snarkjs's shared curve instance; terminateSnarkjs() ends it after all tests.
   const curve = await buildBn128()
   {
     const r = curve.Fr.e(123456789n)
@@ -102,6 +104,7 @@ test('replays fail: the same proof, and a re-randomised one that still verifies,
     const rerandomised: Groth16Proof = { ...proof, pi_a: str(curve.G1.toObject(curve.G1.toAffine(A))), pi_b: str(curve.G2.toObject(curve.G2.toAffine(B))) }
     t.notDeepEqual(rerandomised.pi_a, proof.pi_a)
     t.true(await verifier.verify(setupA.verificationKey, signals, rerandomised), 'the re-randomised proof verifies on its own')
+    t.true(await groth16.verify(setupA.verificationKey, signals, rerandomised), 'and so it does for snarkjs itself')
     await t.throwsAsync(check(nonces, nonce, rerandomised), { instanceOf: BackupError, code: 'NONCE_INVALID' })
   }
 })

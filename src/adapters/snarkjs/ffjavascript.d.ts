@@ -18,6 +18,7 @@ declare module 'ffjavascript' {
     G2: Group
     Fr: { n8: number; e(v: bigint): unknown; inv(v: unknown): unknown }
     pairingEq(...pairs: Point[]): Promise<boolean>
+    pairing(a: Point, b: Point): Uint8Array
     terminate(): Promise<void>
   }
   export const Scalar: { toRprLE(buff: Uint8Array, offset: number, value: bigint, n8: number): void }

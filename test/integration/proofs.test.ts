@@ -142,3 +142,24 @@ test('malformed proofs, wrong sizes and values at or above the modulus: clear er
   // The good proof still works with its nonce after all that (malformed input spent nothing).
   await t.notThrowsAsync(check(nonces, nonce, proof))
 })
+
+test('our verifier agrees with snarkjs groth16.verify on valid and altered statements', async (t) => {
+  const nonces = nonceStore()
+  const { nonce } = nonces.issue()
+  const { proof } = await prove({ nonce })
+  const good = publicSignals(items, { nonce: nonceToField(nonce), nodeId: nodeA, action: 'fetch' })
+  const variants = [
+    good,
+    publicSignals(items, { nonce: nonceToField(nonce), nodeId: nodeB, action: 'fetch' }),
+    publicSignals(items, { nonce: nonceToField(nonce), nodeId: nodeA, action: 'delete' }),
+    good.map((s, i) => (i === 3 ? '1' : s)),
+  ]
+  for (const [i, signals] of variants.entries()) {
+    const ours = await verifier.verify(setupA.verificationKey, signals, proof)
+    t.is(ours, await groth16.verify(setupA.verificationKey, signals, proof), `variant ${i}`)
+    t.is(ours, i === 0, `variant ${i}`)
+  }
+  t.false(await verifier.verify(setupB.verificationKey, good, proof))
+  t.false(await verifier.verify({ protocol: 'groth16' }, good, proof))
+  t.false(await verifier.verify(setupA.verificationKey, good.slice(1), proof))
+})

@@ -16,6 +16,10 @@ const [setupA, setupB, poseidon] = await Promise.all([ownerSetup('a'), ownerSetu
 const proverA = new SnarkjsProver(setupA.provingKey)
 const proverB = new SnarkjsProver(setupB.provingKey)
 const verifier = new SnarkjsVerifier()
+// snarkjs's own verify and the re-randomising test share ffjavascript's global curve. Concurrent
+// first calls would each build one and orphan all but the last (keeping the process alive), so
+// it is built once here, before any test runs.
+await buildBn128()
 test.after.always(async () => {
   await proverA.close()
   await proverB.close()

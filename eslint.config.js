@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['.dependency-cruiser.cjs', 'dist/**', 'node_modules/**', 'circuits/build/**', 'ui/static/vendor/**', 'packaging/**/build/**'] },
+  { ignores: ['.dependency-cruiser.cjs', 'dist/**', 'node_modules/**', 'circuits/build/**', 'ui/static/vendor/**', 'packaging/**/build/**', 'build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

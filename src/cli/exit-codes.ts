@@ -30,4 +30,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   PEER_REFUSED: 19,
   CLOSED: 20,
   NONCE_INVALID: 21,
+  QUOTA_EXCEEDED: 22,
+  OBJECT_CONFLICT: 23,
+  OWNER_KEY_MISMATCH: 24,
 }

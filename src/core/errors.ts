@@ -26,6 +26,9 @@ export const ERROR_CODES = [
   'REPO_LOCKED',
   'CONFIG_INVALID',
   'CLOSED',
+  'QUOTA_EXCEEDED',
+  'OBJECT_CONFLICT',
+  'OWNER_KEY_MISMATCH',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -108,3 +111,8 @@ export const nonceInvalid = () =>
   new BackupError('NONCE_INVALID', 'the challenge nonce is unknown, already used or expired; ask for a new one')
 export const configInvalid = (why: string) => new BackupError('CONFIG_INVALID', why)
 export const closed = (what: string) => new BackupError('CLOSED', `${what} is closed`)
+export const quotaExceeded = (why: string) => new BackupError('QUOTA_EXCEEDED', why)
+export const objectConflict = (shortId: string) =>
+  new BackupError('OBJECT_CONFLICT', `object ${shortId} is already stored with different contents or metadata`)
+export const ownerKeyMismatch = (shortOwner: string) =>
+  new BackupError('OWNER_KEY_MISMATCH', `owner ${shortOwner} pinned another verification key at its first store`)

@@ -18,6 +18,9 @@ export const KDF_CONTEXT = {
   OWNER_POINTER: 'quloud:owner-pointer:v1',
   KEY_FILE_WRAP: 'quloud:key-file-wrap:v1',
   KEY_FILE_CHECK: 'quloud:key-file-check:v1',
+  STORE_AT_REST: 'quloud:store-at-rest:v1',
+  STORE_CATALOG: 'quloud:store-catalog:v1',
+  STORE_TAG: 'quloud:store-tag:v1',
 } as const
 
 export type KdfContext = (typeof KDF_CONTEXT)[keyof typeof KDF_CONTEXT]

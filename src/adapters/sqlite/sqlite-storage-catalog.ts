@@ -1,0 +1,94 @@
+import Database from 'better-sqlite3'
+import type { CatalogRow, StorageCatalog } from '../../core/ports/storage-catalog.js'
+import { closed, indexCorrupt } from '../../core/errors.js'
+import { Resource } from '../../shared/resource.js'
+import { loadMigrations, migrate } from './migrate.js'
+
+export const STORAGE_MIGRATIONS_DIR = new URL('./storage-migrations/', import.meta.url)
+
+const bytes = (v: unknown): Uint8Array => {
+  if (!(v instanceof Uint8Array)) throw indexCorrupt('a binary column of the storage catalog holds another type')
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+}
+const toRow = (r: Record<string, unknown>): CatalogRow => ({ objectTag: bytes(r.object_tag), senderTag: bytes(r.sender_tag), ownerTag: bytes(r.owner_tag), sizeBytes: Number(r.size_bytes), sealedMeta: bytes(r.sealed_meta) })
+
+const SQL = {
+  get: 'SELECT * FROM stored_objects WHERE object_tag = ?',
+  insert: 'INSERT OR IGNORE INTO stored_objects (object_tag, sender_tag, owner_tag, size_bytes, sealed_meta) VALUES (?, ?, ?, ?, ?)',
+  delete: 'DELETE FROM stored_objects WHERE object_tag = ?',
+  bySender: 'SELECT coalesce(sum(size_bytes), 0) AS n FROM stored_objects WHERE sender_tag = ?',
+  total: 'SELECT coalesce(sum(size_bytes), 0) AS n FROM stored_objects',
+  pinned: 'SELECT sealed FROM pinned_owners WHERE owner_tag = ?',
+  pin: 'INSERT OR IGNORE INTO pinned_owners (owner_tag, sealed) VALUES (?, ?)',
+  all: 'SELECT * FROM stored_objects',
+} as const
+
+/** StorageCatalog on its own SQLite file (WAL, STRICT tables, numbered migrations); open() first. */
+export class SqliteStorageCatalog extends Resource implements StorageCatalog {
+  #db: Database.Database | null = null
+  #stmts: Record<keyof typeof SQL, Database.Statement> | null = null
+
+  constructor(readonly path: string) {
+    super()
+  }
+
+  protected async onOpen(): Promise<void> {
+    const db = new Database(this.path)
+    this.#db = db
+    db.pragma('journal_mode = WAL')
+    // FULL: a stored object's row must survive power loss once its receipt has been sent.
+    db.pragma('synchronous = FULL')
+    migrate(db, loadMigrations(STORAGE_MIGRATIONS_DIR))
+    this.#stmts = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Record<keyof typeof SQL, Database.Statement>
+  }
+
+  protected async onClose(): Promise<void> {
+    this.#stmts = null
+    this.#db?.close()
+    this.#db = null
+  }
+
+  get #stmt(): Record<keyof typeof SQL, Database.Statement> {
+    if (!this.#stmts || this.closing) throw closed('storage catalog')
+    return this.#stmts
+  }
+
+  get(objectTag: Uint8Array): CatalogRow | null {
+    const r = this.#stmt.get.get(objectTag) as Record<string, unknown> | undefined
+    return r ? toRow(r) : null
+  }
+
+  insert(row: CatalogRow): boolean {
+    return this.#stmt.insert.run(row.objectTag, row.senderTag, row.ownerTag, row.sizeBytes, row.sealedMeta).changes === 1
+  }
+
+  delete(objectTag: Uint8Array): boolean {
+    return this.#stmt.delete.run(objectTag).changes === 1
+  }
+
+  bytesBySender(senderTag: Uint8Array): number {
+    return Number((this.#stmt.bySender.get(senderTag) as { n: number }).n)
+  }
+
+  bytesTotal(): number {
+    return Number((this.#stmt.total.get() as { n: number }).n)
+  }
+
+  pinnedOwner(ownerTag: Uint8Array): Uint8Array | null {
+    const r = this.#stmt.pinned.get(ownerTag) as { sealed: unknown } | undefined
+    return r ? bytes(r.sealed) : null
+  }
+
+  pinOwner(ownerTag: Uint8Array, sealed: Uint8Array): Uint8Array {
+    const stmt = this.#stmt
+    return (this.#db as Database.Database).transaction(() => {
+      stmt.pin.run(ownerTag, sealed)
+      return bytes((stmt.pinned.get(ownerTag) as { sealed: unknown }).sealed)
+    })()
+  }
+
+  *rows(): Iterable<CatalogRow> {
+    for (const r of this.#stmt.all.iterate()) yield toRow(r as Record<string, unknown>)
+  }
+
+}

@@ -1,0 +1,14 @@
+-- The storage node's catalog (what it keeps for other nodes), separate from the owner index.
+CREATE TABLE stored_objects (
+  object_tag  BLOB PRIMARY KEY CHECK (length(object_tag) = 32),
+  sender_tag  BLOB NOT NULL CHECK (length(sender_tag) = 32),
+  owner_tag   BLOB NOT NULL CHECK (length(owner_tag) = 32),
+  size_bytes  INTEGER NOT NULL CHECK (size_bytes > 0),
+  sealed_meta BLOB NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX stored_objects_by_sender ON stored_objects (sender_tag);
+
+CREATE TABLE pinned_owners (
+  owner_tag BLOB PRIMARY KEY CHECK (length(owner_tag) = 32),
+  sealed    BLOB NOT NULL
+) STRICT, WITHOUT ROWID;

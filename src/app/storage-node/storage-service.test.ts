@@ -1,0 +1,159 @@
+import test, { type ExecutionContext } from 'ava'
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { StorageService, type StoreRequest } from './storage-service.js'
+import { SqliteStorageCatalog } from '../../adapters/sqlite/sqlite-storage-catalog.js'
+import { FsObjectStore } from '../../adapters/fs/fs-object-store.js'
+import { deriveStorageKeys, objectTag } from '../../core/storage/index.js'
+import { merkleRoot, verifyMerkleProof } from '../../core/audit/index.js'
+import { asNodeId, asPackId } from '../../core/ids.js'
+import { toHex } from '../../shared/bytes.js'
+import { sampleBytes, sodium, tempDir } from '../../../test/helpers/index.js'
+
+const clock = { nowMs: () => 1_700_000_000_000 }
+const MIB = 1024 * 1024
+
+async function node(t: ExecutionContext, limits: ConstructorParameters<typeof StorageService>[0]['limits'] = {}) {
+  const dir = await tempDir(t)
+  const catalog = new SqliteStorageCatalog(join(dir, 'storage.sqlite'))
+  await catalog.open()
+  t.teardown(() => catalog.close())
+  const keys = deriveStorageKeys(sodium, sodium.randomBytes(32))
+  const service = new StorageService({ sodium, keys, catalog, objects: new FsObjectStore(join(dir, 'objects')), clock, limits })
+  return { dir, keys, catalog, service }
+}
+
+const owner = asNodeId(sampleBytes(100, 32))
+const sender = asNodeId(sampleBytes(101, 32))
+const vkHash = sampleBytes(102, 32)
+
+function request(seed: number, size: number, over: Partial<StoreRequest> = {}): StoreRequest {
+  const bytes = sampleBytes(seed, size)
+  return { objectId: asPackId(sampleBytes(seed + 1000, 32)), ownerNodeId: owner, senderNodeId: sender, commitment: String(123456789n * BigInt(seed)), merkleRoot: merkleRoot(sodium, bytes), ownerKeyHash: vkHash, bytes, ...over }
+}
+
+function* files(dir: string): Generator<string> {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) yield* files(p)
+    else yield p
+  }
+}
+
+test('store, read whole and by range, audit from stored bytes, delete', async (t) => {
+  const { service } = await node(t)
+  const req = request(1, 3 * MIB + 77)
+  const meta = await service.store(req)
+  t.is(meta.sizeBytes, req.bytes.length)
+  t.is(service.meta(req.objectId)?.commitment, req.commitment)
+  t.is(toHex(sodium.sha256(await service.read(req.objectId))), toHex(sodium.sha256(req.bytes)))
+  t.deepEqual(await service.read(req.objectId, 65_530, 20), req.bytes.subarray(65_530, 65_550))
+  t.deepEqual(await service.read(req.objectId, req.bytes.length - 5), req.bytes.subarray(req.bytes.length - 5))
+  const proofs = await service.audit(req.objectId, [0, 7, 768])
+  for (const p of proofs) t.true(verifyMerkleProof(sodium, req.merkleRoot, req.bytes.length, p))
+  t.deepEqual(service.usage(sender), { usedBytes: req.bytes.length, capacityBytes: service.limits.capacityBytes, senderBytes: req.bytes.length })
+  t.true(await service.delete(req.objectId))
+  t.false(await service.delete(req.objectId))
+  t.is(service.meta(req.objectId), null)
+  await t.throwsAsync(service.read(req.objectId), { code: 'OBJECT_MISSING' })
+  t.is(service.usage().usedBytes, 0)
+})
+
+test('nothing the node writes holds the bytes it received, an object id or a node id', async (t) => {
+  const { dir, service } = await node(t)
+  const marked = request(2, 2 * MIB)
+  await service.store(marked)
+  const needles = [Buffer.from(marked.bytes.subarray(100_000, 100_032)), Buffer.from(marked.bytes.subarray(2 * MIB - 32)), Buffer.from(marked.objectId), Buffer.from(owner), Buffer.from(sender), Buffer.from(marked.commitment), Buffer.from(toHex(marked.objectId))]
+  let scanned = 0
+  for (const f of files(dir)) {
+    const body = readFileSync(f)
+    scanned += body.length
+    for (const n of needles) t.false(body.includes(n), `${f} contains a marker`)
+  }
+  t.true(scanned > 2 * MIB)
+})
+
+test('storing the same object again is a no-op; other contents under the same id are OBJECT_CONFLICT', async (t) => {
+  const { service } = await node(t)
+  const req = request(3, 100_000)
+  const first = await service.store(req)
+  t.deepEqual(await service.store(req), first)
+  const other = request(4, 100_000, { objectId: req.objectId })
+  await t.throwsAsync(service.store(other), { code: 'OBJECT_CONFLICT' })
+  t.deepEqual(await service.read(req.objectId), req.bytes)
+  t.is(service.usage().usedBytes, 100_000)
+})
+
+test("an owner's verification key is pinned at its first store; another one is refused", async (t) => {
+  const { service } = await node(t)
+  t.is(service.ownerKeyHash(owner), null)
+  await service.store(request(5, 5000))
+  t.deepEqual(service.ownerKeyHash(owner), vkHash)
+  await t.throwsAsync(service.store(request(6, 5000, { ownerKeyHash: sampleBytes(7, 32) })), { code: 'OWNER_KEY_MISMATCH' })
+  t.is(service.usage().usedBytes, 5000)
+})
+
+test('quotas: per sender, total capacity and object size; refusals store nothing', async (t) => {
+  const { service, dir } = await node(t, { perSenderBytes: 250_000, capacityBytes: 400_000, maxObjectBytes: 200_000 })
+  await service.store(request(10, 200_000))
+  await t.throwsAsync(service.store(request(11, 60_000)), { code: 'QUOTA_EXCEEDED', message: /quota is 250000/ })
+  await t.throwsAsync(service.store(request(12, 200_001, { senderNodeId: asNodeId(sampleBytes(13, 32)) })), { code: 'QUOTA_EXCEEDED', message: /at most 200000/ })
+  const other = asNodeId(sampleBytes(14, 32))
+  await service.store(request(15, 150_000, { senderNodeId: other }))
+  await t.throwsAsync(service.store(request(16, 60_000, { senderNodeId: asNodeId(sampleBytes(17, 32)) })), { code: 'QUOTA_EXCEEDED', message: /offers 400000 bytes and has 50000 left/ })
+  t.is(service.usage().usedBytes, 350_000)
+  t.is([...files(join(dir, 'objects'))].filter((f) => !f.includes('.tmp')).length, 2)
+})
+
+test('concurrent stores cannot overrun a quota together', async (t) => {
+  const { service } = await node(t, { perSenderBytes: 300_000 })
+  const results = await Promise.allSettled([1, 2, 3, 4, 5].map((i) => service.store(request(20 + i, 100_000))))
+  t.is(results.filter((r) => r.status === 'fulfilled').length, 3)
+  t.is(service.usage(sender).senderBytes, 300_000)
+})
+
+test('bad requests are refused with a clear error and change nothing', async (t) => {
+  const { service } = await node(t)
+  const good = request(30, 10_000)
+  await t.throwsAsync(service.store({ ...good, merkleRoot: sampleBytes(31, 32) }), { code: 'OBJECT_CORRUPT', message: /do not match the Merkle root/ })
+  await t.throwsAsync(service.store({ ...good, commitment: '21888242871839275222246405745257275088548364400416034343698204186575808495617' }), { code: 'INPUT_INVALID' })
+  await t.throwsAsync(service.store({ ...good, commitment: '0x12' }), { code: 'INPUT_INVALID' })
+  await t.throwsAsync(service.store({ ...good, bytes: new Uint8Array(0), merkleRoot: good.merkleRoot }), { code: 'INPUT_INVALID' })
+  await t.throwsAsync(service.store({ ...good, ownerKeyHash: new Uint8Array(31) }), { code: 'INPUT_INVALID' })
+  t.is(service.usage().usedBytes, 0)
+  t.is(service.ownerKeyHash(owner), null, 'a refused store pins nothing')
+  await service.store(good)
+  await t.throwsAsync(service.read(good.objectId, 9_999, 2), { code: 'INPUT_INVALID' })
+  await t.throwsAsync(service.audit(good.objectId, [3]), { code: 'INPUT_INVALID', message: /outside the object/ })
+  await t.throwsAsync(service.audit(good.objectId, []), { code: 'INPUT_INVALID' })
+  await t.throwsAsync(service.audit(good.objectId, Array.from({ length: 65 }, () => 0)), { code: 'INPUT_INVALID' })
+})
+
+test('a damaged stored file is OBJECT_CORRUPT for reads and audits, never wrong bytes', async (t) => {
+  const { service, dir, keys } = await node(t)
+  const req = request(40, 300_000)
+  await service.store(req)
+  const name = toHex(objectTag(sodium, keys, req.objectId))
+  const file = [...files(join(dir, 'objects'))].find((f) => f.includes(name)) as string
+  t.truthy(file)
+  const body = readFileSync(file)
+  body[200_000] = (body[200_000] as number) ^ 1
+  writeFileSync(file, body)
+  await t.throwsAsync(service.read(req.objectId), { code: 'OBJECT_CORRUPT' })
+  t.deepEqual(await service.read(req.objectId, 0, 1000), req.bytes.subarray(0, 1000), 'records before the damage still read')
+  await t.throwsAsync(service.audit(req.objectId, [0]), { code: 'OBJECT_CORRUPT' })
+  writeFileSync(file, body.subarray(0, 1000))
+  await t.throwsAsync(service.read(req.objectId, 250_000, 10), { code: 'OBJECT_CORRUPT' })
+  t.true(statSync(file).size === 1000)
+})
+
+test('the catalog is bound to the storage key: another key cannot read it', async (t) => {
+  const { dir, service } = await node(t)
+  const req = request(50, 5000)
+  await service.store(req)
+  const catalog = new SqliteStorageCatalog(join(dir, 'storage.sqlite'))
+  await catalog.open()
+  t.teardown(() => catalog.close())
+  const stranger = new StorageService({ sodium, keys: deriveStorageKeys(sodium, sodium.randomBytes(32)), catalog, objects: new FsObjectStore(join(dir, 'objects')), clock })
+  t.is(stranger.meta(req.objectId), null, 'tags differ under another key')
+})

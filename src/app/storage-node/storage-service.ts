@@ -1,0 +1,195 @@
+import type { Sodium } from '../../core/ports/sodium.js'
+import type { ObjectStore } from '../../core/ports/object-store.js'
+import type { StorageCatalog } from '../../core/ports/storage-catalog.js'
+import type { Clock } from '../../core/ports/clock.js'
+import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
+import { inputInvalid, objectConflict, objectCorrupt, objectMissing, ownerKeyMismatch, quotaExceeded } from '../../core/errors.js'
+import { MerkleTree, leafCount, merkleRoot, type MerkleProof } from '../../core/audit/index.js'
+import { isCanonicalFieldElement } from '../../core/crypto/index.js'
+import { AT_REST_HEADER_BYTES, AT_REST_MAX_PLAIN_BYTES, nodeTag, objectTag, openAtRest, openAtRestRange, openCatalogValue, openMeta, parseAtRestHeader, recordSpan, sealAtRest, sealCatalogValue, sealMeta, type StorageKeys, type StoredObjectMeta } from '../../core/storage/index.js'
+import { bytesEqual, shortHex, toBase64, fromBase64, toHex } from '../../shared/bytes.js'
+
+const isCommitment = (v: string) => /^(0|[1-9][0-9]{0,76})$/.test(v) && isCanonicalFieldElement(BigInt(v))
+
+export interface StorageLimits {
+  /** Largest object accepted (packs are ~16 MiB). */
+  maxObjectBytes: number
+  /** Everything this node offers to others together. */
+  capacityBytes: number
+  /** What one sending node may use. */
+  perSenderBytes: number
+  /** Most leaves one audit request may ask for. */
+  maxAuditLeaves: number
+}
+
+export const DEFAULT_STORAGE_LIMITS: Readonly<StorageLimits> = Object.freeze({
+  maxObjectBytes: 64 * 1024 * 1024,
+  capacityBytes: 10 * 1024 * 1024 * 1024,
+  perSenderBytes: 2 * 1024 * 1024 * 1024,
+  maxAuditLeaves: 64,
+})
+
+export interface StoreRequest {
+  objectId: PackId
+  ownerNodeId: NodeId
+  senderNodeId: NodeId
+  commitment: string
+  merkleRoot: Uint8Array
+  /** SHA-256 of the owner's verification key: pinned at the owner's first store. */
+  ownerKeyHash: Uint8Array
+  bytes: Uint8Array
+}
+
+export interface StorageDeps {
+  sodium: Sodium
+  keys: StorageKeys
+  catalog: StorageCatalog
+  /** Where the at-rest sealed objects live, named by their catalog tags. */
+  objects: ObjectStore
+  clock: Clock
+  limits?: Partial<StorageLimits>
+}
+
+/**
+ * The storage node's keeping of other nodes' objects (DESIGN §5): checks and quotas, its own
+ * encryption layer, atomic writes, the encrypted catalog, byte-range reads, audit answers from
+ * the stored bytes, deletion. It never sees plaintext: what it keeps is the owner's ciphertext.
+ *
+ * Order of a store: validate → check the Merkle root against the bytes → pin or compare the
+ * owner's key → reserve quota → write the sealed file (atomic) → insert the catalog row. A crash
+ * between the last two leaves a file without a row, which is never served and never counted.
+ */
+export class StorageService {
+  readonly limits: StorageLimits
+  /** Bytes being written now, per sender tag (hex) and in total: quota checks count them. */
+  readonly #reserved = new Map<string, number>()
+  #reservedTotal = 0
+
+  constructor(private readonly deps: StorageDeps) {
+    this.limits = { ...DEFAULT_STORAGE_LIMITS, ...deps.limits }
+  }
+
+  #tag(objectId: Uint8Array): { tag: Uint8Array; name: PackId } {
+    const tag = objectTag(this.deps.sodium, this.deps.keys, objectId)
+    return { tag, name: asPackId(tag) }
+  }
+
+  /** Stores an object; storing the same object again is a no-op that returns the same record. */
+  async store(req: StoreRequest): Promise<StoredObjectMeta> {
+    const { sodium, keys, catalog, objects, clock } = this.deps
+    const short = shortHex(req.objectId)
+    const size = req.bytes.length
+    if (size < 1) throw inputInvalid('an object must not be empty')
+    if (size > Math.min(this.limits.maxObjectBytes, AT_REST_MAX_PLAIN_BYTES)) throw quotaExceeded(`object ${short} has ${size} bytes; this node accepts at most ${this.limits.maxObjectBytes}`)
+    if (!isCommitment(req.commitment)) throw inputInvalid('the commitment must be a canonical decimal field element')
+    if (req.merkleRoot.length !== 32 || req.ownerKeyHash.length !== 32) throw inputInvalid('the Merkle root and the owner key hash must be 32 bytes')
+    if (!bytesEqual(merkleRoot(sodium, req.bytes), req.merkleRoot)) throw objectCorrupt(short, 'the bytes received do not match the Merkle root sent with them')
+
+    const ownerTag = nodeTag(sodium, keys, req.ownerNodeId)
+    const pinned = catalog.pinnedOwner(ownerTag) ?? catalog.pinOwner(ownerTag, sealCatalogValue(sodium, keys, ownerTag, { ownerKeyHash: toBase64(req.ownerKeyHash) }))
+    const pinnedHash = fromBase64(String((openCatalogValue(sodium, keys, ownerTag, pinned) as { ownerKeyHash?: unknown }).ownerKeyHash))
+    if (!pinnedHash || !bytesEqual(pinnedHash, req.ownerKeyHash)) throw ownerKeyMismatch(shortHex(req.ownerNodeId))
+
+    const { tag, name } = this.#tag(req.objectId)
+    const existing = catalog.get(tag)
+    if (existing) {
+      const meta = openMeta(sodium, keys, tag, existing.sealedMeta)
+      const same = meta.sizeBytes === size && meta.commitment === req.commitment && bytesEqual(meta.merkleRoot, req.merkleRoot) && bytesEqual(meta.ownerNodeId, req.ownerNodeId)
+      if (!same) throw objectConflict(short)
+      return meta
+    }
+
+    const senderTag = nodeTag(sodium, keys, req.senderNodeId)
+    const senderKey = toHex(senderTag)
+    const senderUsed = catalog.bytesBySender(senderTag) + (this.#reserved.get(senderKey) ?? 0)
+    if (senderUsed + size > this.limits.perSenderBytes) throw quotaExceeded(`node ${shortHex(req.senderNodeId)} would use ${senderUsed + size} bytes here; its quota is ${this.limits.perSenderBytes}`)
+    const totalUsed = catalog.bytesTotal() + this.#reservedTotal
+    if (totalUsed + size > this.limits.capacityBytes) throw quotaExceeded(`this node offers ${this.limits.capacityBytes} bytes and has ${this.limits.capacityBytes - totalUsed} left`)
+    this.#reserved.set(senderKey, (this.#reserved.get(senderKey) ?? 0) + size)
+    this.#reservedTotal += size
+    try {
+      const meta: StoredObjectMeta = { objectId: req.objectId, ownerNodeId: req.ownerNodeId, senderNodeId: req.senderNodeId, commitment: req.commitment, merkleRoot: req.merkleRoot.slice(), sizeBytes: size, storedAtMs: clock.nowMs() }
+      await objects.put(name, sealAtRest(sodium, keys.atRest, req.objectId, req.bytes))
+      if (!catalog.insert({ objectTag: tag, senderTag, ownerTag, sizeBytes: size, sealedMeta: sealMeta(sodium, keys, meta) })) {
+        // Another store of the same id won the race; it must be the same object.
+        const other = openMeta(sodium, keys, tag, (catalog.get(tag) as { sealedMeta: Uint8Array }).sealedMeta)
+        if (!bytesEqual(other.merkleRoot, meta.merkleRoot)) throw objectConflict(short)
+        return other
+      }
+      return meta
+    } finally {
+      this.#reserved.set(senderKey, (this.#reserved.get(senderKey) ?? size) - size)
+      if (this.#reserved.get(senderKey) === 0) this.#reserved.delete(senderKey)
+      this.#reservedTotal -= size
+    }
+  }
+
+  meta(objectId: PackId): StoredObjectMeta | null {
+    const { sodium, keys, catalog } = this.deps
+    const { tag } = this.#tag(objectId)
+    const row = catalog.get(tag)
+    return row ? openMeta(sodium, keys, tag, row.sealedMeta) : null
+  }
+
+  #known(objectId: PackId): { meta: StoredObjectMeta; name: PackId } {
+    const meta = this.meta(objectId)
+    if (!meta) throw objectMissing(shortHex(objectId))
+    return { meta, name: this.#tag(objectId).name }
+  }
+
+  /** The SHA-256 of the verification key pinned for an owner, or null before its first store. */
+  ownerKeyHash(ownerNodeId: NodeId): Uint8Array | null {
+    const { sodium, keys, catalog } = this.deps
+    const ownerTag = nodeTag(sodium, keys, ownerNodeId)
+    const sealed = catalog.pinnedOwner(ownerTag)
+    return sealed ? fromBase64(String((openCatalogValue(sodium, keys, ownerTag, sealed) as { ownerKeyHash?: unknown }).ownerKeyHash)) : null
+  }
+
+  /** Bytes [offset, offset + length) of an object as the owner sent them, opening only the records needed. */
+  async read(objectId: PackId, offset = 0, length?: number): Promise<Uint8Array> {
+    const { sodium, keys, objects } = this.deps
+    const { meta, name } = this.#known(objectId)
+    const short = shortHex(objectId)
+    const len = length ?? meta.sizeBytes - offset
+    const span = recordSpan(meta.sizeBytes, offset, len)
+    const stored = await objects.getRange(name, 0, AT_REST_HEADER_BYTES).catch(() => {
+      throw objectCorrupt(short, 'the stored file is missing or truncated')
+    })
+    const header = parseAtRestHeader(stored, short)
+    if (header.plainBytes !== meta.sizeBytes) throw objectCorrupt(short, 'the stored size differs from the catalog')
+    const records = await objects.getRange(name, span.byteOffset, span.byteLength).catch(() => {
+      throw objectCorrupt(short, 'the stored file is truncated')
+    })
+    return openAtRestRange(sodium, keys.atRest, objectId, short, header, records, offset, len)
+  }
+
+  /** Audit answer: the requested 4 KiB leaves and their Merkle paths, computed from the stored bytes. */
+  async audit(objectId: PackId, leafIndices: readonly number[]): Promise<MerkleProof[]> {
+    const { sodium, keys, objects } = this.deps
+    const { meta, name } = this.#known(objectId)
+    if (leafIndices.length < 1 || leafIndices.length > this.limits.maxAuditLeaves) throw inputInvalid(`an audit asks for 1 to ${this.limits.maxAuditLeaves} leaves`)
+    const leaves = leafCount(meta.sizeBytes)
+    for (const i of leafIndices) if (!Number.isSafeInteger(i) || i < 0 || i >= leaves) throw inputInvalid(`leaf ${i} is outside the object (${leaves} leaves)`)
+    const short = shortHex(objectId)
+    const stored = await objects.get(name).catch(() => {
+      throw objectCorrupt(short, 'the stored file is missing')
+    })
+    const tree = new MerkleTree(sodium, openAtRest(sodium, keys.atRest, objectId, short, stored))
+    return leafIndices.map((i) => tree.proof(i))
+  }
+
+  /** Removes an object; false when it was not stored. The row goes first, so a crash leaves only an unserved file. */
+  async delete(objectId: PackId): Promise<boolean> {
+    const { name, tag } = this.#tag(objectId)
+    if (!this.deps.catalog.delete(tag)) return false
+    await this.deps.objects.delete(name)
+    return true
+  }
+
+  usage(senderNodeId?: NodeId): { usedBytes: number; capacityBytes: number; senderBytes?: number } {
+    const { sodium, keys, catalog } = this.deps
+    const out: { usedBytes: number; capacityBytes: number; senderBytes?: number } = { usedBytes: catalog.bytesTotal(), capacityBytes: this.limits.capacityBytes }
+    if (senderNodeId) out.senderBytes = catalog.bytesBySender(nodeTag(sodium, keys, senderNodeId))
+    return out
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The storage node's catalog of the objects it keeps for others: opaque rows (core/storage/
+ * catalog.ts seals their contents and computes their tags), plus the owners' pinned verification
+ * keys. Synchronous (SQLite in WAL mode behind it).
+ * - insert() MUST be atomic and return false, changing nothing, when the object tag exists.
+ * - delete() returns whether a row was removed.
+ * - bytesBySender()/bytesTotal() sum sizeBytes over the rows present.
+ * - pinOwner() MUST keep the first value for an owner tag and return the value now pinned.
+ */
+export interface CatalogRow {
+  objectTag: Uint8Array
+  senderTag: Uint8Array
+  ownerTag: Uint8Array
+  sizeBytes: number
+  sealedMeta: Uint8Array
+}
+
+export interface StorageCatalog {
+  get(objectTag: Uint8Array): CatalogRow | null
+  insert(row: CatalogRow): boolean
+  delete(objectTag: Uint8Array): boolean
+  bytesBySender(senderTag: Uint8Array): number
+  bytesTotal(): number
+  pinnedOwner(ownerTag: Uint8Array): Uint8Array | null
+  pinOwner(ownerTag: Uint8Array, sealed: Uint8Array): Uint8Array
+  rows(): Iterable<CatalogRow>
+}

@@ -1,0 +1,86 @@
+import test from 'ava'
+import fc from 'fast-check'
+import { AT_REST_HEADER_BYTES, AT_REST_RECORD_BYTES, atRestBytes, openAtRest, openAtRestRange, parseAtRestHeader, recordSpan, sealAtRest } from './at-rest.js'
+import SodiumNative from 'sodium-native'
+import { u64LE, utf8 } from '../../shared/bytes.js'
+import { hex, sampleBytes, sodium } from '../../../test/helpers/index.js'
+
+const key = sampleBytes(1, 32)
+const id = sampleBytes(2, 32)
+const plain = sampleBytes(3, 3 * AT_REST_RECORD_BYTES + 1234)
+
+const range = (stored: Uint8Array, objectId: Uint8Array, offset: number, length: number) => {
+  const header = parseAtRestHeader(stored, 'obj')
+  const span = recordSpan(header.plainBytes, offset, length)
+  return openAtRestRange(sodium, key, objectId, 'obj', header, stored.subarray(span.byteOffset, span.byteOffset + span.byteLength), offset, length)
+}
+const corrupt = { code: 'OBJECT_CORRUPT' } as const
+
+test('known answer: fixed key, id, prefix and bytes give fixed stored bytes', (t) => {
+  const stored = sealAtRest(sodium, key, id, sampleBytes(4, AT_REST_RECORD_BYTES + 100), sampleBytes(5, 16))
+  t.is(stored.length, AT_REST_HEADER_BYTES + AT_REST_RECORD_BYTES + 100 + 32)
+  t.is(hex(stored.subarray(0, 16)), '514c53310110000064000100000000' + '00')
+  t.is(hex(sodium.sha256(stored)), '3f71a176aa9528307831c777b55517923eafc610677bbea6b3c622b6d28c6226')
+  // Record 1 recomputed with libsodium directly, from the layout in docs/FORMAT.md §9.
+  const nonce = Buffer.concat([sampleBytes(5, 16), u64LE(1)])
+  const ad = Buffer.concat([utf8('quloud:at-rest:v1'), id, u64LE(AT_REST_RECORD_BYTES + 100), u64LE(1)])
+  const record = Buffer.alloc(100 + 16)
+  SodiumNative.crypto_aead_xchacha20poly1305_ietf_encrypt(record, sampleBytes(4, AT_REST_RECORD_BYTES + 100).subarray(AT_REST_RECORD_BYTES), ad, null, nonce, key)
+  t.is(hex(stored.subarray(AT_REST_HEADER_BYTES + AT_REST_RECORD_BYTES + 16)), hex(record))
+})
+
+test('a whole object round-trips; the stored bytes hide the input', (t) => {
+  const stored = sealAtRest(sodium, key, id, plain)
+  t.is(stored.length, atRestBytes(plain.length))
+  t.is(hex(sodium.sha256(openAtRest(sodium, key, id, 'obj', stored))), hex(sodium.sha256(plain)))
+  t.false(Buffer.from(stored).includes(Buffer.from(plain.subarray(5000, 5064))), 'no 64-byte run of the input appears in the stored bytes')
+  t.notDeepEqual(sealAtRest(sodium, key, id, plain).subarray(16, 48), stored.subarray(16, 48), 'a fresh random prefix every time')
+})
+
+test('any byte range reads back exactly, opening only the records it touches', (t) => {
+  const stored = sealAtRest(sodium, key, id, plain)
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: plain.length - 1 }), fc.integer({ min: 1, max: 2 * AT_REST_RECORD_BYTES }), (offset, len) => {
+      const length = Math.min(len, plain.length - offset)
+      return Buffer.from(range(stored, id, offset, length)).equals(Buffer.from(plain.subarray(offset, offset + length)))
+    }),
+    { numRuns: 200 },
+  )
+  const span = recordSpan(plain.length, AT_REST_RECORD_BYTES - 1, 2)
+  t.deepEqual([span.first, span.count], [0, 2])
+  t.throws(() => recordSpan(plain.length, plain.length - 1, 2), { message: /outside the object/ })
+  t.throws(() => recordSpan(plain.length, -1, 2), { message: /outside the object/ })
+})
+
+test('every flipped bit, truncation, swap or wrong key is OBJECT_CORRUPT naming the object', (t) => {
+  const small = sampleBytes(6, AT_REST_RECORD_BYTES + 50)
+  const stored = sealAtRest(sodium, key, id, small)
+  for (const at of [0, 4, 5, 8, 12, 20, AT_REST_HEADER_BYTES, AT_REST_HEADER_BYTES + 1000, AT_REST_HEADER_BYTES + AT_REST_RECORD_BYTES + 3, stored.length - 1]) {
+    for (const bit of [0, 7]) {
+      const bad = stored.slice()
+      bad[at] = (bad[at] as number) ^ (1 << bit)
+      const err = t.throws(() => openAtRest(sodium, key, id, 'obj-1', bad), corrupt)
+      t.regex(err?.message ?? '', /obj-1/)
+    }
+  }
+  t.throws(() => openAtRest(sodium, key, id, 'obj', stored.subarray(0, stored.length - 1)), corrupt)
+  t.throws(() => openAtRest(sodium, key, id, 'obj', stored.subarray(0, 10)), corrupt)
+  t.throws(() => openAtRest(sodium, sampleBytes(9, 32), id, 'obj', stored), corrupt)
+  t.throws(() => openAtRest(sodium, key, sampleBytes(10, 32), 'obj', stored), corrupt, 'records are bound to their object id')
+  // The same records in another order, and a record from another object of the same size.
+  const two = sealAtRest(sodium, key, id, sampleBytes(7, 2 * AT_REST_RECORD_BYTES))
+  const swapped = two.slice()
+  const rec = AT_REST_RECORD_BYTES + 16
+  swapped.set(two.subarray(AT_REST_HEADER_BYTES + rec, AT_REST_HEADER_BYTES + 2 * rec), AT_REST_HEADER_BYTES)
+  swapped.set(two.subarray(AT_REST_HEADER_BYTES, AT_REST_HEADER_BYTES + rec), AT_REST_HEADER_BYTES + rec)
+  t.throws(() => openAtRest(sodium, key, id, 'obj', swapped), corrupt)
+  const other = sealAtRest(sodium, key, id, sampleBytes(8, 2 * AT_REST_RECORD_BYTES))
+  const mixed = two.slice()
+  mixed.set(other.subarray(AT_REST_HEADER_BYTES + rec), AT_REST_HEADER_BYTES + rec)
+  t.throws(() => openAtRest(sodium, key, id, 'obj', mixed), corrupt)
+})
+
+test('empty and oversized objects are refused before anything is written', (t) => {
+  t.throws(() => sealAtRest(sodium, key, id, new Uint8Array(0)), { code: 'INPUT_INVALID' })
+  t.throws(() => sealAtRest(sodium, key, id, plain, new Uint8Array(8)), { code: 'INPUT_INVALID' })
+})

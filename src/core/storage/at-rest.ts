@@ -1,0 +1,124 @@
+import type { Sodium } from '../ports/sodium.js'
+import { objectCorrupt, inputInvalid } from '../errors.js'
+import { readU64LE, utf8, writeU64LE } from '../../shared/bytes.js'
+
+/**
+ * The storage node's own encryption layer over each object it keeps (docs/FORMAT.md §9). The
+ * object (already the owner's ciphertext) is cut into 64 KiB records, each sealed with
+ * XChaCha20-Poly1305 under the node's at-rest key, so a byte range is read by opening only the
+ * records it touches.
+ *
+ *   header   "QLS1" | version 1 | log2(record bytes) = 16 | 0x0000 | u64le(plain size) | prefix[16]
+ *   record i XChaCha20-Poly1305(key, nonce = prefix || u64le(i), record plaintext,
+ *            ad = "quloud:at-rest:v1" || object id || u64le(plain size) || u64le(i))
+ *
+ * The prefix is random per object, so nonces never repeat under one key. Binding the size and the
+ * index into every record's AD catches truncation, reordering and records moved between objects;
+ * the header needs no tag of its own, since changing it breaks every record.
+ */
+export const AT_REST_HEADER_BYTES = 32
+export const AT_REST_RECORD_LOG2 = 16
+export const AT_REST_RECORD_BYTES = 1 << AT_REST_RECORD_LOG2
+const TAG_BYTES = 16
+const MAGIC = utf8('QLS1')
+const AD_LABEL = utf8('quloud:at-rest:v1')
+/** Objects are packs of ~16 MiB; this bounds memory and rules out absurd sizes in headers. */
+export const AT_REST_MAX_PLAIN_BYTES = 1 << 30
+
+export interface AtRestHeader {
+  plainBytes: number
+  prefix: Uint8Array
+}
+
+export const recordCount = (plainBytes: number): number => Math.ceil(plainBytes / AT_REST_RECORD_BYTES)
+
+/** Size on disk of an object of plainBytes. */
+export function atRestBytes(plainBytes: number): number {
+  return AT_REST_HEADER_BYTES + plainBytes + recordCount(plainBytes) * TAG_BYTES
+}
+
+function nonceFor(prefix: Uint8Array, index: number): Uint8Array {
+  const nonce = new Uint8Array(24)
+  nonce.set(prefix, 0)
+  writeU64LE(nonce, 16, index)
+  return nonce
+}
+
+function adFor(objectId: Uint8Array, plainBytes: number, index: number): Uint8Array {
+  const ad = new Uint8Array(AD_LABEL.length + objectId.length + 16)
+  ad.set(AD_LABEL, 0)
+  ad.set(objectId, AD_LABEL.length)
+  writeU64LE(ad, AD_LABEL.length + objectId.length, plainBytes)
+  writeU64LE(ad, AD_LABEL.length + objectId.length + 8, index)
+  return ad
+}
+
+export function sealAtRest(sodium: Sodium, key: Uint8Array, objectId: Uint8Array, plain: Uint8Array, prefix = sodium.randomBytes(16)): Uint8Array {
+  if (plain.length === 0 || plain.length > AT_REST_MAX_PLAIN_BYTES) throw inputInvalid(`an object must hold 1 to ${AT_REST_MAX_PLAIN_BYTES} bytes`)
+  if (prefix.length !== 16) throw inputInvalid('the nonce prefix must be 16 bytes')
+  const out = new Uint8Array(atRestBytes(plain.length))
+  out.set(MAGIC, 0)
+  out[4] = 1
+  out[5] = AT_REST_RECORD_LOG2
+  writeU64LE(out, 8, plain.length)
+  out.set(prefix, 16)
+  let at = AT_REST_HEADER_BYTES
+  for (let i = 0; i < recordCount(plain.length); i++) {
+    const record = plain.subarray(i * AT_REST_RECORD_BYTES, Math.min((i + 1) * AT_REST_RECORD_BYTES, plain.length))
+    at += sodium.aeadSealInto(out, at, key, nonceFor(prefix, i), record, adFor(objectId, plain.length, i))
+  }
+  return out
+}
+
+export function parseAtRestHeader(header: Uint8Array, objectName: string): AtRestHeader {
+  if (header.length < AT_REST_HEADER_BYTES) throw objectCorrupt(objectName, 'stored header is truncated')
+  for (let i = 0; i < 4; i++) if (header[i] !== MAGIC[i]) throw objectCorrupt(objectName, 'stored header has the wrong magic')
+  if (header[4] !== 1) throw objectCorrupt(objectName, `stored format version ${header[4]} is not supported`)
+  if (header[5] !== AT_REST_RECORD_LOG2 || header[6] !== 0 || header[7] !== 0) throw objectCorrupt(objectName, 'stored header has unknown parameters')
+  const plainBytes = readU64LE(header, 8)
+  if (plainBytes === null || plainBytes < 1 || plainBytes > AT_REST_MAX_PLAIN_BYTES) throw objectCorrupt(objectName, 'stored header has an impossible size')
+  return { plainBytes, prefix: header.slice(16, 32) }
+}
+
+/** Which stored bytes hold plaintext [offset, offset + length): the records, as a byte span. */
+export function recordSpan(plainBytes: number, offset: number, length: number): { first: number; count: number; byteOffset: number; byteLength: number } {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 1 || offset + length > plainBytes) {
+    throw inputInvalid(`range ${offset}+${length} is outside the object (${plainBytes} bytes)`)
+  }
+  const first = Math.floor(offset / AT_REST_RECORD_BYTES)
+  const last = Math.floor((offset + length - 1) / AT_REST_RECORD_BYTES)
+  const byteOffset = AT_REST_HEADER_BYTES + first * (AT_REST_RECORD_BYTES + TAG_BYTES)
+  const end = Math.min(AT_REST_HEADER_BYTES + (last + 1) * (AT_REST_RECORD_BYTES + TAG_BYTES), atRestBytes(plainBytes))
+  return { first, count: last - first + 1, byteOffset, byteLength: end - byteOffset }
+}
+
+/**
+ * Opens the records of recordSpan(header.plainBytes, offset, length) (their stored bytes in
+ * `sealed`) and returns exactly plaintext [offset, offset + length). Any altered, truncated or
+ * misplaced byte is OBJECT_CORRUPT naming the object.
+ */
+export function openAtRestRange(sodium: Sodium, key: Uint8Array, objectId: Uint8Array, objectName: string, header: AtRestHeader, sealed: Uint8Array, offset: number, length: number): Uint8Array {
+  const span = recordSpan(header.plainBytes, offset, length)
+  if (sealed.length !== span.byteLength) throw objectCorrupt(objectName, 'stored object is truncated')
+  const out = new Uint8Array(length)
+  let at = 0
+  let filled = 0
+  for (let i = span.first; i < span.first + span.count; i++) {
+    const plainLen = Math.min(AT_REST_RECORD_BYTES, header.plainBytes - i * AT_REST_RECORD_BYTES)
+    const record = sodium.aeadOpen(key, nonceFor(header.prefix, i), sealed.subarray(at, at + plainLen + TAG_BYTES), adFor(objectId, header.plainBytes, i))
+    if (!record) throw objectCorrupt(objectName, `stored record ${i} fails authentication`)
+    at += plainLen + TAG_BYTES
+    const from = Math.max(0, offset - i * AT_REST_RECORD_BYTES)
+    const to = Math.min(plainLen, offset + length - i * AT_REST_RECORD_BYTES)
+    out.set(record.subarray(from, to), filled)
+    filled += to - from
+  }
+  return out
+}
+
+/** Opens a whole stored object. */
+export function openAtRest(sodium: Sodium, key: Uint8Array, objectId: Uint8Array, objectName: string, stored: Uint8Array): Uint8Array {
+  const header = parseAtRestHeader(stored, objectName)
+  if (stored.length !== atRestBytes(header.plainBytes)) throw objectCorrupt(objectName, 'stored object has the wrong length')
+  return openAtRestRange(sodium, key, objectId, objectName, header, stored.subarray(AT_REST_HEADER_BYTES), 0, header.plainBytes)
+}

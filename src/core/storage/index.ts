@@ -1,0 +1,2 @@
+export * from './at-rest.js'
+export * from './catalog.js'

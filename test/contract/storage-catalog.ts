@@ -1,0 +1,41 @@
+import test, { type ExecutionContext } from 'ava'
+import type { CatalogRow, StorageCatalog } from '../../src/core/ports/storage-catalog.js'
+
+const tag = (n: number) => new Uint8Array(32).fill(n)
+const row = (n: number, sender: number, size: number): CatalogRow => ({ objectTag: tag(n), senderTag: tag(100 + sender), ownerTag: tag(200), sizeBytes: size, sealedMeta: new Uint8Array([n, 1, 2, 3]) })
+
+/** The StorageCatalog contract (core/ports/storage-catalog.ts); every adapter runs it. */
+export function storageCatalogContract(label: string, make: (t: ExecutionContext) => Promise<StorageCatalog>) {
+  test(`${label} › insert, get, sums per sender and in total, delete`, async (t) => {
+    const c = await make(t)
+    t.is(c.get(tag(1)), null)
+    t.true(c.insert(row(1, 1, 1000)))
+    t.true(c.insert(row(2, 1, 500)))
+    t.true(c.insert(row(3, 2, 70)))
+    t.deepEqual(c.get(tag(2)), row(2, 1, 500))
+    t.is(c.bytesBySender(tag(101)), 1500)
+    t.is(c.bytesBySender(tag(102)), 70)
+    t.is(c.bytesBySender(tag(103)), 0)
+    t.is(c.bytesTotal(), 1570)
+    t.true(c.delete(tag(1)))
+    t.false(c.delete(tag(1)))
+    t.is(c.bytesBySender(tag(101)), 500)
+    t.is([...c.rows()].length, 2)
+  })
+
+  test(`${label} › a second insert of the same tag changes nothing`, async (t) => {
+    const c = await make(t)
+    t.true(c.insert(row(5, 1, 10)))
+    t.false(c.insert({ ...row(5, 2, 99), sealedMeta: new Uint8Array([9]) }))
+    t.deepEqual(c.get(tag(5)), row(5, 1, 10))
+    t.is(c.bytesTotal(), 10)
+  })
+
+  test(`${label} › an owner's first pinned value stays`, async (t) => {
+    const c = await make(t)
+    t.is(c.pinnedOwner(tag(7)), null)
+    t.deepEqual(c.pinOwner(tag(7), new Uint8Array([1])), new Uint8Array([1]))
+    t.deepEqual(c.pinOwner(tag(7), new Uint8Array([2])), new Uint8Array([1]))
+    t.deepEqual(c.pinnedOwner(tag(7)), new Uint8Array([1]))
+  })
+}

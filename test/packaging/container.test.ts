@@ -16,8 +16,12 @@ test.before(async () => {
 /** Environment of a container: nothing from the test runner except PATH. */
 const containerEnv = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', QULOUD_APP_DIR: ROOT, QULOUD_SSDP: 'false', ...extra })
 
+/** The exit code once the process has ended and its output has been read to the end ('close', not 'exit'). */
 function stopped(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))))
+  return new Promise((resolve) => {
+    if (child.exitCode !== null && child.stdout?.readableEnded !== false) resolve(child.exitCode)
+    else child.once('close', (code) => resolve(code))
+  })
 }
 
 test('the entrypoint runs the compiled node on the port Unraid passes as TCP_PORT_<n>, and stops on SIGTERM', async (t) => {

@@ -21,6 +21,19 @@ import { Daemon } from './daemon.js'
 import type { DaemonConfig } from './config/defaults.js'
 import type { NodeStatus } from './node-status.js'
 import type { Logger } from '../core/ports/logger.js'
+import type { NodeIdentity } from '../core/identity.js'
+import type { Announcement } from '../core/protocol/index.js'
+import { signAnnouncement } from '../core/protocol/index.js'
+import { deriveStorageKeys } from '../core/storage/index.js'
+import { NonceStore } from '../core/proofs/index.js'
+import { SqliteStorageCatalog } from '../adapters/sqlite/sqlite-storage-catalog.js'
+import { SnarkjsVerifier } from '../adapters/snarkjs/snarkjs-verifier.js'
+import { describeTls, makeSelfSignedCert } from '../adapters/tls/self-signed-cert.js'
+import { HttpsPeerClient, type PeerClientOptions } from '../adapters/https-peer/https-peer-client.js'
+import { createPeerApp } from '../web/peer-api.js'
+import { StorageService, type StorageLimits } from './storage-node/storage-service.js'
+import { PeerHandler } from './storage-node/peer-handler.js'
+import { loadOrCreateStorageKey, loadOrCreateTls } from './storage-node/peer-material.js'
 
 export function composeCrypto() {
   return { sodium: new SodiumNativeCrypto(), kdf: new Argon2PasswordKdf(), clock: new SystemClock() }
@@ -93,4 +106,68 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
   listener = new HttpListener(web, config.webListen)
   const daemon = new Daemon([{ name: 'web', open: () => (listener as HttpListener).open(), close: () => (listener as HttpListener).close() }])
   return { daemon, webUrl: () => listener?.url ?? '', status }
+}
+
+/** How long a signed announcement is good for; it is re-signed well before it expires. */
+export const ANNOUNCEMENT_TTL_MS = 24 * 3600_000
+
+export interface ComposedPeerServer {
+  listener: HttpListener
+  storage: StorageService
+  handler: PeerHandler
+  url: () => string
+  close: () => Promise<void>
+}
+
+/**
+ * The storage node and the federation protocol it serves (docs/PROTOCOL.md) on HTTPS: its storage
+ * key and TLS certificate from the data folder (made on first start), the encrypted catalog and
+ * object files, single-use nonces, the Groth16 verifier, and the signed announcement.
+ */
+export async function composePeerServer(opts: { dataDir: string; listen: { host: string; port: number }; identity: NodeIdentity; log: Logger; limits?: Partial<StorageLimits>; advertise?: string[] }): Promise<ComposedPeerServer> {
+  const { sodium, clock } = composeCrypto()
+  const dataDir = await FsDataDir.open(opts.dataDir)
+  const keys = deriveStorageKeys(sodium, await loadOrCreateStorageKey(sodium, dataDir))
+  // Ten years: renewing would change the pinned fingerprint, which peers learn only from a new announcement.
+  const pems = await loadOrCreateTls(dataDir, () => makeSelfSignedCert({ validDays: 3650 }))
+  const tls = describeTls(pems.certPem, pems.keyPem)
+  const catalog = new SqliteStorageCatalog(dataDir.resolve('storage.sqlite'))
+  await catalog.open()
+  const objects = new FsObjectStore(dataDir.resolve('objects'))
+  await objects.open()
+  const storage = new StorageService({ sodium, keys, catalog, objects, clock, ...(opts.limits ? { limits: opts.limits } : {}) })
+  const verifier = new SnarkjsVerifier()
+  let listener: HttpListener | null = null
+  let announced: Announcement | null = null
+  const announcement = (): Announcement => {
+    const now = clock.nowMs()
+    if (!announced || announced.expiresAtMs - now < ANNOUNCEMENT_TTL_MS / 2) {
+      const own = (listener?.url ?? '').replace(/\/$/, '')
+      announced = signAnnouncement(sodium, opts.identity, { addresses: opts.advertise ?? [own], certSha256: tls.sha256, capacityBytes: storage.limits.capacityBytes, issuedAtMs: now, expiresAtMs: now + ANNOUNCEMENT_TTL_MS })
+    }
+    return announced
+  }
+  const handler = new PeerHandler({ sodium, clock, identity: opts.identity, storage, nonces: new NonceStore({ clock, randomBytes: (n) => sodium.randomBytes(n) }), verifier, announcement, knownPeers: () => [] })
+  const app = createPeerApp({ sodium, clock, log: opts.log.child({ component: 'peer-api' }), handler, maxObjectBytes: storage.limits.maxObjectBytes })
+  listener = new HttpListener(app, opts.listen, { tls: { certPem: tls.certPem, keyPem: tls.keyPem }, requestTimeoutMs: 300_000 })
+  await listener.open()
+  const l = listener
+  return {
+    listener: l,
+    storage,
+    handler,
+    url: () => l.url.replace(/\/$/, ''),
+    async close() {
+      await l.close()
+      await verifier.close()
+      await objects.close()
+      await catalog.close()
+    },
+  }
+}
+
+/** A client of one peer, for the owner side and the conformance suite. */
+export function composePeerClient(url: string, identity: NodeIdentity, extra: Partial<Omit<PeerClientOptions, 'identity'>> = {}) {
+  const { sodium, clock } = composeCrypto()
+  return new HttpsPeerClient(url, { sodium, clock, identity, ...extra })
 }

@@ -29,6 +29,9 @@ export const ERROR_CODES = [
   'QUOTA_EXCEEDED',
   'OBJECT_CONFLICT',
   'OWNER_KEY_MISMATCH',
+  'SIGNATURE_INVALID',
+  'BODY_TOO_LARGE',
+  'RATE_LIMITED',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -111,8 +114,11 @@ export const nonceInvalid = () =>
   new BackupError('NONCE_INVALID', 'the challenge nonce is unknown, already used or expired; ask for a new one')
 export const configInvalid = (why: string) => new BackupError('CONFIG_INVALID', why)
 export const closed = (what: string) => new BackupError('CLOSED', `${what} is closed`)
+export const bodyTooLarge = (limit: number) => new BackupError('BODY_TOO_LARGE', `the request body is larger than ${limit} bytes`)
+export const rateLimited = () => new BackupError('RATE_LIMITED', 'too many requests from this address; slow down', { retryable: true })
+export const signatureInvalid = (why: string) => new BackupError('SIGNATURE_INVALID', why)
 export const quotaExceeded = (why: string) => new BackupError('QUOTA_EXCEEDED', why)
 export const objectConflict = (shortId: string) =>
   new BackupError('OBJECT_CONFLICT', `object ${shortId} is already stored with different contents or metadata`)
-export const ownerKeyMismatch = (shortOwner: string) =>
-  new BackupError('OWNER_KEY_MISMATCH', `owner ${shortOwner} pinned another verification key at its first store`)
+export const ownerKeyMismatch = (shortOwner: string, why = 'pinned another verification key here before') =>
+  new BackupError('OWNER_KEY_MISMATCH', `owner ${shortOwner} ${why}`)

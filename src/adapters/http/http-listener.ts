@@ -1,17 +1,26 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { Resource } from '../../shared/resource.js'
 import { ioFailed } from '../../core/errors.js'
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 
-/** One HTTP listener as a Resource: open() listens, close() stops and ends idle connections. */
+export interface ListenerOptions {
+  /** Serve HTTPS (TLS 1.3 only) with this certificate and key, PEM. */
+  tls?: { certPem: string; keyPem: string }
+  /** Longest a whole request may take, body included (slow bodies are cut off). */
+  requestTimeoutMs?: number
+}
+
+/** One HTTP(S) listener as a Resource: open() listens, close() stops and ends idle connections. */
 export class HttpListener extends Resource {
   #server: Server | null = null
 
   constructor(
     private readonly handler: RequestHandler,
     private readonly address: { host: string; port: number },
+    private readonly options: ListenerOptions = {},
   ) {
     super()
   }
@@ -21,13 +30,14 @@ export class HttpListener extends Resource {
     const a = this.#server?.address() as AddressInfo | null
     if (!a) return ''
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address
-    return `http://${host}:${a.port}/`
+    return `${this.options.tls ? 'https' : 'http'}://${host}:${a.port}/`
   }
 
   protected async onOpen(): Promise<void> {
-    const server = createServer(this.handler)
+    const { tls } = this.options
+    const server: Server = tls ? createTlsServer({ cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.3' }, this.handler) : createServer(this.handler)
     server.headersTimeout = 30_000
-    server.requestTimeout = 60_000
+    server.requestTimeout = this.options.requestTimeoutMs ?? 60_000
     this.#server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(ioFailed(`listening on ${this.address.host}:${this.address.port}`, err)))
@@ -41,6 +51,8 @@ export class HttpListener extends Resource {
     await new Promise<void>((resolve) => {
       server.close(() => resolve())
       server.closeIdleConnections()
+      // Peers may hold keep-alive connections mid-request; a stopping node does not wait for them.
+      setTimeout(() => server.closeAllConnections(), 2000).unref()
     })
   }
 }

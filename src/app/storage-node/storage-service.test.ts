@@ -20,12 +20,15 @@ async function node(t: ExecutionContext, limits: ConstructorParameters<typeof St
   t.teardown(() => catalog.close())
   const keys = deriveStorageKeys(sodium, sodium.randomBytes(32))
   const service = new StorageService({ sodium, keys, catalog, objects: new FsObjectStore(join(dir, 'objects')), clock, limits })
+  service.pinOwnerKey(owner, vkBytes)
   return { dir, keys, catalog, service }
 }
 
 const owner = asNodeId(sampleBytes(100, 32))
 const sender = asNodeId(sampleBytes(101, 32))
-const vkHash = sampleBytes(102, 32)
+/** A verification key's bytes as an owner sends them (the storage layer only pins and hashes them). */
+const vkBytes = new TextEncoder().encode(JSON.stringify({ protocol: 'groth16', curve: 'bn128', nPublic: 35, vk_alpha_1: ['1', '2', '1'] }))
+const vkHash = sodium.sha256(vkBytes)
 
 function request(seed: number, size: number, over: Partial<StoreRequest> = {}): StoreRequest {
   const bytes = sampleBytes(seed, size)
@@ -84,12 +87,21 @@ test('storing the same object again is a no-op; other contents under the same id
   t.is(service.usage().usedBytes, 100_000)
 })
 
-test("an owner's verification key is pinned at its first store; another one is refused", async (t) => {
+test("an owner's verification key is pinned once; stores must name it; another key is refused", async (t) => {
   const { service } = await node(t)
-  t.is(service.ownerKeyHash(owner), null)
+  t.deepEqual(service.ownerKey(owner)?.sha256, vkHash)
+  t.deepEqual(service.ownerKey(owner)?.key, JSON.parse(new TextDecoder().decode(vkBytes)))
+  t.deepEqual(service.pinOwnerKey(owner, vkBytes), vkHash, 'the same key again is a no-op')
+  const other = new TextEncoder().encode(JSON.stringify({ protocol: 'groth16', curve: 'bn128', nPublic: 35, vk_alpha_1: ['3', '4', '1'] }))
+  t.throws(() => service.pinOwnerKey(owner, other), { code: 'OWNER_KEY_MISMATCH' })
+  t.deepEqual(service.ownerKey(owner)?.sha256, vkHash)
   await service.store(request(5, 5000))
-  t.deepEqual(service.ownerKeyHash(owner), vkHash)
   await t.throwsAsync(service.store(request(6, 5000, { ownerKeyHash: sampleBytes(7, 32) })), { code: 'OWNER_KEY_MISMATCH' })
+  const stranger = asNodeId(sampleBytes(8, 32))
+  await t.throwsAsync(service.store(request(9, 5000, { ownerNodeId: stranger })), { code: 'OWNER_KEY_MISMATCH', message: /no verification key pinned/ })
+  t.throws(() => service.pinOwnerKey(stranger, new TextEncoder().encode('{"protocol":"plonk"}')), { code: 'INPUT_INVALID' })
+  t.throws(() => service.pinOwnerKey(stranger, new Uint8Array([0xff, 0xfe, 0x7b])), { code: 'INPUT_INVALID' })
+  t.is(service.ownerKey(stranger), null)
   t.is(service.usage().usedBytes, 5000)
 })
 
@@ -121,7 +133,6 @@ test('bad requests are refused with a clear error and change nothing', async (t)
   await t.throwsAsync(service.store({ ...good, bytes: new Uint8Array(0), merkleRoot: good.merkleRoot }), { code: 'INPUT_INVALID' })
   await t.throwsAsync(service.store({ ...good, ownerKeyHash: new Uint8Array(31) }), { code: 'INPUT_INVALID' })
   t.is(service.usage().usedBytes, 0)
-  t.is(service.ownerKeyHash(owner), null, 'a refused store pins nothing')
   await service.store(good)
   await t.throwsAsync(service.read(good.objectId, 9_999, 2), { code: 'INPUT_INVALID' })
   await t.throwsAsync(service.audit(good.objectId, [3]), { code: 'INPUT_INVALID', message: /outside the object/ })

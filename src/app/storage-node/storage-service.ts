@@ -3,11 +3,14 @@ import type { ObjectStore } from '../../core/ports/object-store.js'
 import type { StorageCatalog } from '../../core/ports/storage-catalog.js'
 import type { Clock } from '../../core/ports/clock.js'
 import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
-import { inputInvalid, objectConflict, objectCorrupt, objectMissing, ownerKeyMismatch, quotaExceeded } from '../../core/errors.js'
+import { indexCorrupt, inputInvalid, objectConflict, objectCorrupt, objectMissing, ownerKeyMismatch, quotaExceeded } from '../../core/errors.js'
 import { MerkleTree, leafCount, merkleRoot, type MerkleProof } from '../../core/audit/index.js'
 import { isCanonicalFieldElement } from '../../core/crypto/index.js'
 import { AT_REST_HEADER_BYTES, AT_REST_MAX_PLAIN_BYTES, nodeTag, objectTag, openAtRest, openAtRestRange, openCatalogValue, openMeta, parseAtRestHeader, recordSpan, sealAtRest, sealCatalogValue, sealMeta, type StorageKeys, type StoredObjectMeta } from '../../core/storage/index.js'
 import { bytesEqual, shortHex, toBase64, fromBase64, toHex } from '../../shared/bytes.js'
+
+/** snarkjs verification keys are ~8 KiB for our circuit; anything far larger is not one. */
+export const MAX_OWNER_KEY_BYTES = 64 * 1024
 
 const isCommitment = (v: string) => /^(0|[1-9][0-9]{0,76})$/.test(v) && isCanonicalFieldElement(BigInt(v))
 
@@ -35,7 +38,7 @@ export interface StoreRequest {
   senderNodeId: NodeId
   commitment: string
   merkleRoot: Uint8Array
-  /** SHA-256 of the owner's verification key: pinned at the owner's first store. */
+  /** SHA-256 of the owner's verification key, which the owner pinned here before (pinOwnerKey). */
   ownerKeyHash: Uint8Array
   bytes: Uint8Array
 }
@@ -86,9 +89,9 @@ export class StorageService {
     if (!bytesEqual(merkleRoot(sodium, req.bytes), req.merkleRoot)) throw objectCorrupt(short, 'the bytes received do not match the Merkle root sent with them')
 
     const ownerTag = nodeTag(sodium, keys, req.ownerNodeId)
-    const pinned = catalog.pinnedOwner(ownerTag) ?? catalog.pinOwner(ownerTag, sealCatalogValue(sodium, keys, ownerTag, { ownerKeyHash: toBase64(req.ownerKeyHash) }))
-    const pinnedHash = fromBase64(String((openCatalogValue(sodium, keys, ownerTag, pinned) as { ownerKeyHash?: unknown }).ownerKeyHash))
-    if (!pinnedHash || !bytesEqual(pinnedHash, req.ownerKeyHash)) throw ownerKeyMismatch(shortHex(req.ownerNodeId))
+    const pinned = this.ownerKey(req.ownerNodeId)
+    if (!pinned) throw ownerKeyMismatch(shortHex(req.ownerNodeId), 'has no verification key pinned here yet: the owner must send it first')
+    if (!bytesEqual(pinned.sha256, req.ownerKeyHash)) throw ownerKeyMismatch(shortHex(req.ownerNodeId))
 
     const { tag, name } = this.#tag(req.objectId)
     const existing = catalog.get(tag)
@@ -137,12 +140,39 @@ export class StorageService {
     return { meta, name: this.#tag(objectId).name }
   }
 
-  /** The SHA-256 of the verification key pinned for an owner, or null before its first store. */
-  ownerKeyHash(ownerNodeId: NodeId): Uint8Array | null {
+  /**
+   * Pins an owner's verification key (the exact bytes of its JSON) at the owner's first call; the
+   * same key again is a no-op, another one is OWNER_KEY_MISMATCH. Returns its SHA-256.
+   */
+  pinOwnerKey(ownerNodeId: NodeId, keyBytes: Uint8Array): Uint8Array {
+    const { sodium, keys, catalog } = this.deps
+    if (keyBytes.length < 2 || keyBytes.length > MAX_OWNER_KEY_BYTES) throw inputInvalid(`a verification key has 2 to ${MAX_OWNER_KEY_BYTES} bytes`)
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(keyBytes))
+    } catch {
+      throw inputInvalid('the verification key is not UTF-8 JSON')
+    }
+    if (typeof parsed !== 'object' || parsed === null || (parsed as { protocol?: unknown }).protocol !== 'groth16' || (parsed as { curve?: unknown }).curve !== 'bn128') throw inputInvalid('the verification key is not a Groth16 BN254 key')
+    const sha256 = sodium.sha256(keyBytes)
+    const ownerTag = nodeTag(sodium, keys, ownerNodeId)
+    catalog.pinOwner(ownerTag, sealCatalogValue(sodium, keys, ownerTag, { sha256: toBase64(sha256), key: toBase64(keyBytes) }))
+    const now = this.ownerKey(ownerNodeId)
+    if (!now || !bytesEqual(now.sha256, sha256)) throw ownerKeyMismatch(shortHex(ownerNodeId))
+    return sha256
+  }
+
+  /** The verification key pinned for an owner (its bytes, parsed, and SHA-256), or null. */
+  ownerKey(ownerNodeId: NodeId): { sha256: Uint8Array; bytes: Uint8Array; key: unknown } | null {
     const { sodium, keys, catalog } = this.deps
     const ownerTag = nodeTag(sodium, keys, ownerNodeId)
     const sealed = catalog.pinnedOwner(ownerTag)
-    return sealed ? fromBase64(String((openCatalogValue(sodium, keys, ownerTag, sealed) as { ownerKeyHash?: unknown }).ownerKeyHash)) : null
+    if (!sealed) return null
+    const v = openCatalogValue(sodium, keys, ownerTag, sealed) as { sha256?: unknown; key?: unknown }
+    const sha256 = fromBase64(String(v.sha256))
+    const bytes = fromBase64(String(v.key))
+    if (!sha256 || !bytes) throw indexCorrupt('a pinned owner key is malformed')
+    return { sha256, bytes, key: JSON.parse(new TextDecoder().decode(bytes)) }
   }
 
   /** Bytes [offset, offset + length) of an object as the owner sent them, opening only the records needed. */

@@ -1,0 +1,207 @@
+import { Agent, buildConnector, request } from 'undici'
+import type { TLSSocket } from 'node:tls'
+import { createHash } from 'node:crypto'
+import type { Sodium } from '../../core/ports/sodium.js'
+import type { Clock } from '../../core/ports/clock.js'
+import type { NodeIdentity } from '../../core/identity.js'
+import type { PeerClient, ProvenRequest } from '../../core/ports/peer-client.js'
+import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
+import { BackupError, ERROR_CODES, signatureInvalid, type ErrorCode } from '../../core/errors.js'
+import { base64Bytes, hexBytes, integer, list, object, signRequest, verifyAnnouncement, verifyReceipt, type Announcement, type Receipt } from '../../core/protocol/index.js'
+import type { MerkleProof } from '../../core/audit/index.js'
+import { bytesEqual, shortHex, toHex } from '../../shared/bytes.js'
+
+export interface PeerClientOptions {
+  sodium: Sodium
+  clock: Clock
+  /** This node: signs stores, owner keys and audits. */
+  identity: NodeIdentity
+  /** A node id the peer must have (when known in advance, e.g. from discovery). */
+  expectNodeId?: NodeId
+  /** A certificate fingerprint already pinned for this peer. */
+  pinnedCertSha256?: Uint8Array
+  timeoutMs?: number
+  retries?: number
+}
+
+const unreachable = (url: string, why: string) => new BackupError('PEER_UNREACHABLE', `peer ${url} could not be reached: ${why}`, { retryable: true })
+
+/** PeerClient over HTTPS with undici 7, pinning the peer's self-signed certificate by SHA-256. */
+export class HttpsPeerClient implements PeerClient {
+  readonly url: string
+  #nodeId: NodeId | null = null
+  #pin: Uint8Array | null
+  #agent: Agent
+  /** The fingerprint the last connection presented (first contact, before a pin exists). */
+  #seen: Uint8Array | null = null
+  readonly #timeoutMs: number
+  readonly #retries: number
+
+  constructor(url: string, private readonly opts: PeerClientOptions) {
+    const u = new URL(url)
+    if (u.protocol !== 'https:' || u.pathname !== '/' || u.search || u.username) throw new BackupError('INPUT_INVALID', `a peer address is https://host:port (got ${url.slice(0, 80)})`)
+    this.url = u.origin
+    this.#pin = opts.pinnedCertSha256 ?? null
+    this.#timeoutMs = opts.timeoutMs ?? 30_000
+    this.#retries = opts.retries ?? 2
+    this.#agent = this.#makeAgent()
+  }
+
+  get nodeId(): NodeId | null {
+    return this.#nodeId
+  }
+
+  #makeAgent(): Agent {
+    // Self-signed certificates: chain checks are off, and the pin (or, at first contact, the
+    // signed announcement) decides instead.
+    // No session resumption: a resumed session shows no certificate, and every connection must.
+    const base = buildConnector({ rejectUnauthorized: false, minVersion: 'TLSv1.3', maxCachedSessions: 0 } as buildConnector.BuildOptions)
+    return new Agent({
+      connect: (options, callback) => {
+        base(options, (err, socket) => {
+          if (err || !socket) return callback(err ?? new Error('no socket'), null)
+          const cert = (socket as TLSSocket).getPeerCertificate?.(false)
+          const sha = cert?.raw ? new Uint8Array(createHash('sha256').update(cert.raw).digest()) : null
+          if (!sha || (this.#pin && !bytesEqual(sha, this.#pin))) {
+            socket.destroy()
+            return callback(signatureInvalid(`peer ${this.url} presented a TLS certificate other than the one pinned for it`), null)
+          }
+          this.#seen = sha
+          callback(null, socket)
+        })
+      },
+      connectTimeout: this.#timeoutMs,
+      headersTimeout: this.#timeoutMs,
+      bodyTimeout: this.#timeoutMs,
+      keepAliveTimeout: 10_000,
+    })
+  }
+
+  async #call(method: 'GET' | 'POST' | 'PUT', path: string, { body, headers = {}, signed = false, idempotent = true, parse = 'json' as 'json' | 'bytes' } = {} as { body?: Uint8Array; headers?: Record<string, string>; signed?: boolean; idempotent?: boolean; parse?: 'json' | 'bytes' }): Promise<{ status: number; json?: unknown; bytes?: Uint8Array; headers: Record<string, string | string[] | undefined> }> {
+    if (!this.#pin && path !== '/v1/announcement') await this.announcement()
+    const attempts = idempotent ? this.#retries + 1 : 1
+    for (let attempt = 1; ; attempt++) {
+      const payload = body ?? new Uint8Array(0)
+      const h: Record<string, string> = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, payload, this.opts.clock.nowMs()) : {}) }
+      if (body) h['content-type'] ??= 'application/octet-stream'
+      try {
+        const res = await request(`${this.url}${path}`, { method, headers: h, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined, dispatcher: this.#agent })
+        const data = new Uint8Array(await res.body.arrayBuffer())
+        if (res.statusCode >= 400) throw this.#peerError(res.statusCode, data)
+        if (parse === 'bytes') return { status: res.statusCode, bytes: data, headers: res.headers }
+        try {
+          return { status: res.statusCode, json: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data)), headers: res.headers }
+        } catch {
+          throw new BackupError('PEER_REFUSED', `peer ${this.url} answered ${path} with something that is not JSON`)
+        }
+      } catch (err) {
+        const coded = err instanceof BackupError ? err : unreachable(this.url, err instanceof Error ? err.message : String(err))
+        if (!(coded.code === 'PEER_UNREACHABLE' && attempt < attempts)) throw coded
+        await new Promise((r) => setTimeout(r, 200 * 4 ** (attempt - 1)))
+      }
+    }
+  }
+
+  #peerError(status: number, data: Uint8Array): BackupError {
+    let code: unknown
+    let message: unknown
+    try {
+      const e = JSON.parse(new TextDecoder().decode(data)).error
+      code = e?.code
+      message = e?.message
+    } catch {
+      // not our error format
+    }
+    const text = typeof message === 'string' ? message.slice(0, 300) : `HTTP ${status}`
+    if (typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code)) return new BackupError(code as ErrorCode, `peer ${this.url}: ${text}`, { retryable: code === 'RATE_LIMITED' })
+    return new BackupError('PEER_REFUSED', `peer ${this.url} refused: ${typeof code === 'string' ? code.slice(0, 40) : ''} ${text}`)
+  }
+
+  async announcement(): Promise<Announcement> {
+    const { json } = await this.#call('GET', '/v1/announcement')
+    const a = verifyAnnouncement(this.opts.sodium, json, this.opts.clock.nowMs())
+    if (this.opts.expectNodeId && !bytesEqual(a.nodeId, this.opts.expectNodeId)) throw signatureInvalid(`peer ${this.url} is node ${shortHex(a.nodeId)}, not the expected ${shortHex(this.opts.expectNodeId)}`)
+    if (this.#nodeId && !bytesEqual(a.nodeId, this.#nodeId)) throw signatureInvalid(`peer ${this.url} changed its node id`)
+    const served = this.#pin ?? this.#seen
+    if (!served || !bytesEqual(served, a.certSha256)) throw signatureInvalid(`peer ${this.url} serves a TLS certificate its announcement does not vouch for`)
+    this.#nodeId = a.nodeId
+    this.#pin = a.certSha256
+    return a
+  }
+
+  async peers(): Promise<Announcement[]> {
+    const { json } = await this.#call('GET', '/v1/peers')
+    const o = object(json, 'the peer list', ['peers'])
+    const out: Announcement[] = []
+    for (const raw of list(o.peers, 'peers', 0, 1000, (v) => v)) {
+      try {
+        out.push(verifyAnnouncement(this.opts.sodium, raw, this.opts.clock.nowMs()))
+      } catch {
+        // one bad entry does not spoil the others
+      }
+    }
+    return out
+  }
+
+  async nonce(): Promise<Uint8Array> {
+    const { json } = await this.#call('POST', '/v1/nonces', { idempotent: false })
+    return hexBytes(object(json, 'the nonce answer', ['nonce', 'expiresAtMs']).nonce, 'nonce', 31)
+  }
+
+  async putOwnerKey(keyBytes: Uint8Array): Promise<Uint8Array> {
+    const { json } = await this.#call('PUT', '/v1/owner-key', { body: keyBytes, headers: { 'content-type': 'application/json' }, signed: true })
+    const sha = hexBytes(object(json, 'the owner-key answer', ['ownerNodeId', 'sha256']).sha256, 'sha256', 32)
+    if (!bytesEqual(sha, this.opts.sodium.sha256(keyBytes))) throw new BackupError('PEER_REFUSED', `peer ${this.url} pinned a key with another hash`)
+    return sha
+  }
+
+  async store(o: { objectId: PackId; ownerNodeId: NodeId; commitment: string; merkleRoot: Uint8Array; ownerKeySha256: Uint8Array; bytes: Uint8Array }): Promise<Receipt> {
+    const { json } = await this.#call('PUT', `/v1/objects/${toHex(o.objectId)}`, {
+      body: o.bytes,
+      signed: true,
+      headers: { 'quloud-owner': toHex(o.ownerNodeId), 'quloud-commitment': o.commitment, 'quloud-merkle-root': toHex(o.merkleRoot), 'quloud-owner-key-sha256': toHex(o.ownerKeySha256) },
+    })
+    return verifyReceipt(this.opts.sodium, json, { storageNodeId: this.#nodeId as NodeId, objectId: o.objectId, sizeBytes: o.bytes.length, merkleRoot: o.merkleRoot })
+  }
+
+  #proven(req: ProvenRequest): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify({ nonce: toHex(req.nonce), objectIds: req.objectIds.map(toHex), proof: req.proof }))
+  }
+
+  async grantFetch(req: ProvenRequest): Promise<{ ticket: Uint8Array; expiresAtMs: number }> {
+    const { json } = await this.#call('POST', '/v1/fetch-grants', { body: this.#proven(req), headers: { 'content-type': 'application/json' }, idempotent: false })
+    const o = object(json, 'the fetch grant', ['ticket', 'expiresAtMs', 'objectIds'])
+    return { ticket: hexBytes(o.ticket, 'ticket', 32), expiresAtMs: integer(o.expiresAtMs, 'expiresAtMs', 0, Number.MAX_SAFE_INTEGER) }
+  }
+
+  async fetch(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number }): Promise<Uint8Array> {
+    const headers: Record<string, string> = { 'quloud-ticket': toHex(ticket) }
+    if (range) headers.range = `bytes=${range.offset}-${range.offset + range.length - 1}`
+    const { bytes } = await this.#call('GET', `/v1/objects/${toHex(objectId)}`, { headers, parse: 'bytes' })
+    const data = bytes as Uint8Array
+    if (range && data.length !== range.length) throw new BackupError('PEER_REFUSED', `peer ${this.url} sent ${data.length} bytes for a range of ${range.length}`)
+    return data
+  }
+
+  async delete(req: ProvenRequest): Promise<PackId[]> {
+    const { json } = await this.#call('POST', '/v1/delete', { body: this.#proven(req), headers: { 'content-type': 'application/json' }, idempotent: false })
+    return list(object(json, 'the delete answer', ['deleted']).deleted, 'deleted', 0, 1000, (v, w) => asPackId(hexBytes(v, w, 32)))
+  }
+
+  async audit(objectId: PackId, leafIndices: number[]): Promise<{ sizeBytes: number; proofs: MerkleProof[] }> {
+    const body = new TextEncoder().encode(JSON.stringify({ objectId: toHex(objectId), leafIndices }))
+    const { json } = await this.#call('POST', '/v1/audit', { body, headers: { 'content-type': 'application/json' }, signed: true })
+    const o = object(json, 'the audit answer', ['sizeBytes', 'proofs'])
+    return {
+      sizeBytes: integer(o.sizeBytes, 'sizeBytes', 1, Number.MAX_SAFE_INTEGER),
+      proofs: list(o.proofs, 'proofs', 0, 1000, (v, w) => {
+        const p = object(v, w, ['leafIndex', 'leaf', 'siblings'])
+        return { leafIndex: integer(p.leafIndex, `${w}.leafIndex`, 0, Number.MAX_SAFE_INTEGER), leaf: base64Bytes(p.leaf, `${w}.leaf`, 1, 4096), siblings: list(p.siblings, `${w}.siblings`, 0, 64, (s, sw) => hexBytes(s, sw, 32)) }
+      }),
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close()
+  }
+}

@@ -1,0 +1,151 @@
+import type { Sodium } from '../../core/ports/sodium.js'
+import type { Clock } from '../../core/ports/clock.js'
+import type { ProofVerifier } from '../../core/ports/prover.js'
+import type { NodeIdentity } from '../../core/identity.js'
+import { asNodeId, asPackId, type NodeId, type PackId } from '../../core/ids.js'
+import { inputInvalid, objectMissing, proofRejected } from '../../core/errors.js'
+import { checkOwnershipProof, idToField, NonceStore, OWNERSHIP_BATCH, type ProofAction } from '../../core/proofs/index.js'
+import { hexBytes, integer, list, object, signReceipt, type Announcement, type Receipt } from '../../core/protocol/index.js'
+import type { MerkleProof } from '../../core/audit/index.js'
+import { bytesEqual, shortHex, toHex } from '../../shared/bytes.js'
+import type { StorageService } from './storage-service.js'
+
+export const FETCH_TICKET_TTL_MS = 10 * 60_000
+const MAX_OPEN_TICKETS = 10_000
+
+export interface StoreMeta {
+  objectId: PackId
+  ownerNodeId: NodeId
+  commitment: string
+  merkleRoot: Uint8Array
+  ownerKeySha256: Uint8Array
+}
+
+export interface PeerHandlerDeps {
+  sodium: Sodium
+  clock: Clock
+  identity: NodeIdentity
+  storage: StorageService
+  nonces: NonceStore
+  verifier: ProofVerifier
+  /** This node's current signed announcement. */
+  announcement: () => Announcement
+  /** Other nodes this node knows, for peer exchange (verified announcements). */
+  knownPeers: () => Announcement[]
+}
+
+/**
+ * The storage node's side of the federation protocol, below HTTP (docs/PROTOCOL.md §5): each
+ * method takes already-authenticated, size-limited input and either answers or throws a coded
+ * error; nothing stored changes on a refusal.
+ */
+export class PeerHandler {
+  /** Fetch tickets: a proof buys read access to its objects for a few minutes. */
+  readonly #tickets = new Map<string, { objects: Set<string>; expiresAtMs: number }>()
+
+  constructor(private readonly deps: PeerHandlerDeps) {}
+
+  get nodeId(): NodeId {
+    return this.deps.identity.nodeId
+  }
+
+  issueNonce(): { nonce: Uint8Array; expiresAtMs: number } {
+    return this.deps.nonces.issue()
+  }
+
+  /** PUT /v1/owner-key, signed by the owner node itself. */
+  pinOwnerKey(signer: NodeId, keyBytes: Uint8Array): Uint8Array {
+    return this.deps.storage.pinOwnerKey(signer, keyBytes)
+  }
+
+  /** PUT /v1/objects/:id, signed by the sending node. */
+  async store(signer: NodeId, meta: StoreMeta, bytes: Uint8Array): Promise<Receipt> {
+    const stored = await this.deps.storage.store({ ...meta, ownerKeyHash: meta.ownerKeySha256, senderNodeId: signer, bytes })
+    return signReceipt(this.deps.sodium, this.deps.identity, { objectId: stored.objectId, sizeBytes: stored.sizeBytes, merkleRoot: stored.merkleRoot, storedAtMs: stored.storedAtMs })
+  }
+
+  /** Parses { nonce, objectIds, proof } and checks the proof for this action against the owner's pinned key. */
+  async #proven(raw: unknown, action: ProofAction): Promise<PackId[]> {
+    const body = object(raw, 'the request', ['nonce', 'objectIds', 'proof'])
+    const nonce = hexBytes(body.nonce, 'nonce', 31)
+    const ids = list(body.objectIds, 'objectIds', 1, OWNERSHIP_BATCH, (v, w) => asPackId(hexBytes(v, w, 32)))
+    if (new Set(ids.map(toHex)).size !== ids.length) throw inputInvalid('objectIds repeats an id')
+    const metas = ids.map((id) => {
+      const m = this.deps.storage.meta(id)
+      if (!m) {
+        // The nonce is spent all the same: an unknown id must not give a free retry.
+        this.deps.nonces.consume(nonce)
+        throw objectMissing(shortHex(id))
+      }
+      return m
+    })
+    const owner = metas[0]?.ownerNodeId as NodeId
+    if (!metas.every((m) => bytesEqual(m.ownerNodeId, owner))) {
+      this.deps.nonces.consume(nonce)
+      throw inputInvalid('one proof covers objects of one owner')
+    }
+    const key = this.deps.storage.ownerKey(owner)
+    if (!key) throw proofRejected('no verification key is pinned for the owner of these objects')
+    await checkOwnershipProof(
+      { verifier: this.deps.verifier, nonces: this.deps.nonces },
+      { verificationKey: key.key, nodeId: idToField(this.nodeId), action, items: metas.map((m) => ({ objectId: idToField(m.objectId), commitment: BigInt(m.commitment) })), nonce, proof: body.proof },
+    )
+    return ids
+  }
+
+  /** POST /v1/fetch-grants: a valid fetch proof buys a ticket for its objects. */
+  async grantFetch(raw: unknown): Promise<{ ticket: Uint8Array; expiresAtMs: number; objectIds: PackId[] }> {
+    const ids = await this.#proven(raw, 'fetch')
+    this.#sweepTickets()
+    const ticket = this.deps.sodium.randomBytes(32)
+    const expiresAtMs = this.deps.clock.nowMs() + FETCH_TICKET_TTL_MS
+    this.#tickets.set(toHex(ticket), { objects: new Set(ids.map(toHex)), expiresAtMs })
+    while (this.#tickets.size > MAX_OPEN_TICKETS) this.#tickets.delete(this.#tickets.keys().next().value as string)
+    return { ticket, expiresAtMs, objectIds: ids }
+  }
+
+  /** GET /v1/objects/:id with a ticket: the object, or the byte range asked for. */
+  async read(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number }): Promise<{ bytes: Uint8Array; sizeBytes: number }> {
+    const t = this.#tickets.get(toHex(ticket))
+    if (!t || t.expiresAtMs <= this.deps.clock.nowMs() || !t.objects.has(toHex(objectId))) throw proofRejected('the fetch ticket is unknown, expired or not for this object')
+    const meta = this.deps.storage.meta(objectId)
+    if (!meta) throw objectMissing(shortHex(objectId))
+    const bytes = range ? await this.deps.storage.read(objectId, range.offset, range.length) : await this.deps.storage.read(objectId)
+    return { bytes, sizeBytes: meta.sizeBytes }
+  }
+
+  /** POST /v1/delete: a valid delete proof removes its objects. */
+  async delete(raw: unknown): Promise<PackId[]> {
+    const ids = await this.#proven(raw, 'delete')
+    for (const id of ids) await this.deps.storage.delete(id)
+    for (const t of this.#tickets.values()) for (const id of ids) t.objects.delete(toHex(id))
+    return ids
+  }
+
+  /** POST /v1/audit, signed by the object's owner or sender: leaves and Merkle paths from stored bytes. */
+  async audit(signer: NodeId, raw: unknown): Promise<{ sizeBytes: number; proofs: MerkleProof[] }> {
+    const body = object(raw, 'the audit request', ['objectId', 'leafIndices'])
+    const objectId = asPackId(hexBytes(body.objectId, 'objectId', 32))
+    const leafIndices = list(body.leafIndices, 'leafIndices', 1, this.deps.storage.limits.maxAuditLeaves, (v, w) => integer(v, w, 0, Number.MAX_SAFE_INTEGER))
+    const meta = this.deps.storage.meta(objectId)
+    // Unknown and not-yours answer alike, so audits cannot probe for other owners' objects.
+    if (!meta || !(bytesEqual(meta.ownerNodeId, signer) || bytesEqual(meta.senderNodeId, signer))) throw objectMissing(shortHex(objectId))
+    return { sizeBytes: meta.sizeBytes, proofs: await this.deps.storage.audit(objectId, leafIndices) }
+  }
+
+  announcement(): Announcement {
+    return this.deps.announcement()
+  }
+
+  peers(): Announcement[] {
+    const now = this.deps.clock.nowMs()
+    return this.deps.knownPeers().filter((a) => a.expiresAtMs > now && !bytesEqual(a.nodeId, this.nodeId))
+  }
+
+  #sweepTickets(): void {
+    const now = this.deps.clock.nowMs()
+    for (const [k, t] of this.#tickets) if (t.expiresAtMs <= now) this.#tickets.delete(k)
+  }
+}
+
+export const parseNodeId = (hex: unknown, what: string): NodeId => asNodeId(hexBytes(hex, what, 32))

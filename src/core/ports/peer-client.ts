@@ -1,0 +1,36 @@
+import type { NodeId, PackId } from '../ids.js'
+import type { Announcement, Receipt } from '../protocol/index.js'
+import type { MerkleProof } from '../audit/index.js'
+import type { Groth16Proof } from './prover.js'
+
+export interface ProvenRequest {
+  nonce: Uint8Array
+  objectIds: PackId[]
+  proof: Groth16Proof
+}
+
+/**
+ * The owner's side of the federation protocol with one peer (docs/PROTOCOL.md).
+ * - The first call verifies the peer's signed announcement and that the TLS certificate it serves
+ *   is the one the announcement names; from then on the certificate is pinned. A different one
+ *   is SIGNATURE_INVALID and nothing is sent.
+ * - Errors the peer reports keep their code (e.g. QUOTA_EXCEEDED, PROOF_REJECTED); a peer that
+ *   cannot be reached or times out is PEER_UNREACHABLE (retryable); anything unintelligible is
+ *   PEER_REFUSED. Idempotent calls are retried a bounded number of times.
+ * - Every answer is validated; a receipt must be signed by the peer for exactly what was sent.
+ */
+export interface PeerClient {
+  readonly url: string
+  /** The peer's node id once its announcement was verified. */
+  readonly nodeId: NodeId | null
+  announcement(): Promise<Announcement>
+  peers(): Promise<Announcement[]>
+  nonce(): Promise<Uint8Array>
+  putOwnerKey(keyBytes: Uint8Array): Promise<Uint8Array>
+  store(o: { objectId: PackId; ownerNodeId: NodeId; commitment: string; merkleRoot: Uint8Array; ownerKeySha256: Uint8Array; bytes: Uint8Array }): Promise<Receipt>
+  grantFetch(req: ProvenRequest): Promise<{ ticket: Uint8Array; expiresAtMs: number }>
+  fetch(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number }): Promise<Uint8Array>
+  delete(req: ProvenRequest): Promise<PackId[]>
+  audit(objectId: PackId, leafIndices: number[]): Promise<{ sizeBytes: number; proofs: MerkleProof[] }>
+  close(): Promise<void>
+}

@@ -1,0 +1,5 @@
+export * from './canonical.js'
+export * from './fields.js'
+export * from './announcement.js'
+export * from './request-signature.js'
+export * from './receipt.js'

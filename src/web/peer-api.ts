@@ -1,0 +1,179 @@
+import express, { type NextFunction, type Request, type Response } from 'express'
+import { BackupError, bodyTooLarge, inputInvalid, rateLimited } from '../core/errors.js'
+import type { Logger } from '../core/ports/logger.js'
+import type { Sodium } from '../core/ports/sodium.js'
+import type { Clock } from '../core/ports/clock.js'
+import { asNodeId, asPackId, type NodeId } from '../core/ids.js'
+import { announcementToJson, hexBytes, parseJson, receiptToJson, verifyRequest } from '../core/protocol/index.js'
+import { toBase64, toHex } from '../shared/bytes.js'
+import type { PeerHandler } from '../app/storage-node/peer-handler.js'
+import { HTTP_STATUS } from './http-status.js'
+
+/** Body limits per route (docs/PROTOCOL.md §6). */
+export const LIMITS = {
+  jsonBytes: 64 * 1024,
+  ownerKeyBytes: 64 * 1024,
+  /** Requests per address per second, and the burst allowed. */
+  ratePerSecond: 50,
+  rateBurst: 200,
+}
+
+export interface PeerApiDeps {
+  sodium: Sodium
+  clock: Clock
+  log: Logger
+  handler: PeerHandler
+  maxObjectBytes: number
+}
+
+const asyncRoute = (fn: (req: Request, res: Response) => Promise<void> | void) => (req: Request, res: Response, next: NextFunction) => {
+  Promise.resolve()
+    .then(() => fn(req, res))
+    .catch(next)
+}
+
+/** A token bucket per remote address: bounds what one peer can make this node do. */
+function rateLimiter(clock: Clock) {
+  const buckets = new Map<string, { tokens: number; atMs: number }>()
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const key = req.socket.remoteAddress ?? '?'
+    const now = clock.nowMs()
+    const b = buckets.get(key) ?? { tokens: LIMITS.rateBurst, atMs: now }
+    b.tokens = Math.min(LIMITS.rateBurst, b.tokens + ((now - b.atMs) / 1000) * LIMITS.ratePerSecond)
+    b.atMs = now
+    buckets.set(key, b)
+    if (buckets.size > 10_000) buckets.delete(buckets.keys().next().value as string)
+    if (b.tokens < 1) return next(rateLimited())
+    b.tokens -= 1
+    next()
+  }
+}
+
+/** Reads the raw body up to limit bytes; larger is BODY_TOO_LARGE, cut short is INPUT_INVALID. */
+function rawBody(limit: number) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const declared = req.headers['content-length']
+    if (declared !== undefined && (!/^[0-9]{1,15}$/.test(declared) || Number(declared) > limit)) {
+      req.resume()
+      return next(/^[0-9]{1,15}$/.test(declared) ? bodyTooLarge(limit) : inputInvalid('Content-Length is malformed'))
+    }
+    const parts: Buffer[] = []
+    let size = 0
+    let done = false
+    const finish = (err?: unknown) => {
+      if (done) return
+      done = true
+      if (err) return next(err)
+      const body = Buffer.concat(parts, size)
+      if (declared !== undefined && body.length !== Number(declared)) return next(inputInvalid('the body ended before its Content-Length'))
+      ;(req as Request & { raw: Uint8Array }).raw = new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+      next()
+    }
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        req.destroy()
+        return finish(bodyTooLarge(limit))
+      }
+      parts.push(chunk)
+    })
+    req.on('end', () => finish())
+    req.on('aborted', () => finish(inputInvalid('the body ended before its Content-Length')))
+    req.on('error', () => finish(inputInvalid('the request body could not be read')))
+  }
+}
+
+const raw = (req: Request): Uint8Array => (req as Request & { raw?: Uint8Array }).raw ?? new Uint8Array(0)
+
+/**
+ * The federation protocol over HTTPS, under /v1 (docs/PROTOCOL.md is normative). Every input is
+ * untrusted: bodies are size-limited before they are read, JSON is validated field by field,
+ * signatures and proofs are checked before anything changes, and errors leave as
+ * { error: { code, message } } with the status from http-status.ts.
+ */
+export function createPeerApp(deps: PeerApiDeps): express.Express {
+  const { sodium, clock, handler } = deps
+  const app = express()
+  app.disable('x-powered-by')
+  app.disable('etag')
+  app.set('query parser', 'simple')
+  app.use(rateLimiter(clock))
+  app.use((_req, res, next) => {
+    res.set({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' })
+    next()
+  })
+
+  const signer = (req: Request): NodeId => verifyRequest(sodium, req.headers, req.method, req.originalUrl, sodium.sha256(raw(req)), clock.nowMs())
+  const json = (req: Request) => parseJson(raw(req), 'the request body', LIMITS.jsonBytes)
+  const header = (req: Request, name: string) => {
+    const v = req.headers[name]
+    if (typeof v !== 'string') throw inputInvalid(`the ${name} header is required`)
+    return v
+  }
+
+  app.get('/v1/announcement', (_req, res) => {
+    res.json(announcementToJson(handler.announcement()))
+  })
+  app.get('/v1/peers', (_req, res) => {
+    res.json({ peers: handler.peers().map(announcementToJson) })
+  })
+  app.post('/v1/nonces', rawBody(0), (_req, res) => {
+    const { nonce, expiresAtMs } = handler.issueNonce()
+    res.status(201).json({ nonce: toHex(nonce), expiresAtMs })
+  })
+  app.put('/v1/owner-key', rawBody(LIMITS.ownerKeyBytes), asyncRoute((req, res) => {
+    const owner = signer(req)
+    res.json({ ownerNodeId: toHex(owner), sha256: toHex(handler.pinOwnerKey(owner, raw(req))) })
+  }))
+  app.put('/v1/objects/:id', rawBody(deps.maxObjectBytes), asyncRoute(async (req, res) => {
+    const from = signer(req)
+    const receipt = await handler.store(from, {
+      objectId: asPackId(hexBytes(req.params.id, 'the object id', 32)),
+      ownerNodeId: asNodeId(hexBytes(header(req, 'quloud-owner'), 'quloud-owner', 32)),
+      commitment: header(req, 'quloud-commitment'),
+      merkleRoot: hexBytes(header(req, 'quloud-merkle-root'), 'quloud-merkle-root', 32),
+      ownerKeySha256: hexBytes(header(req, 'quloud-owner-key-sha256'), 'quloud-owner-key-sha256', 32),
+    }, raw(req))
+    res.status(201).json(receiptToJson(receipt))
+  }))
+  app.post('/v1/fetch-grants', rawBody(LIMITS.jsonBytes), asyncRoute(async (req, res) => {
+    const grant = await handler.grantFetch(json(req))
+    res.status(201).json({ ticket: toHex(grant.ticket), expiresAtMs: grant.expiresAtMs, objectIds: grant.objectIds.map(toHex) })
+  }))
+  app.get('/v1/objects/:id', asyncRoute(async (req, res) => {
+    const objectId = asPackId(hexBytes(req.params.id, 'the object id', 32))
+    const ticket = hexBytes(header(req, 'quloud-ticket'), 'quloud-ticket', 32)
+    const rangeHeader = req.headers.range
+    let range: { offset: number; length: number } | undefined
+    if (rangeHeader !== undefined) {
+      const m = /^bytes=([0-9]{1,15})-([0-9]{1,15})$/.exec(rangeHeader)
+      if (!m || Number(m[2]) < Number(m[1])) throw inputInvalid('Range must be "bytes=first-last" with first <= last')
+      range = { offset: Number(m[1]), length: Number(m[2]) - Number(m[1]) + 1 }
+    }
+    const { bytes, sizeBytes } = await handler.read(objectId, ticket, range)
+    res.status(range ? 206 : 200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length), ...(range ? { 'Content-Range': `bytes ${range.offset}-${range.offset + bytes.length - 1}/${sizeBytes}` } : {}) })
+    res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+  }))
+  app.post('/v1/delete', rawBody(LIMITS.jsonBytes), asyncRoute(async (req, res) => {
+    res.json({ deleted: (await handler.delete(json(req))).map(toHex) })
+  }))
+  app.post('/v1/audit', rawBody(LIMITS.jsonBytes), asyncRoute(async (req, res) => {
+    const from = signer(req)
+    const { sizeBytes, proofs } = await handler.audit(from, json(req))
+    res.json({ sizeBytes, proofs: proofs.map((p) => ({ leafIndex: p.leafIndex, leaf: toBase64(p.leaf), siblings: p.siblings.map(toHex) })) })
+  }))
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such protocol route' } })
+  })
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return void res.destroy()
+    if (err instanceof BackupError) {
+      res.status(HTTP_STATUS[err.code]).json({ error: { code: err.code, message: err.message } })
+      return
+    }
+    deps.log.error({ err }, 'Unexpected error in a protocol request')
+    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error' } })
+  })
+  return app
+}

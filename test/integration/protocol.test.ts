@@ -1,0 +1,181 @@
+import test from 'ava'
+import { Agent, request } from 'undici'
+import { connect } from 'node:tls'
+import { composePeerClient, composePeerServer, type ComposedPeerServer } from '../../src/app/compose.js'
+import { SnarkjsProver } from '../../src/adapters/snarkjs/snarkjs-prover.js'
+import { terminateSnarkjs } from '../../src/adapters/snarkjs/snarkjs-verifier.js'
+import { CircomlibPoseidon } from '../../src/adapters/snarkjs/circomlib-poseidon.js'
+import { JsonLogger } from '../../src/adapters/log/json-logger.js'
+import { identityFromSeed } from '../../src/core/identity.js'
+import { deriveShareKeys } from '../../src/core/crypto/index.js'
+import { commitmentOf, idToField, nonceToField, ownershipInput, type ProofAction } from '../../src/core/proofs/index.js'
+import { merkleRoot, verifyMerkleProof } from '../../src/core/audit/index.js'
+import { asPackId, type PackId } from '../../src/core/ids.js'
+import { signRequest } from '../../src/core/protocol/index.js'
+import { toHex } from '../../src/shared/bytes.js'
+import { ownerSetup } from '../helpers/zk.js'
+import { sampleBytes, sodium, tempDir } from '../helpers/index.js'
+
+const [setup, poseidon] = await Promise.all([ownerSetup('a'), CircomlibPoseidon.create()])
+const prover = new SnarkjsProver(setup.provingKey)
+const vkBytes = new TextEncoder().encode(JSON.stringify(setup.verificationKey))
+const log = new JsonLogger({ level: 'error' })
+const owner = identityFromSeed(sodium, sampleBytes(1, 32))
+const shareKeys = deriveShareKeys(sodium, sampleBytes(2, 32))
+const servers: ComposedPeerServer[] = []
+test.after.always(async () => {
+  for (const s of servers) await s.close()
+  await prover.close()
+  await terminateSnarkjs()
+})
+
+async function storageNode(t: Parameters<typeof tempDir>[0], seed: number, limits = {}) {
+  const server = await composePeerServer({ dataDir: await tempDir(t), listen: { host: '127.0.0.1', port: 0 }, identity: identityFromSeed(sodium, sampleBytes(seed, 32)), log, limits })
+  servers.push(server)
+  return server
+}
+
+function object(seed: number, size: number) {
+  const bytes = sampleBytes(seed, size)
+  const objectId = asPackId(sampleBytes(seed + 500, 32))
+  const commitment = commitmentOf(poseidon, shareKeys.proofKey, idToField(objectId)).toString()
+  return { objectId, bytes, commitment, merkleRoot: merkleRoot(sodium, bytes), ownerNodeId: owner.nodeId, ownerKeySha256: sodium.sha256(vkBytes) }
+}
+
+async function prove(ids: PackId[], nonce: Uint8Array, storageNodeId: Uint8Array, action: ProofAction, proofKey = shareKeys.proofKey) {
+  // The commitments are always the stored ones (made with the share's key); proofKey may differ.
+  const items = ids.map((id) => ({ objectId: idToField(id), commitment: commitmentOf(poseidon, shareKeys.proofKey, idToField(id)) }))
+  const { proof } = await prover.prove(ownershipInput(proofKey, items, { nonce: nonceToField(nonce), nodeId: idToField(storageNodeId), action }))
+  return proof
+}
+
+/** An agent that accepts any certificate: for raw requests that play a misbehaving client. */
+const insecure = new Agent({ connect: { rejectUnauthorized: false } })
+async function raw(url: string, method: string, path: string, body?: Uint8Array, headers: Record<string, string> = {}) {
+  const res = await request(`${url}${path}`, { method: method as 'POST', headers, body: body ? Buffer.from(body) : undefined, dispatcher: insecure })
+  const text = await res.body.text()
+  return { status: res.statusCode, error: res.statusCode >= 400 ? JSON.parse(text).error.code : undefined, text }
+}
+
+test('store, fetch with a proof, fetch a byte range, audit and delete between two nodes over pinned HTTPS', async (t) => {
+  const server = await storageNode(t, 10)
+  const client = composePeerClient(server.url(), owner)
+  t.teardown(() => client.close())
+  const ann = await client.announcement()
+  t.is(toHex(ann.nodeId), toHex(server.handler.nodeId))
+  t.deepEqual(ann.addresses, [server.url()])
+  t.deepEqual(await client.putOwnerKey(vkBytes), sodium.sha256(vkBytes))
+
+  const o = object(3, 1024 * 1024 + 333)
+  const receipt = await client.store(o)
+  t.is(receipt.sizeBytes, o.bytes.length)
+  t.deepEqual(await client.store(o), { ...receipt, signature: (await client.store(o)).signature }, 'storing again is harmless')
+
+  const nonce = await client.nonce()
+  const { ticket } = await client.grantFetch({ nonce, objectIds: [o.objectId], proof: await prove([o.objectId], nonce, ann.nodeId, 'fetch') })
+  const whole = await client.fetch(o.objectId, ticket)
+  t.is(toHex(sodium.sha256(whole)), toHex(sodium.sha256(o.bytes)))
+  t.deepEqual(await client.fetch(o.objectId, ticket, { offset: 70_000, length: 100 }), o.bytes.subarray(70_000, 70_100))
+
+  const audit = await client.audit(o.objectId, [0, 100, 256])
+  t.is(audit.sizeBytes, o.bytes.length)
+  for (const p of audit.proofs) t.true(verifyMerkleProof(sodium, o.merkleRoot, o.bytes.length, p))
+
+  const dn = await client.nonce()
+  t.deepEqual((await client.delete({ nonce: dn, objectIds: [o.objectId], proof: await prove([o.objectId], dn, ann.nodeId, 'delete') })).map(toHex), [toHex(o.objectId)])
+  await t.throwsAsync(client.fetch(o.objectId, ticket), { code: 'PROOF_REJECTED' })
+  await t.throwsAsync(client.audit(o.objectId, [0]), { code: 'OBJECT_MISSING' })
+})
+
+test('proofs are single-use, bound to the action and the node, and only the owner can make them', async (t) => {
+  const a = await storageNode(t, 20)
+  const b = await storageNode(t, 21)
+  const ca = composePeerClient(a.url(), owner)
+  const cb = composePeerClient(b.url(), owner)
+  t.teardown(async () => {
+    await ca.close()
+    await cb.close()
+  })
+  const o = object(22, 50_000)
+  for (const c of [ca, cb]) {
+    await c.putOwnerKey(vkBytes)
+    await c.store(o)
+  }
+  const aId = (await ca.announcement()).nodeId
+  const n1 = await ca.nonce()
+  const fetchProof = await prove([o.objectId], n1, aId, 'fetch')
+  await ca.grantFetch({ nonce: n1, objectIds: [o.objectId], proof: fetchProof })
+  await t.throwsAsync(ca.grantFetch({ nonce: n1, objectIds: [o.objectId], proof: fetchProof }), { code: 'NONCE_INVALID' }, 'replayed')
+  const n2 = await ca.nonce()
+  const fetch2 = await prove([o.objectId], n2, aId, 'fetch')
+  await t.throwsAsync(ca.delete({ nonce: n2, objectIds: [o.objectId], proof: fetch2 }), { code: 'PROOF_REJECTED' }, 'a fetch proof is no delete proof')
+  const nb = await cb.nonce()
+  await t.throwsAsync(cb.grantFetch({ nonce: nb, objectIds: [o.objectId], proof: await prove([o.objectId], nb, aId, 'fetch') }), { code: 'PROOF_REJECTED' }, 'a proof for node A fails at node B')
+  const n3 = await ca.nonce()
+  await t.throwsAsync(prove([o.objectId], n3, aId, 'delete', deriveShareKeys(sodium, sampleBytes(99, 32)).proofKey), { code: 'PROOF_REJECTED' }, 'a wrong proofKey cannot produce a proof')
+  const n4 = await ca.nonce()
+  await t.throwsAsync(ca.grantFetch({ nonce: n4, objectIds: [asPackId(sampleBytes(98, 32))], proof: fetchProof }), { code: 'OBJECT_MISSING' })
+  await t.throwsAsync(ca.grantFetch({ nonce: n4, objectIds: [o.objectId], proof: fetchProof }), { code: 'NONCE_INVALID' }, 'an unknown object still spends the nonce')
+  t.is((await ca.audit(o.objectId, [0])).proofs.length, 1, 'the object is still there')
+})
+
+test('a server presenting another certificate is refused before anything is sent', async (t) => {
+  const server = await storageNode(t, 30)
+  const pinnedElsewhere = composePeerClient(server.url(), owner, { pinnedCertSha256: sampleBytes(31, 32) })
+  t.teardown(() => pinnedElsewhere.close())
+  await t.throwsAsync(pinnedElsewhere.announcement(), { code: 'SIGNATURE_INVALID' })
+  const wrongNode = composePeerClient(server.url(), owner, { expectNodeId: identityFromSeed(sodium, sampleBytes(32, 32)).nodeId })
+  t.teardown(() => wrongNode.close())
+  await t.throwsAsync(wrongNode.announcement(), { code: 'SIGNATURE_INVALID', message: /not the expected/ })
+  const tls = await new Promise<string>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port: Number(new URL(server.url()).port), rejectUnauthorized: false }, () => {
+      resolve(s.getProtocol() ?? '')
+      s.end()
+    })
+  })
+  t.is(tls, 'TLSv1.3')
+})
+
+test('bad input gets its documented error, the node stays up and nothing stored changes', async (t) => {
+  const server = await storageNode(t, 40, { maxObjectBytes: 200_000, perSenderBytes: 250_000 })
+  const url = server.url()
+  const client = composePeerClient(url, owner)
+  t.teardown(() => client.close())
+  await client.putOwnerKey(vkBytes)
+  const kept = object(41, 100_000)
+  await client.store(kept)
+
+  const put = (o: ReturnType<typeof object>, headers: Record<string, string>) => raw(url, 'PUT', `/v1/objects/${toHex(o.objectId)}`, o.bytes, { 'quloud-owner': toHex(o.ownerNodeId), 'quloud-commitment': o.commitment, 'quloud-merkle-root': toHex(o.merkleRoot), 'quloud-owner-key-sha256': toHex(o.ownerKeySha256), ...headers })
+  const o = object(42, 10_000)
+  const signed = (body: Uint8Array, path: string, timeMs = Date.now(), method = 'PUT') => signRequest(sodium, owner, method, path, body, timeMs)
+  t.is((await put(o, {})).error, 'SIGNATURE_INVALID', 'unsigned')
+  t.is((await put(o, signed(sampleBytes(1, 5), `/v1/objects/${toHex(o.objectId)}`))).error, 'SIGNATURE_INVALID', 'signed for another body')
+  t.is((await put(o, signed(o.bytes, `/v1/objects/${toHex(o.objectId)}`, Date.now() - 3600_000))).error, 'SIGNATURE_INVALID', 'stale')
+  t.is((await put(o, { ...signed(o.bytes, `/v1/objects/${toHex(o.objectId)}`), 'quloud-merkle-root': toHex(sampleBytes(2, 32)) })).error, 'OBJECT_CORRUPT', 'root does not match the bytes')
+  t.is((await put({ ...o, ownerKeySha256: sampleBytes(3, 32) }, signed(o.bytes, `/v1/objects/${toHex(o.objectId)}`))).error, 'OWNER_KEY_MISMATCH')
+  const big = object(43, 200_001)
+  t.is((await put(big, signed(big.bytes, `/v1/objects/${toHex(big.objectId)}`))).error, 'BODY_TOO_LARGE')
+  await t.throwsAsync(client.store(object(44, 199_000)), { code: 'QUOTA_EXCEEDED' })
+  t.is((await raw(url, 'POST', '/v1/fetch-grants', new TextEncoder().encode('{"nonce":'), { 'content-type': 'application/json' })).error, 'INPUT_INVALID', 'truncated JSON')
+  t.is((await raw(url, 'POST', '/v1/fetch-grants', new TextEncoder().encode('{"nonce":"00","objectIds":[],"proof":{},"extra":1}'))).error, 'INPUT_INVALID', 'unknown field')
+  t.is((await raw(url, 'POST', '/v1/delete', new TextEncoder().encode('[1,2]'))).error, 'INPUT_INVALID')
+  t.is((await raw(url, 'GET', `/v1/objects/${toHex(kept.objectId)}`, undefined, { 'quloud-ticket': toHex(sampleBytes(4, 32)) })).error, 'PROOF_REJECTED', 'made-up ticket')
+  t.is((await raw(url, 'GET', '/v1/objects/xyz', undefined, { 'quloud-ticket': toHex(sampleBytes(4, 32)) })).error, 'INPUT_INVALID')
+  t.is((await raw(url, 'GET', '/v1/nowhere')).status, 404)
+  // A body that stops before its Content-Length: the request is cut off, the node carries on.
+  await new Promise<void>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port: Number(new URL(url).port), rejectUnauthorized: false }, () => {
+      s.write(`POST /v1/delete HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"nonce"`)
+      setTimeout(() => {
+        s.destroy()
+        resolve()
+      }, 200)
+    })
+  })
+  const still = await client.announcement()
+  t.is(toHex(still.nodeId), toHex(server.handler.nodeId), 'the node is up')
+  t.is(server.storage.usage().usedBytes, kept.bytes.length, 'nothing else was stored')
+  const n = await client.nonce()
+  const { ticket } = await client.grantFetch({ nonce: n, objectIds: [kept.objectId], proof: await prove([kept.objectId], n, still.nodeId, 'fetch') })
+  t.is(toHex(sodium.sha256(await client.fetch(kept.objectId, ticket))), toHex(sodium.sha256(kept.bytes)), 'the stored object is unchanged')
+})

@@ -81,6 +81,10 @@ export async function composeProofKeys(dataDirPath: string) {
 export interface ComposedNode {
   daemon: Daemon
   webUrl: () => string
+  /** https://host:port of the federation protocol once the daemon is open. */
+  peerUrl: () => string
+  /** SHA-256 of the peer port's TLS certificate (hex), once open. */
+  peerCertSha256: () => string
   status: () => Promise<NodeStatus>
 }
 
@@ -104,8 +108,26 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
   })
   const web = createWebApp({ status, log: opts.log.child({ component: 'web' }) })
   listener = new HttpListener(web, config.webListen)
-  const daemon = new Daemon([{ name: 'web', open: () => (listener as HttpListener).open(), close: () => (listener as HttpListener).close() }])
-  return { daemon, webUrl: () => listener?.url ?? '', status }
+  let peer: ComposedPeerServer | null = null
+  const daemon = new Daemon([
+    {
+      name: 'peer',
+      open: async () => {
+        peer = await composePeerServer({ dataDir: dataDir.path, listen: config.peerListen, identity, log: opts.log })
+      },
+      close: async () => {
+        await peer?.close()
+      },
+    },
+    { name: 'web', open: () => (listener as HttpListener).open(), close: () => (listener as HttpListener).close() },
+  ])
+  return {
+    daemon,
+    webUrl: () => listener?.url ?? '',
+    peerUrl: () => peer?.url() ?? '',
+    peerCertSha256: () => (peer ? toHex(peer.handler.announcement().certSha256) : ''),
+    status,
+  }
 }
 
 /** How long a signed announcement is good for; it is re-signed well before it expires. */

@@ -53,7 +53,7 @@ export async function runStart(opts: StartOptions): Promise<void> {
       `  health check:          ${node.webUrl()}healthz`,
       `  data folder:           ${config.dataDir}`,
       `  keys:                  ${keys}`,
-      `  peer protocol:         not served by this version yet (configured for ${config.peerListen.host}:${config.peerListen.port})`,
+      `  peer protocol:         ${node.peerUrl()} (TLS certificate sha256 ${node.peerCertSha256()})`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

@@ -35,7 +35,7 @@ test('quloud init without a passphrase and without a terminal says what to do (e
 
 test('quloud start on embedded defaults serves health, status and page on loopback, and stops on SIGINT', async (t) => {
   const cwd = await tempDir(t)
-  const node = await startQuloud(t, ['start'], { cwd, env: { QULOUD_WEB_LISTEN: '127.0.0.1:0', QULOUD_DATA_DIR: '' } })
+  const node = await startQuloud(t, ['start'], { cwd, env: { QULOUD_WEB_LISTEN: '127.0.0.1:0', QULOUD_PEER_LISTEN: '127.0.0.1:0', QULOUD_DATA_DIR: '' } })
   const url = /settings page and API: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(node.output().stdout)?.[1] as string
   t.truthy(url)
   t.regex(node.output().stdout, new RegExp(`data folder: +${join(cwd, 'quloud-data').replace(/[/.]/g, '\\$&')}`))
@@ -63,14 +63,14 @@ test('quloud start unlocks with the passphrase file; a wrong one is exit 4 and a
   await writeFile(join(dir, 'pw'), PASSPHRASE)
   await writeFile(join(dir, 'wrong'), 'not the passphrase')
   t.is((await runQuloud(['init', '--data', data, '--passphrase-file', join(dir, 'pw'), '--defer-proof-setup'])).code, 0)
-  const wrong = await runQuloud(['start', '--data', data, '--passphrase-file', join(dir, 'wrong'), '--web-listen', '127.0.0.1:0'])
+  const wrong = await runQuloud(['start', '--data', data, '--passphrase-file', join(dir, 'wrong'), '--web-listen', '127.0.0.1:0', '--peer-listen', '127.0.0.1:0'])
   t.is(wrong.code, 4)
   t.regex(wrong.stderr, /PASSPHRASE_WRONG/)
   t.false(wrong.stderr.includes('not the passphrase'))
   const bad = await runQuloud(['start', '--data', data, '--web-listen', 'nowhere'])
   t.is(bad.code, 2)
   t.regex(bad.stderr, /webListen/)
-  const node = await startQuloud(t, ['start', '--data', data, '--passphrase-file', join(dir, 'pw'), '--web-listen', '127.0.0.1:0'])
+  const node = await startQuloud(t, ['start', '--data', data, '--passphrase-file', join(dir, 'pw'), '--web-listen', '127.0.0.1:0', '--peer-listen', '127.0.0.1:0'])
   t.regex(node.output().stdout, /keys: +unlocked/)
   const url = /settings page and API: (\S+)/.exec(node.output().stdout)?.[1] as string
   const status = (await (await fetch(`${url}api/v1/status`)).json()) as Record<string, unknown>

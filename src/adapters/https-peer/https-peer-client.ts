@@ -78,7 +78,7 @@ export class HttpsPeerClient implements PeerClient {
   }
 
   async #call(method: 'GET' | 'POST' | 'PUT', path: string, { body, headers = {}, signed = false, idempotent = true, parse = 'json' as 'json' | 'bytes' } = {} as { body?: Uint8Array; headers?: Record<string, string>; signed?: boolean; idempotent?: boolean; parse?: 'json' | 'bytes' }): Promise<{ status: number; json?: unknown; bytes?: Uint8Array; headers: Record<string, string | string[] | undefined> }> {
-    if (!this.#pin && path !== '/v1/announcement') await this.announcement()
+    if (!this.#nodeId && path !== '/v1/announcement') await this.announcement()
     const attempts = idempotent ? this.#retries + 1 : 1
     for (let attempt = 1; ; attempt++) {
       const payload = body ?? new Uint8Array(0)

@@ -33,6 +33,7 @@ import { HttpsPeerClient, type PeerClientOptions } from '../adapters/https-peer/
 import { createPeerApp } from '../web/peer-api.js'
 import { StorageService, type StorageLimits } from './storage-node/storage-service.js'
 import { PeerHandler } from './storage-node/peer-handler.js'
+import { PublicStore } from './storage-node/public-store.js'
 import { loadOrCreateStorageKey, loadOrCreateTls } from './storage-node/peer-material.js'
 
 export function composeCrypto() {
@@ -169,8 +170,9 @@ export async function composePeerServer(opts: { dataDir: string; listen: { host:
     }
     return announced
   }
-  const handler = new PeerHandler({ sodium, clock, identity: opts.identity, storage, nonces: new NonceStore({ clock, randomBytes: (n) => sodium.randomBytes(n) }), verifier, announcement, knownPeers: () => [] })
-  const app = createPeerApp({ sodium, clock, log: opts.log.child({ component: 'peer-api' }), handler, maxObjectBytes: storage.limits.maxObjectBytes })
+  const publicStore = new PublicStore({ sodium, keys, catalog, objects })
+  const handler = new PeerHandler({ sodium, clock, identity: opts.identity, storage, nonces: new NonceStore({ clock, randomBytes: (n) => sodium.randomBytes(n) }), verifier, announcement, publicStore })
+  const app = createPeerApp({ sodium, clock, log: opts.log.child({ component: 'peer-api' }), handler, maxObjectBytes: storage.limits.maxObjectBytes, maxBlobBytes: publicStore.limits.maxBlobBytes })
   listener = new HttpListener(app, opts.listen, { tls: { certPem: tls.certPem, keyPem: tls.keyPem }, requestTimeoutMs: 300_000 })
   await listener.open()
   const l = listener

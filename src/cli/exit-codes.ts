@@ -36,4 +36,5 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   SIGNATURE_INVALID: 25,
   BODY_TOO_LARGE: 26,
   RATE_LIMITED: 27,
+  POINTER_STALE: 28,
 }

@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   'SIGNATURE_INVALID',
   'BODY_TOO_LARGE',
   'RATE_LIMITED',
+  'POINTER_STALE',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -116,6 +117,7 @@ export const configInvalid = (why: string) => new BackupError('CONFIG_INVALID', 
 export const closed = (what: string) => new BackupError('CLOSED', `${what} is closed`)
 export const bodyTooLarge = (limit: number) => new BackupError('BODY_TOO_LARGE', `the request body is larger than ${limit} bytes`)
 export const rateLimited = () => new BackupError('RATE_LIMITED', 'too many requests from this address; slow down', { retryable: true })
+export const pointerStale = (have: number, got: number) => new BackupError('POINTER_STALE', `this node has sequence ${have} of the pointer; ${got} is not newer`)
 export const signatureInvalid = (why: string) => new BackupError('SIGNATURE_INVALID', why)
 export const quotaExceeded = (why: string) => new BackupError('QUOTA_EXCEEDED', why)
 export const objectConflict = (shortId: string) =>

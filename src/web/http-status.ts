@@ -29,4 +29,5 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   SIGNATURE_INVALID: 401,
   BODY_TOO_LARGE: 413,
   RATE_LIMITED: 429,
+  POINTER_STALE: 409,
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../core/ports/logger.js'
 import type { Sodium } from '../core/ports/sodium.js'
 import type { Clock } from '../core/ports/clock.js'
 import { asNodeId, asPackId, type NodeId } from '../core/ids.js'
-import { announcementToJson, hexBytes, parseJson, receiptToJson, verifyRequest } from '../core/protocol/index.js'
+import { announcementToJson, base64Bytes, hexBytes, parseJson, pointerToJson, receiptToJson, verifyRequest } from '../core/protocol/index.js'
 import { toBase64, toHex } from '../shared/bytes.js'
 import type { PeerHandler } from '../app/storage-node/peer-handler.js'
 import { HTTP_STATUS } from './http-status.js'
@@ -24,6 +24,7 @@ export interface PeerApiDeps {
   log: Logger
   handler: PeerHandler
   maxObjectBytes: number
+  maxBlobBytes: number
 }
 
 const asyncRoute = (fn: (req: Request, res: Response) => Promise<void> | void) => (req: Request, res: Response, next: NextFunction) => {
@@ -161,6 +162,28 @@ export function createPeerApp(deps: PeerApiDeps): express.Express {
     const from = signer(req)
     const { sizeBytes, proofs } = await handler.audit(from, json(req))
     res.json({ sizeBytes, proofs: proofs.map((p) => ({ leafIndex: p.leafIndex, leaf: toBase64(p.leaf), siblings: p.siblings.map(toHex) })) })
+  }))
+
+  app.post('/v1/peers', rawBody(LIMITS.jsonBytes), (req, res) => {
+    const a = handler.learnPeer(json(req))
+    res.status(202).json({ nodeId: toHex(a.nodeId), expiresAtMs: a.expiresAtMs })
+  })
+  const locatorOf = (req: Request) => hexBytes(req.params.locator, 'the locator', 32)
+  app.get('/v1/pointers/:locator', (req, res) => {
+    res.json(pointerToJson(handler.getPointer(locatorOf(req))))
+  })
+  app.put('/v1/pointers/:locator', rawBody(LIMITS.jsonBytes), (req, res) => {
+    res.json({ seq: handler.putPointer(locatorOf(req), json(req)).seq })
+  })
+  app.get('/v1/blobs/:locator/:sha256', asyncRoute(async (req, res) => {
+    const bytes = await handler.getBlob(locatorOf(req), hexBytes(req.params.sha256, 'the blob hash', 32))
+    res.status(200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) })
+    res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+  }))
+  app.put('/v1/blobs/:locator/:sha256', rawBody(deps.maxBlobBytes), asyncRoute(async (req, res) => {
+    const sha256 = hexBytes(req.params.sha256, 'the blob hash', 32)
+    await handler.putBlob(locatorOf(req), sha256, base64Bytes(header(req, 'quloud-locator-signature'), 'quloud-locator-signature', 64, 64), raw(req))
+    res.status(201).json({ sha256: toHex(sha256) })
   }))
 
   app.use((_req, res) => {

@@ -38,4 +38,27 @@ export function storageCatalogContract(label: string, make: (t: ExecutionContext
     t.deepEqual(c.pinOwner(tag(7), new Uint8Array([2])), new Uint8Array([1]))
     t.deepEqual(c.pinnedOwner(tag(7)), new Uint8Array([1]))
   })
+
+  test(`${label} › pointers only move forward`, async (t) => {
+    const c = await make(t)
+    t.is(c.pointer(tag(9)), null)
+    t.true(c.putPointer(tag(9), 2, new Uint8Array([2])))
+    t.false(c.putPointer(tag(9), 2, new Uint8Array([22])))
+    t.false(c.putPointer(tag(9), 1, new Uint8Array([1])))
+    t.deepEqual(c.pointer(tag(9)), { seq: 2, sealed: new Uint8Array([2]) })
+    t.true(c.putPointer(tag(9), 5, new Uint8Array([5])))
+    t.deepEqual(c.pointer(tag(9)), { seq: 5, sealed: new Uint8Array([5]) })
+  })
+
+  test(`${label} › blobs are kept once and summed per locator`, async (t) => {
+    const c = await make(t)
+    t.true(c.insertBlob({ blobTag: tag(1), locatorTag: tag(50), sizeBytes: 10 }))
+    t.false(c.insertBlob({ blobTag: tag(1), locatorTag: tag(51), sizeBytes: 99 }))
+    t.true(c.insertBlob({ blobTag: tag(2), locatorTag: tag(50), sizeBytes: 5 }))
+    t.true(c.insertBlob({ blobTag: tag(3), locatorTag: tag(51), sizeBytes: 7 }))
+    t.deepEqual(c.blob(tag(1)), { locatorTag: tag(50), sizeBytes: 10 })
+    t.is(c.blobBytes(tag(50)), 15)
+    t.is(c.blobBytes(), 22)
+    t.is(c.blob(tag(4)), null)
+  })
 }

@@ -11,7 +11,7 @@ import { deriveShareKeys } from '../../src/core/crypto/index.js'
 import { commitmentOf, idToField, nonceToField, ownershipInput, type ProofAction } from '../../src/core/proofs/index.js'
 import { merkleRoot, verifyMerkleProof } from '../../src/core/audit/index.js'
 import { asPackId, type PackId } from '../../src/core/ids.js'
-import { signRequest } from '../../src/core/protocol/index.js'
+import { announcementToJson, signBlob, signPointer, signRequest } from '../../src/core/protocol/index.js'
 import { toHex } from '../../src/shared/bytes.js'
 import { ownerSetup } from '../helpers/zk.js'
 import { sampleBytes, sodium, tempDir } from '../helpers/index.js'
@@ -178,4 +178,53 @@ test('bad input gets its documented error, the node stays up and nothing stored 
   const n = await client.nonce()
   const { ticket } = await client.grantFetch({ nonce: n, objectIds: [kept.objectId], proof: await prove([kept.objectId], n, still.nodeId, 'fetch') })
   t.is(toHex(sodium.sha256(await client.fetch(kept.objectId, ticket))), toHex(sodium.sha256(kept.bytes)), 'the stored object is unchanged')
+})
+
+test('share pointers: signed by the locator, only ever newer; public blobs: signed, named by their hash, readable by anyone', async (t) => {
+  const server = await storageNode(t, 50, {})
+  const client = composePeerClient(server.url(), owner)
+  const stranger = composePeerClient(server.url(), identityFromSeed(sodium, sampleBytes(51, 32)))
+  t.teardown(async () => {
+    await client.close()
+    await stranger.close()
+  })
+  const locator = sodium.signKeyPairFromSeed(sampleBytes(52, 32))
+  await t.throwsAsync(client.getPointer(locator.publicKey), { code: 'OBJECT_MISSING' })
+  await client.putPointer(signPointer(sodium, locator.secretKey, locator.publicKey, 2, sampleBytes(53, 200)))
+  t.deepEqual((await stranger.getPointer(locator.publicKey)).value, sampleBytes(53, 200))
+  await t.throwsAsync(client.putPointer(signPointer(sodium, locator.secretKey, locator.publicKey, 1, sampleBytes(54, 200))), { code: 'POINTER_STALE' }, 'rollback')
+  await t.throwsAsync(client.putPointer(signPointer(sodium, locator.secretKey, locator.publicKey, 2, sampleBytes(55, 200))), { code: 'POINTER_STALE' }, 'same sequence, other value')
+  const forger = sodium.signKeyPairFromSeed(sampleBytes(56, 32))
+  await t.throwsAsync(client.putPointer({ ...signPointer(sodium, forger.secretKey, forger.publicKey, 9, sampleBytes(57, 10)), locator: locator.publicKey }), { code: 'SIGNATURE_INVALID' })
+  await client.putPointer(signPointer(sodium, locator.secretKey, locator.publicKey, 3, sampleBytes(58, 100)))
+  t.is((await stranger.getPointer(locator.publicKey)).seq, 3)
+
+  const blob = vkBytes
+  const sha = sodium.sha256(blob)
+  await client.putBlob(locator.publicKey, signBlob(sodium, locator.secretKey, locator.publicKey, sha, blob.length), blob)
+  t.deepEqual(await stranger.getBlob(locator.publicKey, sha), blob, 'readable without proof')
+  await t.throwsAsync(client.putBlob(locator.publicKey, signBlob(sodium, forger.secretKey, locator.publicKey, sodium.sha256(sampleBytes(59, 10)), 10), sampleBytes(59, 10)), { code: 'SIGNATURE_INVALID' })
+  const wrongHash = await raw(server.url(), 'PUT', `/v1/blobs/${toHex(locator.publicKey)}/${toHex(sodium.sha256(sampleBytes(60, 5)))}`, sampleBytes(61, 5), { 'quloud-locator-signature': Buffer.from(signBlob(sodium, locator.secretKey, locator.publicKey, sodium.sha256(sampleBytes(60, 5)), 5)).toString('base64') })
+  t.is(wrongHash.error, 'INPUT_INVALID')
+  await t.throwsAsync(stranger.getBlob(locator.publicKey, sodium.sha256(sampleBytes(62, 5))), { code: 'OBJECT_MISSING' })
+})
+
+test('peer exchange: a node learns verified announcements and passes them on', async (t) => {
+  const a = await storageNode(t, 70)
+  const b = await storageNode(t, 71)
+  const toA = composePeerClient(a.url(), owner)
+  const toB = composePeerClient(b.url(), owner)
+  t.teardown(async () => {
+    await toA.close()
+    await toB.close()
+  })
+  t.deepEqual(await toA.peers(), [])
+  await toA.announce(await toB.announcement())
+  const known = await toA.peers()
+  t.deepEqual(known.map((p) => toHex(p.nodeId)), [toHex(b.handler.nodeId)])
+  t.deepEqual(known[0]?.addresses, [b.url()])
+  const forged = { ...announcementToJson(await toB.announcement()), capacityBytes: 1 }
+  t.is((await raw(a.url(), 'POST', '/v1/peers', new TextEncoder().encode(JSON.stringify(forged)))).error, 'SIGNATURE_INVALID')
+  t.is((await raw(a.url(), 'POST', '/v1/peers', new TextEncoder().encode(JSON.stringify(announcementToJson(await toA.announcement()))))).error, 'INPUT_INVALID', 'its own announcement')
+  t.is((await toA.peers()).length, 1)
 })

@@ -7,9 +7,9 @@ import type { NodeIdentity } from '../../core/identity.js'
 import type { PeerClient, ProvenRequest } from '../../core/ports/peer-client.js'
 import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
 import { BackupError, ERROR_CODES, signatureInvalid, type ErrorCode } from '../../core/errors.js'
-import { base64Bytes, hexBytes, integer, list, object, signRequest, verifyAnnouncement, verifyReceipt, type Announcement, type Receipt } from '../../core/protocol/index.js'
+import { announcementToJson, base64Bytes, hexBytes, integer, list, object, pointerToJson, signRequest, verifyAnnouncement, verifyPointer, verifyReceipt, type Announcement, type Receipt, type SignedPointer } from '../../core/protocol/index.js'
 import type { MerkleProof } from '../../core/audit/index.js'
-import { bytesEqual, shortHex, toHex } from '../../shared/bytes.js'
+import { bytesEqual, shortHex, toBase64, toHex } from '../../shared/bytes.js'
 
 export interface PeerClientOptions {
   sodium: Sodium
@@ -199,6 +199,31 @@ export class HttpsPeerClient implements PeerClient {
         return { leafIndex: integer(p.leafIndex, `${w}.leafIndex`, 0, Number.MAX_SAFE_INTEGER), leaf: base64Bytes(p.leaf, `${w}.leaf`, 1, 4096), siblings: list(p.siblings, `${w}.siblings`, 0, 64, (s, sw) => hexBytes(s, sw, 32)) }
       }),
     }
+  }
+
+  async announce(announcement: Announcement): Promise<void> {
+    await this.#call('POST', '/v1/peers', { body: new TextEncoder().encode(JSON.stringify(announcementToJson(announcement))), headers: { 'content-type': 'application/json' } })
+  }
+
+  async getPointer(locator: Uint8Array): Promise<SignedPointer> {
+    const { json } = await this.#call('GET', `/v1/pointers/${toHex(locator)}`)
+    return verifyPointer(this.opts.sodium, json, locator)
+  }
+
+  async putPointer(pointer: SignedPointer): Promise<void> {
+    await this.#call('PUT', `/v1/pointers/${toHex(pointer.locator)}`, { body: new TextEncoder().encode(JSON.stringify(pointerToJson(pointer))), headers: { 'content-type': 'application/json' } })
+  }
+
+  async getBlob(locator: Uint8Array, sha256: Uint8Array): Promise<Uint8Array> {
+    const { bytes } = await this.#call('GET', `/v1/blobs/${toHex(locator)}/${toHex(sha256)}`, { parse: 'bytes' })
+    if (!bytesEqual(this.opts.sodium.sha256(bytes as Uint8Array), sha256)) throw new BackupError('OBJECT_CORRUPT', `peer ${this.url} sent a blob that does not match its SHA-256`)
+    return bytes as Uint8Array
+  }
+
+  async putBlob(locator: Uint8Array, signature: Uint8Array, bytes: Uint8Array): Promise<Uint8Array> {
+    const sha256 = this.opts.sodium.sha256(bytes)
+    await this.#call('PUT', `/v1/blobs/${toHex(locator)}/${toHex(sha256)}`, { body: bytes, headers: { 'quloud-locator-signature': toBase64(signature) } })
+    return sha256
   }
 
   async close(): Promise<void> {

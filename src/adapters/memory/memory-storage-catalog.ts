@@ -5,6 +5,8 @@ import { toHex } from '../../shared/bytes.js'
 export class MemoryStorageCatalog implements StorageCatalog {
   readonly #rows = new Map<string, CatalogRow>()
   readonly #owners = new Map<string, Uint8Array>()
+  readonly #pointers = new Map<string, { seq: number; sealed: Uint8Array }>()
+  readonly #blobs = new Map<string, { locatorTag: Uint8Array; sizeBytes: number }>()
 
   get(objectTag: Uint8Array): CatalogRow | null {
     const r = this.#rows.get(toHex(objectTag))
@@ -43,6 +45,36 @@ export class MemoryStorageCatalog implements StorageCatalog {
     const k = toHex(ownerTag)
     if (!this.#owners.has(k)) this.#owners.set(k, sealed.slice())
     return (this.#owners.get(k) as Uint8Array).slice()
+  }
+
+  pointer(locatorTag: Uint8Array): { seq: number; sealed: Uint8Array } | null {
+    const p = this.#pointers.get(toHex(locatorTag))
+    return p ? { seq: p.seq, sealed: p.sealed.slice() } : null
+  }
+
+  putPointer(locatorTag: Uint8Array, seq: number, sealed: Uint8Array): boolean {
+    const k = toHex(locatorTag)
+    if ((this.#pointers.get(k)?.seq ?? 0) >= seq) return false
+    this.#pointers.set(k, { seq, sealed: sealed.slice() })
+    return true
+  }
+
+  blob(blobTag: Uint8Array): { locatorTag: Uint8Array; sizeBytes: number } | null {
+    const b = this.#blobs.get(toHex(blobTag))
+    return b ? { locatorTag: b.locatorTag.slice(), sizeBytes: b.sizeBytes } : null
+  }
+
+  insertBlob(blob: { blobTag: Uint8Array; locatorTag: Uint8Array; sizeBytes: number }): boolean {
+    const k = toHex(blob.blobTag)
+    if (this.#blobs.has(k)) return false
+    this.#blobs.set(k, { locatorTag: blob.locatorTag.slice(), sizeBytes: blob.sizeBytes })
+    return true
+  }
+
+  blobBytes(locatorTag?: Uint8Array): number {
+    let n = 0
+    for (const b of this.#blobs.values()) if (!locatorTag || toHex(b.locatorTag) === toHex(locatorTag)) n += b.sizeBytes
+    return n
   }
 
   *rows(): Iterable<CatalogRow> {

@@ -21,6 +21,12 @@ const SQL = {
   pinned: 'SELECT sealed FROM pinned_owners WHERE owner_tag = ?',
   pin: 'INSERT OR IGNORE INTO pinned_owners (owner_tag, sealed) VALUES (?, ?)',
   all: 'SELECT * FROM stored_objects',
+  pointer: 'SELECT seq, sealed FROM pointers WHERE locator_tag = ?',
+  putPointer: 'INSERT INTO pointers (locator_tag, seq, sealed) VALUES (?, ?, ?) ON CONFLICT (locator_tag) DO UPDATE SET seq = excluded.seq, sealed = excluded.sealed WHERE excluded.seq > pointers.seq',
+  blob: 'SELECT locator_tag, size_bytes FROM blobs WHERE blob_tag = ?',
+  insertBlob: 'INSERT OR IGNORE INTO blobs (blob_tag, locator_tag, size_bytes) VALUES (?, ?, ?)',
+  blobBytesBy: 'SELECT coalesce(sum(size_bytes), 0) AS n FROM blobs WHERE locator_tag = ?',
+  blobBytes: 'SELECT coalesce(sum(size_bytes), 0) AS n FROM blobs',
 } as const
 
 /** StorageCatalog on its own SQLite file (WAL, STRICT tables, numbered migrations); open() first. */
@@ -85,6 +91,28 @@ export class SqliteStorageCatalog extends Resource implements StorageCatalog {
       stmt.pin.run(ownerTag, sealed)
       return bytes((stmt.pinned.get(ownerTag) as { sealed: unknown }).sealed)
     })()
+  }
+
+  pointer(locatorTag: Uint8Array): { seq: number; sealed: Uint8Array } | null {
+    const r = this.#stmt.pointer.get(locatorTag) as { seq: number; sealed: unknown } | undefined
+    return r ? { seq: Number(r.seq), sealed: bytes(r.sealed) } : null
+  }
+
+  putPointer(locatorTag: Uint8Array, seq: number, sealed: Uint8Array): boolean {
+    return this.#stmt.putPointer.run(locatorTag, seq, sealed).changes === 1
+  }
+
+  blob(blobTag: Uint8Array): { locatorTag: Uint8Array; sizeBytes: number } | null {
+    const r = this.#stmt.blob.get(blobTag) as { locator_tag: unknown; size_bytes: number } | undefined
+    return r ? { locatorTag: bytes(r.locator_tag), sizeBytes: Number(r.size_bytes) } : null
+  }
+
+  insertBlob(blob: { blobTag: Uint8Array; locatorTag: Uint8Array; sizeBytes: number }): boolean {
+    return this.#stmt.insertBlob.run(blob.blobTag, blob.locatorTag, blob.sizeBytes).changes === 1
+  }
+
+  blobBytes(locatorTag?: Uint8Array): number {
+    return Number(((locatorTag ? this.#stmt.blobBytesBy.get(locatorTag) : this.#stmt.blobBytes.get()) as { n: number }).n)
   }
 
   *rows(): Iterable<CatalogRow> {

@@ -9,6 +9,8 @@ import { hexBytes, integer, list, object, signReceipt, type Announcement, type R
 import type { MerkleProof } from '../../core/audit/index.js'
 import { bytesEqual, shortHex, toHex } from '../../shared/bytes.js'
 import type { StorageService } from './storage-service.js'
+import type { PublicStore } from './public-store.js'
+import { verifyAnnouncement, type SignedPointer } from '../../core/protocol/index.js'
 
 export const FETCH_TICKET_TTL_MS = 10 * 60_000
 const MAX_OPEN_TICKETS = 10_000
@@ -30,9 +32,11 @@ export interface PeerHandlerDeps {
   verifier: ProofVerifier
   /** This node's current signed announcement. */
   announcement: () => Announcement
-  /** Other nodes this node knows, for peer exchange (verified announcements). */
-  knownPeers: () => Announcement[]
+  /** Share pointers and public blobs. */
+  publicStore: PublicStore
 }
+
+export const MAX_KNOWN_PEERS = 1000
 
 /**
  * The storage node's side of the federation protocol, below HTTP (docs/PROTOCOL.md §5): each
@@ -42,6 +46,8 @@ export interface PeerHandlerDeps {
 export class PeerHandler {
   /** Fetch tickets: a proof buys read access to its objects for a few minutes. */
   readonly #tickets = new Map<string, { objects: Set<string>; expiresAtMs: number }>()
+  /** Verified announcements other nodes sent, for peer exchange: node id (hex) → newest. */
+  readonly #peers = new Map<string, Announcement>()
 
   constructor(private readonly deps: PeerHandlerDeps) {}
 
@@ -137,9 +143,41 @@ export class PeerHandler {
     return this.deps.announcement()
   }
 
+  /** GET /v1/peers: the current announcements this node knows, for peer exchange. */
   peers(): Announcement[] {
     const now = this.deps.clock.nowMs()
-    return this.deps.knownPeers().filter((a) => a.expiresAtMs > now && !bytesEqual(a.nodeId, this.nodeId))
+    for (const [k, a] of this.#peers) if (a.expiresAtMs <= now) this.#peers.delete(k)
+    return [...this.#peers.values()]
+  }
+
+  /** POST /v1/peers: another node's signed announcement, verified, kept until it expires. */
+  learnPeer(raw: unknown): Announcement {
+    const a = verifyAnnouncement(this.deps.sodium, raw, this.deps.clock.nowMs())
+    if (bytesEqual(a.nodeId, this.nodeId)) throw inputInvalid('that is this node\'s own announcement')
+    const k = toHex(a.nodeId)
+    const known = this.#peers.get(k)
+    if (!known || known.issuedAtMs < a.issuedAtMs) {
+      this.#peers.delete(k)
+      this.#peers.set(k, a)
+    }
+    while (this.#peers.size > MAX_KNOWN_PEERS) this.#peers.delete(this.#peers.keys().next().value as string)
+    return a
+  }
+
+  putPointer(locator: Uint8Array, raw: unknown): SignedPointer {
+    return this.deps.publicStore.putPointer(locator, raw)
+  }
+
+  getPointer(locator: Uint8Array): SignedPointer {
+    return this.deps.publicStore.getPointer(locator)
+  }
+
+  putBlob(locator: Uint8Array, sha256: Uint8Array, signature: Uint8Array, bytes: Uint8Array): Promise<void> {
+    return this.deps.publicStore.putBlob(locator, sha256, signature, bytes)
+  }
+
+  getBlob(locator: Uint8Array, sha256: Uint8Array): Promise<Uint8Array> {
+    return this.deps.publicStore.getBlob(locator, sha256)
   }
 
   #sweepTickets(): void {

@@ -1,5 +1,5 @@
 import type { NodeId, PackId } from '../ids.js'
-import type { Announcement, Receipt } from '../protocol/index.js'
+import type { Announcement, Receipt, SignedPointer } from '../protocol/index.js'
 import type { MerkleProof } from '../audit/index.js'
 import type { Groth16Proof } from './prover.js'
 
@@ -32,5 +32,13 @@ export interface PeerClient {
   fetch(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number }): Promise<Uint8Array>
   delete(req: ProvenRequest): Promise<PackId[]>
   audit(objectId: PackId, leafIndices: number[]): Promise<{ sizeBytes: number; proofs: MerkleProof[] }>
+  /** Tells the peer about a node (usually this one), for peer exchange. */
+  announce(announcement: Announcement): Promise<void>
+  /** The newest pointer the peer keeps, signature checked against the locator. */
+  getPointer(locator: Uint8Array): Promise<SignedPointer>
+  putPointer(pointer: SignedPointer): Promise<void>
+  /** A public blob; its bytes are checked against the SHA-256 they are named by. */
+  getBlob(locator: Uint8Array, sha256: Uint8Array): Promise<Uint8Array>
+  putBlob(locator: Uint8Array, signature: Uint8Array, bytes: Uint8Array): Promise<Uint8Array>
   close(): Promise<void>
 }

@@ -6,6 +6,9 @@
  * - delete() returns whether a row was removed.
  * - bytesBySender()/bytesTotal() sum sizeBytes over the rows present.
  * - pinOwner() MUST keep the first value for an owner tag and return the value now pinned.
+ * - putPointer() MUST store atomically and only when seq is greater than the kept one; it returns
+ *   whether it stored.
+ * - insertBlob() returns false, changing nothing, when the blob tag exists.
  */
 export interface CatalogRow {
   objectTag: Uint8Array
@@ -24,4 +27,10 @@ export interface StorageCatalog {
   pinnedOwner(ownerTag: Uint8Array): Uint8Array | null
   pinOwner(ownerTag: Uint8Array, sealed: Uint8Array): Uint8Array
   rows(): Iterable<CatalogRow>
+  pointer(locatorTag: Uint8Array): { seq: number; sealed: Uint8Array } | null
+  putPointer(locatorTag: Uint8Array, seq: number, sealed: Uint8Array): boolean
+  blob(blobTag: Uint8Array): { locatorTag: Uint8Array; sizeBytes: number } | null
+  insertBlob(blob: { blobTag: Uint8Array; locatorTag: Uint8Array; sizeBytes: number }): boolean
+  /** Bytes of public blobs under one locator, or under all of them. */
+  blobBytes(locatorTag?: Uint8Array): number
 }

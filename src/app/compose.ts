@@ -147,7 +147,7 @@ export interface ComposedPeerServer {
  * key and TLS certificate from the data folder (made on first start), the encrypted catalog and
  * object files, single-use nonces, the Groth16 verifier, and the signed announcement.
  */
-export async function composePeerServer(opts: { dataDir: string; listen: { host: string; port: number }; identity: NodeIdentity; log: Logger; limits?: Partial<StorageLimits>; advertise?: string[] }): Promise<ComposedPeerServer> {
+export async function composePeerServer(opts: { dataDir: string; listen: { host: string; port: number }; identity: NodeIdentity; log: Logger; limits?: Partial<StorageLimits>; advertise?: string[]; requestTimeoutMs?: number }): Promise<ComposedPeerServer> {
   const { sodium, clock } = composeCrypto()
   const dataDir = await FsDataDir.open(opts.dataDir)
   const keys = deriveStorageKeys(sodium, await loadOrCreateStorageKey(sodium, dataDir))
@@ -173,7 +173,7 @@ export async function composePeerServer(opts: { dataDir: string; listen: { host:
   const publicStore = new PublicStore({ sodium, keys, catalog, objects })
   const handler = new PeerHandler({ sodium, clock, identity: opts.identity, storage, nonces: new NonceStore({ clock, randomBytes: (n) => sodium.randomBytes(n) }), verifier, announcement, publicStore })
   const app = createPeerApp({ sodium, clock, log: opts.log.child({ component: 'peer-api' }), handler, maxObjectBytes: storage.limits.maxObjectBytes, maxBlobBytes: publicStore.limits.maxBlobBytes })
-  listener = new HttpListener(app, opts.listen, { tls: { certPem: tls.certPem, keyPem: tls.keyPem }, requestTimeoutMs: 300_000 })
+  listener = new HttpListener(app, opts.listen, { tls: { certPem: tls.certPem, keyPem: tls.keyPem }, requestTimeoutMs: opts.requestTimeoutMs ?? 300_000 })
   await listener.open()
   const l = listener
   return {

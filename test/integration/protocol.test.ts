@@ -29,8 +29,8 @@ test.after.always(async () => {
   await terminateSnarkjs()
 })
 
-async function storageNode(t: Parameters<typeof tempDir>[0], seed: number, limits = {}) {
-  const server = await composePeerServer({ dataDir: await tempDir(t), listen: { host: '127.0.0.1', port: 0 }, identity: identityFromSeed(sodium, sampleBytes(seed, 32)), log, limits })
+async function storageNode(t: Parameters<typeof tempDir>[0], seed: number, limits = {}, requestTimeoutMs?: number) {
+  const server = await composePeerServer({ dataDir: await tempDir(t), listen: { host: '127.0.0.1', port: 0 }, identity: identityFromSeed(sodium, sampleBytes(seed, 32)), log, limits, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) })
   servers.push(server)
   return server
 }
@@ -227,4 +227,28 @@ test('peer exchange: a node learns verified announcements and passes them on', a
   t.is((await raw(a.url(), 'POST', '/v1/peers', new TextEncoder().encode(JSON.stringify(forged)))).error, 'SIGNATURE_INVALID')
   t.is((await raw(a.url(), 'POST', '/v1/peers', new TextEncoder().encode(JSON.stringify(announcementToJson(await toA.announcement()))))).error, 'INPUT_INVALID', 'its own announcement')
   t.is((await toA.peers()).length, 1)
+})
+
+test('a flood from one address is slowed down, and a body that trickles in is cut off', async (t) => {
+  const server = await storageNode(t, 80, {}, 1500)
+  const started = Date.now()
+  const closed = await new Promise<string>((resolve) => {
+    let answer = ''
+    const s = connect({ host: '127.0.0.1', port: Number(new URL(server.url()).port), rejectUnauthorized: false }, () => {
+      s.write('PUT /v1/owner-key HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{')
+      const drip = setInterval(() => s.write(' '), 200)
+      s.on('data', (d) => (answer += d))
+      s.on('close', () => {
+        clearInterval(drip)
+        resolve(answer)
+      })
+    })
+  })
+  t.true(Date.now() - started < 10_000, 'cut off by the request timeout, not left hanging')
+  t.regex(closed.split('\r\n')[0] ?? '', /^HTTP\/1\.1 408/)
+  const statuses = await Promise.all(Array.from({ length: 1000 }, () => raw(server.url(), 'GET', '/v1/announcement')))
+  t.true(statuses.some((s) => s.error === 'RATE_LIMITED'), 'some requests are refused with 429')
+  t.true(statuses.filter((s) => s.status === 200).length >= 150, 'the burst allowance is served')
+  await new Promise((r) => setTimeout(r, 1100))
+  t.is((await raw(server.url(), 'GET', '/v1/announcement')).status, 200, 'the node is still up')
 })

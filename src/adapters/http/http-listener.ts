@@ -35,9 +35,10 @@ export class HttpListener extends Resource {
 
   protected async onOpen(): Promise<void> {
     const { tls } = this.options
-    const server: Server = tls ? createTlsServer({ cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.3' }, this.handler) : createServer(this.handler)
-    server.headersTimeout = 30_000
-    server.requestTimeout = this.options.requestTimeoutMs ?? 60_000
+    // Node checks request timeouts on this interval (30 s by default): short limits need it shorter.
+    const requestTimeout = this.options.requestTimeoutMs ?? 60_000
+    const timeouts = { requestTimeout, headersTimeout: Math.min(30_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)) }
+    const server: Server = tls ? createTlsServer({ cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.3', ...timeouts }, this.handler) : createServer(timeouts, this.handler)
     this.#server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(ioFailed(`listening on ${this.address.host}:${this.address.port}`, err)))

@@ -27,7 +27,10 @@ import { signAnnouncement } from '../core/protocol/index.js'
 import { deriveStorageKeys } from '../core/storage/index.js'
 import { NonceStore } from '../core/proofs/index.js'
 import { SqliteStorageCatalog } from '../adapters/sqlite/sqlite-storage-catalog.js'
-import { SnarkjsVerifier } from '../adapters/snarkjs/snarkjs-verifier.js'
+import { SnarkjsVerifier, terminateSnarkjs } from '../adapters/snarkjs/snarkjs-verifier.js'
+import { SnarkjsProver } from '../adapters/snarkjs/snarkjs-prover.js'
+import { CircomlibPoseidon } from '../adapters/snarkjs/circomlib-poseidon.js'
+import { identityFromSeed } from '../core/identity.js'
 import { describeTls, makeSelfSignedCert } from '../adapters/tls/self-signed-cert.js'
 import { HttpsPeerClient, type PeerClientOptions } from '../adapters/https-peer/https-peer-client.js'
 import { createPeerApp } from '../web/peer-api.js'
@@ -186,6 +189,35 @@ export async function composePeerServer(opts: { dataDir: string; listen: { host:
       await verifier.close()
       await objects.close()
       await catalog.close()
+    },
+  }
+}
+
+/**
+ * What `quloud conformance` runs with: a throwaway identity and owner, proof keys from a data
+ * folder (or a fresh setup, minutes), a prover, Poseidon, and a client of the node under test.
+ */
+export async function composeConformance(url: string, opts: { keysFrom?: string; pinnedCertSha256?: Uint8Array; onSetupProgress?: (p: { step: number; steps: number; label: string }) => void }) {
+  const { sodium, clock } = composeCrypto()
+  let provingKey: Uint8Array
+  let verificationKey: Record<string, unknown>
+  if (opts.keysFrom) {
+    const { store } = await composeProofKeys(opts.keysFrom)
+    provingKey = await store.provingKey()
+    verificationKey = await store.verificationKey()
+  } else {
+    ;({ provingKey, verificationKey } = await runOwnerSetup(opts.onSetupProgress))
+  }
+  const identity = identityFromSeed(sodium, sodium.randomBytes(32))
+  const client = new HttpsPeerClient(url, { sodium, clock, identity, retries: 0, ...(opts.pinnedCertSha256 ? { pinnedCertSha256: opts.pinnedCertSha256 } : {}) })
+  const prover = new SnarkjsProver(provingKey)
+  const poseidon = await CircomlibPoseidon.create()
+  return {
+    deps: { sodium, poseidon, prover, verificationKey: new TextEncoder().encode(JSON.stringify(verificationKey)), client, raw: client, ownerNodeId: identity.nodeId, nowMs: () => clock.nowMs() },
+    async close() {
+      await client.close()
+      await prover.close()
+      await terminateSnarkjs()
     },
   }
 }

@@ -7,6 +7,8 @@ import type { ErrorCode } from '../core/errors.js'
 export const EXIT_OK = 0
 export const EXIT_BUG = 1
 export const EXIT_USAGE = 2
+/** `quloud conformance`: the node answered, but not every check passed. */
+export const EXIT_CHECKS_FAILED = 40
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
   CONFIG_INVALID: 2,

@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { runInit, runProofSetup } from './init.js'
 import { resolveDataDir } from '../app/config/load.js'
 import { runStart } from './start.js'
+import { runConformanceCommand } from './conformance.js'
 import { reportError } from './report.js'
 import { EXIT_USAGE } from './exit-codes.js'
 import { VERSION } from './version.js'
@@ -42,15 +43,29 @@ export function buildProgram(): Command {
     .addOption(new Option('--no-ssdp', 'do not use LAN discovery'))
     .action(async (opts) => runStart(opts))
 
+  program
+    .command('conformance')
+    .description('check any Quloud node against the protocol (docs/PROTOCOL.md); exit 0 only if it conforms')
+    .argument('<url>', 'the node\'s peer address, https://host:port')
+    .option('--keys-from <dir>', 'a data folder whose proof keys the throwaway owner uses (otherwise a fresh setup runs, minutes)')
+    .option('--cert <sha256>', 'pin the node\'s TLS certificate (its SHA-256, as quloud start prints it)')
+    .option('--json', 'print JSON for scripts')
+    .action(async (url, opts) => {
+      conformanceExit = await runConformanceCommand(url, opts)
+    })
+
   return program
 }
+
+let conformanceExit = 0
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram()
   const json = argv.includes('--json')
   try {
+    conformanceExit = 0
     await program.parseAsync(argv)
-    return 0
+    return conformanceExit
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE
     return reportError(err, json)

@@ -1,10 +1,10 @@
 import { Agent, buildConnector, request } from 'undici'
-import type { TLSSocket } from 'node:tls'
+import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { createHash } from 'node:crypto'
 import type { Sodium } from '../../core/ports/sodium.js'
 import type { Clock } from '../../core/ports/clock.js'
 import type { NodeIdentity } from '../../core/identity.js'
-import type { PeerClient, ProvenRequest } from '../../core/ports/peer-client.js'
+import type { PeerClient, ProvenRequest, RawPeer } from '../../core/ports/peer-client.js'
 import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
 import { BackupError, ERROR_CODES, signatureInvalid, type ErrorCode } from '../../core/errors.js'
 import { announcementToJson, base64Bytes, hexBytes, integer, list, object, pointerToJson, signRequest, verifyAnnouncement, verifyPointer, verifyReceipt, type Announcement, type Receipt, type SignedPointer } from '../../core/protocol/index.js'
@@ -27,7 +27,7 @@ export interface PeerClientOptions {
 const unreachable = (url: string, why: string) => new BackupError('PEER_UNREACHABLE', `peer ${url} could not be reached: ${why}`, { retryable: true })
 
 /** PeerClient over HTTPS with undici 7, pinning the peer's self-signed certificate by SHA-256. */
-export class HttpsPeerClient implements PeerClient {
+export class HttpsPeerClient implements PeerClient, RawPeer {
   readonly url: string
   #nodeId: NodeId | null = null
   #pin: Uint8Array | null
@@ -224,6 +224,42 @@ export class HttpsPeerClient implements PeerClient {
     const sha256 = this.opts.sodium.sha256(bytes)
     await this.#call('PUT', `/v1/blobs/${toHex(locator)}/${toHex(sha256)}`, { body: bytes, headers: { 'quloud-locator-signature': toBase64(signature) } })
     return sha256
+  }
+
+  async request(method: 'GET' | 'POST' | 'PUT', path: string, { body, headers = {}, signed = false }: { body?: Uint8Array; headers?: Record<string, string>; signed?: boolean } = {}): Promise<{ status: number; errorCode: string | null; body: Uint8Array }> {
+    if (!this.#nodeId) await this.announcement()
+    const payload = body ?? new Uint8Array(0)
+    const h = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, payload, this.opts.clock.nowMs()) : {}) }
+    try {
+      const res = await request(`${this.url}${path}`, { method, headers: h, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined, dispatcher: this.#agent })
+      const data = new Uint8Array(await res.body.arrayBuffer())
+      let errorCode: string | null = null
+      if (res.statusCode >= 400) {
+        try {
+          const code = JSON.parse(new TextDecoder().decode(data))?.error?.code
+          errorCode = typeof code === 'string' ? code.slice(0, 40) : null
+        } catch {
+          // not an error body
+        }
+      }
+      return { status: res.statusCode, errorCode, body: data }
+    } catch (err) {
+      throw err instanceof BackupError ? err : unreachable(this.url, err instanceof Error ? err.message : String(err))
+    }
+  }
+
+  async tlsProbe(): Promise<{ negotiated: string; acceptsTls12: boolean }> {
+    const u = new URL(this.url)
+    const handshake = (maxVersion?: 'TLSv1.2') =>
+      new Promise<string | null>((resolve) => {
+        const s = tlsConnect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), rejectUnauthorized: false, ...(maxVersion ? { maxVersion } : {}) }, () => {
+          resolve(s.getProtocol())
+          s.end()
+        })
+        s.setTimeout(this.#timeoutMs, () => s.destroy())
+        s.on('error', () => resolve(null))
+      })
+    return { negotiated: (await handshake()) ?? 'none', acceptsTls12: (await handshake('TLSv1.2')) !== null }
   }
 
   async close(): Promise<void> {

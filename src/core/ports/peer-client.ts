@@ -42,3 +42,14 @@ export interface PeerClient {
   putBlob(locator: Uint8Array, signature: Uint8Array, bytes: Uint8Array): Promise<Uint8Array>
   close(): Promise<void>
 }
+
+/**
+ * Raw access to a peer for the conformance suite, which must send what a well-behaved client
+ * never would (unsigned, malformed, oversized) and read the status and error code it gets back.
+ * Uses the same pinned certificate as the PeerClient it comes from.
+ */
+export interface RawPeer {
+  request(method: 'GET' | 'POST' | 'PUT', path: string, opts?: { body?: Uint8Array; headers?: Record<string, string>; signed?: boolean }): Promise<{ status: number; errorCode: string | null; body: Uint8Array }>
+  /** The TLS version a default handshake negotiates, and whether the peer also accepts TLS 1.2. */
+  tlsProbe(): Promise<{ negotiated: string; acceptsTls12: boolean }>
+}

@@ -1,4 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { BackupError, bodyTooLarge, inputInvalid, rateLimited } from '../core/errors.js'
 import type { Logger } from '../core/ports/logger.js'
 import type { Sodium } from '../core/ports/sodium.js'
@@ -151,9 +153,11 @@ export function createPeerApp(deps: PeerApiDeps): express.Express {
       if (!m || Number(m[2]) < Number(m[1])) throw inputInvalid('Range must be "bytes=first-last" with first <= last')
       range = { offset: Number(m[1]), length: Number(m[2]) - Number(m[1]) + 1 }
     }
-    const { bytes, sizeBytes } = await handler.read(objectId, ticket, range)
-    res.status(range ? 206 : 200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length), ...(range ? { 'Content-Range': `bytes ${range.offset}-${range.offset + bytes.length - 1}/${sizeBytes}` } : {}) })
-    res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    const { pieces, sizeBytes, offset, length } = await handler.read(objectId, ticket, range)
+    res.status(range ? 206 : 200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(length), ...(range ? { 'Content-Range': `bytes ${offset}-${offset + length - 1}/${sizeBytes}` } : {}) })
+    // Streamed with back-pressure; damage found midway cuts the response short, which the
+    // client sees as a length mismatch (and the Merkle root would catch anyway).
+    await pipeline(Readable.from(pieces, { objectMode: false }), res)
   }))
   app.post('/v1/delete', rawBody(LIMITS.jsonBytes), asyncRoute(async (req, res) => {
     res.json({ deleted: (await handler.delete(json(req))).map(toHex) })

@@ -113,6 +113,11 @@ test('proofs are single-use, bound to the action and the node, and only the owne
   await t.throwsAsync(cb.grantFetch({ nonce: nb, objectIds: [o.objectId], proof: await prove([o.objectId], nb, aId, 'fetch') }), { code: 'PROOF_REJECTED' }, 'a proof for node A fails at node B')
   const n3 = await ca.nonce()
   await t.throwsAsync(prove([o.objectId], n3, aId, 'delete', deriveShareKeys(sodium, sampleBytes(99, 32)).proofKey), { code: 'PROOF_REJECTED' }, 'a wrong proofKey cannot produce a proof')
+  const n5 = await ca.nonce()
+  const forged = { ...fetchProof, pi_a: [fetchProof.pi_a[1], fetchProof.pi_a[0], '1'] as [string, string, string] }
+  await t.throwsAsync(ca.grantFetch({ nonce: n5, objectIds: [o.objectId], proof: forged }), { code: 'PROOF_REJECTED' }, 'a forged proof')
+  const n6 = await ca.nonce()
+  await t.throwsAsync(ca.grantFetch({ nonce: n6, objectIds: [o.objectId], proof: { ...fetchProof, pi_c: ['1', '2'] } as never }), { code: 'INPUT_INVALID' }, 'a malformed proof')
   const n4 = await ca.nonce()
   await t.throwsAsync(ca.grantFetch({ nonce: n4, objectIds: [asPackId(sampleBytes(98, 32))], proof: fetchProof }), { code: 'OBJECT_MISSING' })
   await t.throwsAsync(ca.grantFetch({ nonce: n4, objectIds: [o.objectId], proof: fetchProof }), { code: 'NONCE_INVALID' }, 'an unknown object still spends the nonce')
@@ -246,9 +251,34 @@ test('a flood from one address is slowed down, and a body that trickles in is cu
   })
   t.true(Date.now() - started < 10_000, 'cut off by the request timeout, not left hanging')
   t.regex(closed.split('\r\n')[0] ?? '', /^HTTP\/1\.1 408/)
-  const statuses = await Promise.all(Array.from({ length: 1000 }, () => raw(server.url(), 'GET', '/v1/announcement')))
+  // A few kept-alive connections, so the flood is requests, not TLS handshakes.
+  const pooled = new Agent({ connect: { rejectUnauthorized: false }, connections: 4 })
+  t.teardown(() => pooled.close())
+  const statuses = await Promise.all(
+    Array.from({ length: 1000 }, async () => {
+      const res = await request(`${server.url()}/v1/announcement`, { dispatcher: pooled })
+      const text = await res.body.text()
+      return { status: res.statusCode, error: res.statusCode >= 400 ? JSON.parse(text).error.code : undefined }
+    }),
+  )
   t.true(statuses.some((s) => s.error === 'RATE_LIMITED'), 'some requests are refused with 429')
   t.true(statuses.filter((s) => s.status === 200).length >= 150, 'the burst allowance is served')
   await new Promise((r) => setTimeout(r, 1100))
   t.is((await raw(server.url(), 'GET', '/v1/announcement')).status, 200, 'the node is still up')
+})
+
+test('the client gives up on a peer that accepts connections but never answers (PEER_UNREACHABLE)', async (t) => {
+  const { createServer } = await import('node:net')
+  const sockets: import('node:net').Socket[] = []
+  const silent = createServer((s) => void sockets.push(s))
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()))
+  t.teardown(() => {
+    for (const s of sockets) s.destroy()
+    silent.close()
+  })
+  const client = composePeerClient(`https://127.0.0.1:${(silent.address() as { port: number }).port}`, owner, { timeoutMs: 300, retries: 1 })
+  t.teardown(() => client.close())
+  const started = Date.now()
+  await t.throwsAsync(client.announcement(), { code: 'PEER_UNREACHABLE' })
+  t.true(Date.now() - started < 5000, 'bounded: one retry of a short timeout')
 })

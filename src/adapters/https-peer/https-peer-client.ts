@@ -55,7 +55,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     // Self-signed certificates: chain checks are off, and the pin (or, at first contact, the
     // signed announcement) decides instead.
     // No session resumption: a resumed session shows no certificate, and every connection must.
-    const base = buildConnector({ rejectUnauthorized: false, minVersion: 'TLSv1.3', maxCachedSessions: 0 } as buildConnector.BuildOptions)
+    const base = buildConnector({ rejectUnauthorized: false, minVersion: 'TLSv1.3', maxCachedSessions: 0, timeout: this.#timeoutMs } as buildConnector.BuildOptions)
     return new Agent({
       connect: (options, callback) => {
         base(options, (err, socket) => {

@@ -110,14 +110,26 @@ export class PeerHandler {
     return { ticket, expiresAtMs, objectIds: ids }
   }
 
-  /** GET /v1/objects/:id with a ticket: the object, or the byte range asked for. */
-  async read(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number }): Promise<{ bytes: Uint8Array; sizeBytes: number }> {
+  /**
+   * GET /v1/objects/:id with a ticket: the object, or the byte range asked for, as a stream of
+   * pieces. Everything is checked (ticket, object, range) before the first piece.
+   */
+  async read(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number }): Promise<{ pieces: AsyncGenerator<Uint8Array>; sizeBytes: number; offset: number; length: number }> {
     const t = this.#tickets.get(toHex(ticket))
     if (!t || t.expiresAtMs <= this.deps.clock.nowMs() || !t.objects.has(toHex(objectId))) throw proofRejected('the fetch ticket is unknown, expired or not for this object')
     const meta = this.deps.storage.meta(objectId)
     if (!meta) throw objectMissing(shortHex(objectId))
-    const bytes = range ? await this.deps.storage.read(objectId, range.offset, range.length) : await this.deps.storage.read(objectId)
-    return { bytes, sizeBytes: meta.sizeBytes }
+    const offset = range?.offset ?? 0
+    const length = range?.length ?? meta.sizeBytes
+    if (offset + length > meta.sizeBytes) throw inputInvalid(`range ${offset}+${length} is outside the object (${meta.sizeBytes} bytes)`)
+    const pieces = this.deps.storage.readStream(objectId, offset, length)
+    // The first piece is read now, so a damaged object is refused with an error, not a cut stream.
+    const first = await pieces.next()
+    async function* all() {
+      if (!first.done) yield first.value
+      yield* pieces
+    }
+    return { pieces: all(), sizeBytes: meta.sizeBytes, offset, length }
   }
 
   /** POST /v1/delete: a valid delete proof removes its objects. */

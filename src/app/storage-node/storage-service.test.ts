@@ -52,6 +52,10 @@ test('store, read whole and by range, audit from stored bytes, delete', async (t
   t.is(toHex(sodium.sha256(await service.read(req.objectId))), toHex(sodium.sha256(req.bytes)))
   t.deepEqual(await service.read(req.objectId, 65_530, 20), req.bytes.subarray(65_530, 65_550))
   t.deepEqual(await service.read(req.objectId, req.bytes.length - 5), req.bytes.subarray(req.bytes.length - 5))
+  const pieces: Uint8Array[] = []
+  for await (const p of service.readStream(req.objectId, 1000)) pieces.push(p)
+  t.true(pieces.length >= 3 && pieces.every((p) => p.length <= 1024 * 1024), 'streamed in pieces of at most 1 MiB')
+  t.is(toHex(sodium.sha256(Buffer.concat(pieces))), toHex(sodium.sha256(req.bytes.subarray(1000))))
   const proofs = await service.audit(req.objectId, [0, 7, 768])
   for (const p of proofs) t.true(verifyMerkleProof(sodium, req.merkleRoot, req.bytes.length, p))
   t.deepEqual(service.usage(sender), { usedBytes: req.bytes.length, capacityBytes: service.limits.capacityBytes, senderBytes: req.bytes.length })

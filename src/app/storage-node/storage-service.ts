@@ -6,7 +6,7 @@ import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
 import { indexCorrupt, inputInvalid, objectConflict, objectCorrupt, objectMissing, ownerKeyMismatch, quotaExceeded } from '../../core/errors.js'
 import { MerkleTree, leafCount, merkleRoot, type MerkleProof } from '../../core/audit/index.js'
 import { isCanonicalFieldElement } from '../../core/crypto/index.js'
-import { AT_REST_HEADER_BYTES, AT_REST_MAX_PLAIN_BYTES, nodeTag, objectTag, openAtRest, openAtRestRange, openCatalogValue, openMeta, parseAtRestHeader, recordSpan, sealAtRest, sealCatalogValue, sealMeta, type StorageKeys, type StoredObjectMeta } from '../../core/storage/index.js'
+import { AT_REST_HEADER_BYTES, AT_REST_MAX_PLAIN_BYTES, AT_REST_RECORD_BYTES, nodeTag, objectTag, openAtRest, openAtRestRange, openCatalogValue, openMeta, parseAtRestHeader, recordSpan, sealAtRest, sealCatalogValue, sealMeta, type StorageKeys, type StoredObjectMeta } from '../../core/storage/index.js'
 import { bytesEqual, shortHex, toBase64, fromBase64, toHex } from '../../shared/bytes.js'
 
 /** snarkjs verification keys are ~8 KiB for our circuit; anything far larger is not one. */
@@ -191,6 +191,23 @@ export class StorageService {
       throw objectCorrupt(short, 'the stored file is truncated')
     })
     return openAtRestRange(sodium, keys.atRest, objectId, short, header, records, offset, len)
+  }
+
+  /**
+   * The same bytes as read(), as a stream of pieces of about 1 MiB (16 records each), so a large
+   * fetch never holds the whole object. Damage found midway throws OBJECT_CORRUPT from the
+   * iterator; what was yielded before it is correct.
+   */
+  async *readStream(objectId: PackId, offset = 0, length?: number): AsyncGenerator<Uint8Array> {
+    const { meta } = this.#known(objectId)
+    const len = length ?? meta.sizeBytes - offset
+    recordSpan(meta.sizeBytes, offset, len)
+    const PIECE = 16 * AT_REST_RECORD_BYTES
+    for (let at = offset; at < offset + len; ) {
+      const end = Math.min(offset + len, (Math.floor(at / PIECE) + 1) * PIECE)
+      yield await this.read(objectId, at, end - at)
+      at = end
+    }
   }
 
   /** Audit answer: the requested 4 KiB leaves and their Merkle paths, computed from the stored bytes. */

@@ -6,7 +6,7 @@ import { asPackId, type NodeId, type PackId } from '../core/ids.js'
 import { isBackupError } from '../core/errors.js'
 import { fieldElementFromWideBytes } from '../core/crypto/index.js'
 import { commitmentOf, idToField, nonceToField, ownershipInput, type ProofAction } from '../core/proofs/index.js'
-import { merkleRoot, verifyMerkleProof } from '../core/audit/index.js'
+import { merkleRoot, sampleLeafIndices, verifyMerkleProof } from '../core/audit/index.js'
 import { PROTOCOL_VERSION, signBlob, signPointer, verifyAnnouncement } from '../core/protocol/index.js'
 import { bytesEqual, toHex } from '../shared/bytes.js'
 
@@ -144,12 +144,16 @@ export async function runConformance(deps: ConformanceDeps, onCheck: (c: Conform
     await expectCode(client.delete({ nonce: n2, objectIds: [objectId], proof: await prove([objectId], n2, 'fetch') }), 'PROOF_REJECTED')
     await expectRaw(raw.request('GET', objectPath, { headers: { 'quloud-ticket': toHex(sodium.randomBytes(32)) } }), 403, 'PROOF_REJECTED')
   })
-  await check('audit: leaves and Merkle paths that verify against the root', [stored], async () => {
+  await check('audit: leaves by index and drawn from a seed, with Merkle paths that verify against the root', [stored], async () => {
     const leaves = [0, Math.floor(size / 4096)]
     const a = await client.audit(objectId, leaves)
     expect(a.sizeBytes === size && a.proofs.length === 2, 'wrong answer shape')
     for (const p of a.proofs) expect(verifyMerkleProof(sodium, root, size, p), `leaf ${p.leafIndex} does not verify`)
-    await expectRaw(raw.request('POST', '/v1/audit', { body: json({ objectId: toHex(sodium.randomBytes(32)), leafIndices: [0] }), signed: true }), 404, 'OBJECT_MISSING')
+    const seed = sodium.randomBytes(32)
+    const [bySeed] = await client.auditMany([{ objectId, seed, count: 3 }])
+    expect(JSON.stringify(bySeed?.proofs.map((p) => p.leafIndex)) === JSON.stringify(sampleLeafIndices(sodium, seed, size, 3)), 'seed-drawn leaves are not the ones the seed names')
+    for (const p of bySeed?.proofs ?? []) expect(verifyMerkleProof(sodium, root, size, p), `leaf ${p.leafIndex} does not verify`)
+    await expectRaw(raw.request('POST', '/v1/audit', { body: json({ objects: [{ objectId: toHex(sodium.randomBytes(32)), leafIndices: [0] }] }), signed: true }), 404, 'OBJECT_MISSING')
   })
   await check('bad input: malformed or truncated JSON and unknown fields (INPUT_INVALID), oversized bodies (BODY_TOO_LARGE), unknown routes (404)', [], async () => {
     await expectRaw(raw.request('POST', '/v1/fetch-grants', { body: new TextEncoder().encode('{"nonce":') }), 400, 'INPUT_INVALID')

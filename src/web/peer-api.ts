@@ -164,8 +164,8 @@ export function createPeerApp(deps: PeerApiDeps): express.Express {
   }))
   app.post('/v1/audit', rawBody(LIMITS.jsonBytes), asyncRoute(async (req, res) => {
     const from = signer(req)
-    const { sizeBytes, proofs } = await handler.audit(from, json(req))
-    res.json({ sizeBytes, proofs: proofs.map((p) => ({ leafIndex: p.leafIndex, leaf: toBase64(p.leaf), siblings: p.siblings.map(toHex) })) })
+    const answers = await handler.audit(from, json(req))
+    res.json({ answers: answers.map((a) => ({ objectId: toHex(a.objectId), sizeBytes: a.sizeBytes, proofs: a.proofs.map((p) => ({ leafIndex: p.leafIndex, leaf: toBase64(p.leaf), siblings: p.siblings.map(toHex) })) })) })
   }))
 
   app.post('/v1/peers', rawBody(LIMITS.jsonBytes), (req, res) => {

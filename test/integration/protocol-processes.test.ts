@@ -7,7 +7,7 @@ import { CircomlibPoseidon } from '../../src/adapters/snarkjs/circomlib-poseidon
 import { identityFromSeed } from '../../src/core/identity.js'
 import { deriveShareKeys } from '../../src/core/crypto/index.js'
 import { commitmentOf, idToField, nonceToField, ownershipInput, type ProofAction } from '../../src/core/proofs/index.js'
-import { merkleRoot, verifyMerkleProof } from '../../src/core/audit/index.js'
+import { merkleRoot, sampleLeafIndices, verifyMerkleProof } from '../../src/core/audit/index.js'
 import { asPackId, type PackId } from '../../src/core/ids.js'
 import { fromHex, toHex } from '../../src/shared/bytes.js'
 import { ownerSetup } from '../helpers/zk.js'
@@ -71,6 +71,12 @@ test('two quloud node processes keep an owner\'s objects: store, fetch, range, a
     t.deepEqual(await c.fetch(ids[1] as PackId, ticket, { offset: 4096 * 3, length: 20 }), new TextEncoder().encode('QULOUD-MARKER-2-1228'))
     const audit = await c.audit(ids[2] as PackId, [0, 170])
     for (const p of audit.proofs) t.true(verifyMerkleProof(sodium, objects[2]?.merkleRoot as Uint8Array, 700_000, p))
+    const seed = sodium.randomBytes(32)
+    const many = await c.auditMany(objects.map((o) => ({ objectId: o.objectId, seed, count: 4 })))
+    many.forEach((a, i) => {
+      t.deepEqual(a.proofs.map((p) => p.leafIndex), sampleLeafIndices(sodium, seed, 700_000, 4))
+      for (const p of a.proofs) t.true(verifyMerkleProof(sodium, objects[i]?.merkleRoot as Uint8Array, 700_000, p))
+    })
   }
   for (const node of [a, b]) {
     let scanned = 0

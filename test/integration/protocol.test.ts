@@ -167,6 +167,17 @@ test('bad input gets its documented error, the node stays up and nothing stored 
   t.is((await raw(url, 'GET', `/v1/objects/${toHex(kept.objectId)}`, undefined, { 'quloud-ticket': toHex(sampleBytes(4, 32)) })).error, 'PROOF_REJECTED', 'made-up ticket')
   t.is((await raw(url, 'GET', '/v1/objects/xyz', undefined, { 'quloud-ticket': toHex(sampleBytes(4, 32)) })).error, 'INPUT_INVALID')
   t.is((await raw(url, 'GET', '/v1/nowhere')).status, 404)
+  const audit = async (body: unknown) => {
+    const bytes = new TextEncoder().encode(JSON.stringify(body))
+    return (await raw(url, 'POST', '/v1/audit', bytes, signed(bytes, '/v1/audit', Date.now(), 'POST'))).error
+  }
+  t.is(await audit({ objects: [{ objectId: toHex(kept.objectId), leafIndices: [0], seed: toHex(sampleBytes(5, 32)), count: 2 }] }), 'INPUT_INVALID', 'both indices and a seed')
+  t.is(await audit({ objects: [{ objectId: toHex(kept.objectId), seed: toHex(sampleBytes(5, 32)), count: 65 }] }), 'INPUT_INVALID', 'too many leaves')
+  t.is(await audit({ objects: [{ objectId: toHex(kept.objectId), leafIndices: [25] }] }), 'INPUT_INVALID', 'a leaf outside the object')
+  t.is(await audit({ objects: [{ objectId: toHex(sampleBytes(6, 32)), leafIndices: [0] }] }), 'OBJECT_MISSING')
+  const strangerBody = new TextEncoder().encode(JSON.stringify({ objects: [{ objectId: toHex(kept.objectId), leafIndices: [0] }] }))
+  const stranger = identityFromSeed(sodium, sampleBytes(7, 32))
+  t.is((await raw(url, 'POST', '/v1/audit', strangerBody, signRequest(sodium, stranger, 'POST', '/v1/audit', strangerBody, Date.now()))).error, 'OBJECT_MISSING', 'not the owner or sender: told nothing')
   // A body that stops before its Content-Length: the request is cut off, the node carries on.
   await new Promise<void>((resolve) => {
     const s = connect({ host: '127.0.0.1', port: Number(new URL(url).port), rejectUnauthorized: false }, () => {

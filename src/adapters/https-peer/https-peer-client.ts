@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import type { Sodium } from '../../core/ports/sodium.js'
 import type { Clock } from '../../core/ports/clock.js'
 import type { NodeIdentity } from '../../core/identity.js'
-import type { PeerClient, ProvenRequest, RawPeer } from '../../core/ports/peer-client.js'
+import type { AuditAsk, PeerClient, ProvenRequest, RawPeer } from '../../core/ports/peer-client.js'
 import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
 import { BackupError, ERROR_CODES, signatureInvalid, type ErrorCode } from '../../core/errors.js'
 import { announcementToJson, base64Bytes, hexBytes, integer, list, object, pointerToJson, signRequest, verifyAnnouncement, verifyPointer, verifyReceipt, type Announcement, type Receipt, type SignedPointer } from '../../core/protocol/index.js'
@@ -189,16 +189,28 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
   }
 
   async audit(objectId: PackId, leafIndices: number[]): Promise<{ sizeBytes: number; proofs: MerkleProof[] }> {
-    const body = new TextEncoder().encode(JSON.stringify({ objectId: toHex(objectId), leafIndices }))
-    const { json } = await this.#call('POST', '/v1/audit', { body, headers: { 'content-type': 'application/json' }, signed: true })
-    const o = object(json, 'the audit answer', ['sizeBytes', 'proofs'])
-    return {
-      sizeBytes: integer(o.sizeBytes, 'sizeBytes', 1, Number.MAX_SAFE_INTEGER),
-      proofs: list(o.proofs, 'proofs', 0, 1000, (v, w) => {
-        const p = object(v, w, ['leafIndex', 'leaf', 'siblings'])
-        return { leafIndex: integer(p.leafIndex, `${w}.leafIndex`, 0, Number.MAX_SAFE_INTEGER), leaf: base64Bytes(p.leaf, `${w}.leaf`, 1, 4096), siblings: list(p.siblings, `${w}.siblings`, 0, 64, (s, sw) => hexBytes(s, sw, 32)) }
-      }),
-    }
+    const [answer] = await this.auditMany([{ objectId, leafIndices }])
+    return { sizeBytes: (answer as { sizeBytes: number }).sizeBytes, proofs: (answer as { proofs: MerkleProof[] }).proofs }
+  }
+
+  async auditMany(asks: AuditAsk[]): Promise<Array<{ objectId: PackId; sizeBytes: number; proofs: MerkleProof[] }>> {
+    const objects = asks.map((a) => ('seed' in a ? { objectId: toHex(a.objectId), seed: toHex(a.seed), count: a.count } : { objectId: toHex(a.objectId), leafIndices: a.leafIndices }))
+    const { json } = await this.#call('POST', '/v1/audit', { body: new TextEncoder().encode(JSON.stringify({ objects })), headers: { 'content-type': 'application/json' }, signed: true })
+    const answers = list(object(json, 'the audit answer', ['answers']).answers, 'answers', asks.length, asks.length, (v, w) => {
+      const a = object(v, w, ['objectId', 'sizeBytes', 'proofs'])
+      return {
+        objectId: asPackId(hexBytes(a.objectId, `${w}.objectId`, 32)),
+        sizeBytes: integer(a.sizeBytes, `${w}.sizeBytes`, 1, Number.MAX_SAFE_INTEGER),
+        proofs: list(a.proofs, `${w}.proofs`, 0, 1000, (pv, pw) => {
+          const p = object(pv, pw, ['leafIndex', 'leaf', 'siblings'])
+          return { leafIndex: integer(p.leafIndex, `${pw}.leafIndex`, 0, Number.MAX_SAFE_INTEGER), leaf: base64Bytes(p.leaf, `${pw}.leaf`, 1, 4096), siblings: list(p.siblings, `${pw}.siblings`, 0, 64, (x, xw) => hexBytes(x, xw, 32)) }
+        }),
+      }
+    })
+    answers.forEach((a, i) => {
+      if (!bytesEqual(a.objectId, (asks[i] as AuditAsk).objectId)) throw new BackupError('PEER_REFUSED', `peer ${this.url} answered an audit for another object`)
+    })
+    return answers
   }
 
   async announce(announcement: Announcement): Promise<void> {

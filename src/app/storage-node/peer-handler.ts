@@ -6,7 +6,7 @@ import { asNodeId, asPackId, type NodeId, type PackId } from '../../core/ids.js'
 import { inputInvalid, objectMissing, proofRejected } from '../../core/errors.js'
 import { checkOwnershipProof, idToField, NonceStore, OWNERSHIP_BATCH, type ProofAction } from '../../core/proofs/index.js'
 import { hexBytes, integer, list, object, signReceipt, type Announcement, type Receipt } from '../../core/protocol/index.js'
-import type { MerkleProof } from '../../core/audit/index.js'
+import { sampleLeafIndices, type MerkleProof } from '../../core/audit/index.js'
 import { bytesEqual, shortHex, toHex } from '../../shared/bytes.js'
 import type { StorageService } from './storage-service.js'
 import type { PublicStore } from './public-store.js'
@@ -140,15 +140,34 @@ export class PeerHandler {
     return ids
   }
 
-  /** POST /v1/audit, signed by the object's owner or sender: leaves and Merkle paths from stored bytes. */
-  async audit(signer: NodeId, raw: unknown): Promise<{ sizeBytes: number; proofs: MerkleProof[] }> {
-    const body = object(raw, 'the audit request', ['objectId', 'leafIndices'])
-    const objectId = asPackId(hexBytes(body.objectId, 'objectId', 32))
-    const leafIndices = list(body.leafIndices, 'leafIndices', 1, this.deps.storage.limits.maxAuditLeaves, (v, w) => integer(v, w, 0, Number.MAX_SAFE_INTEGER))
-    const meta = this.deps.storage.meta(objectId)
-    // Unknown and not-yours answer alike, so audits cannot probe for other owners' objects.
-    if (!meta || !(bytesEqual(meta.ownerNodeId, signer) || bytesEqual(meta.senderNodeId, signer))) throw objectMissing(shortHex(objectId))
-    return { sizeBytes: meta.sizeBytes, proofs: await this.deps.storage.audit(objectId, leafIndices) }
+  /**
+   * POST /v1/audit, signed by the objects' owner or sender: for each of 1–16 objects, the leaves
+   * asked for (by index, or drawn from a seed) and their Merkle paths, from the stored bytes.
+   */
+  async audit(signer: NodeId, raw: unknown): Promise<Array<{ objectId: PackId; sizeBytes: number; proofs: MerkleProof[] }>> {
+    const max = this.deps.storage.limits.maxAuditLeaves
+    const body = object(raw, 'the audit request', ['objects'])
+    const asks = list(body.objects, 'objects', 1, OWNERSHIP_BATCH, (v, w) => {
+      const o = object(v, w, ['objectId', 'leafIndices', 'seed', 'count'])
+      const objectId = asPackId(hexBytes(o.objectId, `${w}.objectId`, 32))
+      if ((o.leafIndices === undefined) === (o.seed === undefined)) throw inputInvalid(`${w} names either leafIndices or a seed and a count`)
+      if (o.leafIndices !== undefined) {
+        if (o.count !== undefined) throw inputInvalid(`${w}.count goes with a seed`)
+        return { objectId, leafIndices: list(o.leafIndices, `${w}.leafIndices`, 1, max, (x, xw) => integer(x, xw, 0, Number.MAX_SAFE_INTEGER)) }
+      }
+      return { objectId, seed: hexBytes(o.seed, `${w}.seed`, 32), count: integer(o.count, `${w}.count`, 1, max) }
+    })
+    const total = asks.reduce((n, a) => n + ('count' in a ? (a.count as number) : (a.leafIndices as number[]).length), 0)
+    if (total > max) throw inputInvalid(`an audit asks for at most ${max} leaves in all`)
+    const out: Array<{ objectId: PackId; sizeBytes: number; proofs: MerkleProof[] }> = []
+    for (const a of asks) {
+      const meta = this.deps.storage.meta(a.objectId)
+      // Unknown and not-yours answer alike, so audits cannot probe for other owners' objects.
+      if (!meta || !(bytesEqual(meta.ownerNodeId, signer) || bytesEqual(meta.senderNodeId, signer))) throw objectMissing(shortHex(a.objectId))
+      const leaves = 'seed' in a ? sampleLeafIndices(this.deps.sodium, a.seed as Uint8Array, meta.sizeBytes, a.count as number) : (a.leafIndices as number[])
+      out.push({ objectId: a.objectId, sizeBytes: meta.sizeBytes, proofs: await this.deps.storage.audit(a.objectId, leaves) })
+    }
+    return out
   }
 
   announcement(): Announcement {

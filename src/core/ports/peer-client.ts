@@ -3,6 +3,9 @@ import type { Announcement, Receipt, SignedPointer } from '../protocol/index.js'
 import type { MerkleProof } from '../audit/index.js'
 import type { Groth16Proof } from './prover.js'
 
+/** One object of an audit: the leaves by index, or count leaves drawn from a 32-byte seed. */
+export type AuditAsk = { objectId: PackId; leafIndices: number[] } | { objectId: PackId; seed: Uint8Array; count: number }
+
 export interface ProvenRequest {
   nonce: Uint8Array
   objectIds: PackId[]
@@ -31,7 +34,9 @@ export interface PeerClient {
   grantFetch(req: ProvenRequest): Promise<{ ticket: Uint8Array; expiresAtMs: number }>
   fetch(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number }): Promise<Uint8Array>
   delete(req: ProvenRequest): Promise<PackId[]>
+  /** Leaves of one object by index; auditMany() asks for several objects, by index or by seed. */
   audit(objectId: PackId, leafIndices: number[]): Promise<{ sizeBytes: number; proofs: MerkleProof[] }>
+  auditMany(asks: AuditAsk[]): Promise<Array<{ objectId: PackId; sizeBytes: number; proofs: MerkleProof[] }>>
   /** Tells the peer about a node (usually this one), for peer exchange. */
   announce(announcement: Announcement): Promise<void>
   /** The newest pointer the peer keeps, signature checked against the locator. */

@@ -1,11 +1,13 @@
 import test from 'ava'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { composePeerClient } from '../../src/app/compose.js'
+import { composeIngest, composePeerClient } from '../../src/app/compose.js'
+import { asShareId } from '../../src/core/ids.js'
+import { writeTree } from '../helpers/tree.js'
 import { SnarkjsProver } from '../../src/adapters/snarkjs/snarkjs-prover.js'
 import { CircomlibPoseidon } from '../../src/adapters/snarkjs/circomlib-poseidon.js'
 import { identityFromSeed } from '../../src/core/identity.js'
-import { deriveShareKeys } from '../../src/core/crypto/index.js'
+import { deriveShareKey, deriveShareKeys } from '../../src/core/crypto/index.js'
 import { commitmentOf, idToField, nonceToField, ownershipInput, type ProofAction } from '../../src/core/proofs/index.js'
 import { merkleRoot, sampleLeafIndices, verifyMerkleProof } from '../../src/core/audit/index.js'
 import { asPackId, type PackId } from '../../src/core/ids.js'
@@ -42,7 +44,7 @@ function* files(dir: string): Generator<string> {
   }
 }
 
-test('two quloud node processes keep an owner\'s objects: store, fetch, range, audit, delete; their disks hold no marked bytes', async (t) => {
+test('two quloud node processes keep the packs of a marked corpus: store, fetch, range, audit, delete; their disks hold no plaintext', async (t) => {
   const [a, b] = await Promise.all([storageNode(t), storageNode(t)])
   // The fingerprint printed at start is the one pinned out of band; the announcement must agree.
   const ca = composePeerClient(a.url, owner, { pinnedCertSha256: a.certSha256 })
@@ -51,13 +53,21 @@ test('two quloud node processes keep an owner\'s objects: store, fetch, range, a
     await ca.close()
     await cb.close()
   })
-  const objects = [1, 2, 3].map((i) => {
-    // A marked corpus: the owner's (already encrypted) pack bytes carry a recognisable pattern.
-    const bytes = sampleBytes(70 + i, 700_000)
-    for (let at = 0; at < bytes.length; at += 4096) bytes.set(new TextEncoder().encode(`QULOUD-MARKER-${i}-${at}`), at)
-    const objectId = asPackId(sampleBytes(80 + i, 32))
-    return { objectId, bytes, commitment: commitmentOf(poseidon, shareKeys.proofKey, idToField(objectId)).toString(), merkleRoot: merkleRoot(sodium, bytes), ownerNodeId: owner.nodeId, ownerKeySha256: sodium.sha256(vkBytes) }
-  })
+  // A marked corpus through the real owner pipeline: its packs are what the nodes are sent.
+  const corpus = await tempDir(t)
+  const marker = (i: number, at: number) => `QULOUD-PLAINTEXT-${i}-${at}`
+  const tree: Record<string, string> = {}
+  for (let i = 0; i < 12; i++) tree[`docs/note-${i}.txt`] = Array.from({ length: 1500 }, (_, at) => marker(i, at)).join('\n')
+  await writeTree(corpus, tree)
+  const work = await tempDir(t)
+  const owned = await composeIngest({ indexPath: join(work, 'index.sqlite'), spoolDir: join(work, 'spool'), sourceDir: corpus })
+  const shareId = asShareId(sampleBytes(63, 16))
+  await owned.ingest.ingest(shareId, deriveShareKeys(sodium, deriveShareKey(sodium, sampleBytes(64, 32), shareId)), owned.source)
+  const packs = owned.index.listPacks(shareId)
+  const objects = await Promise.all(packs.map(async (p) => ({ objectId: p.packId, bytes: await owned.spool.get(p.packId), commitment: commitmentOf(poseidon, shareKeys.proofKey, idToField(p.packId)).toString(), merkleRoot: p.merkleRoot, ownerNodeId: owner.nodeId, ownerKeySha256: sodium.sha256(vkBytes) })))
+  await owned.close()
+  t.true(objects.length >= 1)
+  const packMarker = Buffer.from((objects[0] as { bytes: Uint8Array }).bytes.subarray(5000, 5040))
   for (const c of [ca, cb]) {
     await c.putOwnerKey(vkBytes)
     for (const o of objects) await c.store(o)
@@ -68,14 +78,16 @@ test('two quloud node processes keep an owner\'s objects: store, fetch, range, a
     const nonce = await c.nonce()
     const { ticket } = await c.grantFetch({ nonce, objectIds: ids, proof: await prove(ids, nonce, nodeId, 'fetch') })
     for (const o of objects) t.is(toHex(sodium.sha256(await c.fetch(o.objectId, ticket))), toHex(sodium.sha256(o.bytes)))
-    t.deepEqual(await c.fetch(ids[1] as PackId, ticket, { offset: 4096 * 3, length: 20 }), new TextEncoder().encode('QULOUD-MARKER-2-1228'))
-    const audit = await c.audit(ids[2] as PackId, [0, 170])
-    for (const p of audit.proofs) t.true(verifyMerkleProof(sodium, objects[2]?.merkleRoot as Uint8Array, 700_000, p))
+    const first = objects[0] as (typeof objects)[number]
+    t.deepEqual(await c.fetch(first.objectId, ticket, { offset: 4096 * 3, length: 20 }), first.bytes.subarray(4096 * 3, 4096 * 3 + 20))
+    const audit = await c.audit(first.objectId, [0, 1])
+    for (const p of audit.proofs) t.true(verifyMerkleProof(sodium, first.merkleRoot, first.bytes.length, p))
     const seed = sodium.randomBytes(32)
     const many = await c.auditMany(objects.map((o) => ({ objectId: o.objectId, seed, count: 4 })))
     many.forEach((a, i) => {
-      t.deepEqual(a.proofs.map((p) => p.leafIndex), sampleLeafIndices(sodium, seed, 700_000, 4))
-      for (const p of a.proofs) t.true(verifyMerkleProof(sodium, objects[i]?.merkleRoot as Uint8Array, 700_000, p))
+      const o = objects[i] as (typeof objects)[number]
+      t.deepEqual(a.proofs.map((p) => p.leafIndex), sampleLeafIndices(sodium, seed, o.bytes.length, 4))
+      for (const p of a.proofs) t.true(verifyMerkleProof(sodium, o.merkleRoot, o.bytes.length, p))
     })
   }
   for (const node of [a, b]) {
@@ -83,9 +95,10 @@ test('two quloud node processes keep an owner\'s objects: store, fetch, range, a
     for (const f of files(node.data)) {
       const body = readFileSync(f)
       scanned += body.length
-      t.false(body.includes('QULOUD-MARKER'), `${f} holds marked bytes`)
+      t.false(body.includes('QULOUD-PLAINTEXT'), `${f} holds plaintext of the marked corpus`)
+      t.false(body.includes(packMarker), `${f} holds the pack bytes as the owner sent them`)
     }
-    t.true(scanned > 3 * 700_000)
+    t.true(scanned > objects.reduce((n, o) => n + o.bytes.length, 0))
   }
   const aId = (await ca.announcement()).nodeId
   const dn = await ca.nonce()

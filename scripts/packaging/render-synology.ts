@@ -46,26 +46,13 @@ export function renderSynology(m: Manifest): Files {
     'port-config': { 'protocol-file': `app/${pkg}.sc` },
     'data-share': { shares: [{ name: '{{wizard_backup_share}}', permission: { ro: [pkg] } }] },
   }))
-  files.set(`${dir}/app/${pkg}.sc`, [
-    `[${pkg}_web]`,
-    `title="${m.title} settings page (HTTP)"`,
-    `desc="${m.title}"`,
-    'port_forward="no"',
-    `dst.ports="${web.port}/tcp"`,
-    '',
-    `[${pkg}_peer]`,
-    `title="${m.title} peers (HTTPS)"`,
-    `desc="${m.title}"`,
-    'port_forward="yes"',
-    `dst.ports="${peer.port}/tcp"`,
-    '',
-    `[${pkg}_ssdp]`,
-    `title="${m.title} LAN discovery (SSDP)"`,
-    `desc="${m.title}"`,
-    'port_forward="no"',
-    `dst.ports="${m.ssdp.port}/udp"`,
-    '',
-  ].join('\n'))
+  // The port file: one section per service, so DSM's firewall and port-forwarding pickers list them.
+  const services = [
+    { id: 'web', title: `${m.title} settings page (HTTP)`, forward: 'no', ports: `${web.port}/tcp` },
+    { id: 'peer', title: `${m.title} peers (HTTPS)`, forward: 'yes', ports: `${peer.port}/tcp` },
+    { id: 'ssdp', title: `${m.title} LAN discovery (SSDP)`, forward: 'no', ports: `${m.ssdp.port}/udp` },
+  ]
+  files.set(`${dir}/app/${pkg}.sc`, services.map((v) => [`[${pkg}_${v.id}]`, `title="${v.title}"`, `desc="${m.title}"`, `port_forward="${v.forward}"`, `dst.ports="${v.ports}"`, ''].join('\n')).join('\n'))
   files.set(`${dir}/ui/config`, json({
     '.url': {
       [appId]: { type: 'url', title: m.title, desc: `${m.title} settings`, icon: 'images/icon_{0}.png', protocol: 'http', port: String(web.port), url: '/', allUsers: false, grantPrivilege: 'local' },

@@ -10,7 +10,8 @@ import { VERSION } from './version.js'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
-export function buildProgram(): Command {
+/** `exitWith` takes the exit status of commands that finish normally with a non-zero one (conformance). */
+export function buildProgram(exitWith: (code: number) => void = () => {}): Command {
   const program = new Command('quloud')
     .description('Trustless off-site backup for your NAS, stored encrypted on friends\' Quloud nodes')
     .version(VERSION)
@@ -51,21 +52,19 @@ export function buildProgram(): Command {
     .option('--cert <sha256>', 'pin the node\'s TLS certificate (its SHA-256, as quloud start prints it)')
     .option('--json', 'print JSON for scripts')
     .action(async (url, opts) => {
-      conformanceExit = await runConformanceCommand(url, opts)
+      exitWith(await runConformanceCommand(url, opts))
     })
 
   return program
 }
 
-let conformanceExit = 0
-
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram()
+  let exitCode = 0
+  const program = buildProgram((code) => (exitCode = code))
   const json = argv.includes('--json')
   try {
-    conformanceExit = 0
     await program.parseAsync(argv)
-    return conformanceExit
+    return exitCode
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE
     return reportError(err, json)

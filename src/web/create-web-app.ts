@@ -1,9 +1,8 @@
-import express, { type NextFunction, type Request, type Response } from 'express'
+import express from 'express'
 import { fileURLToPath } from 'node:url'
-import { BackupError } from '../core/errors.js'
 import type { Logger } from '../core/ports/logger.js'
 import type { NodeStatus } from '../app/node-status.js'
-import { HTTP_STATUS } from './http-status.js'
+import { jsonErrors, notFound } from './json-errors.js'
 
 export const UI_VIEWS_DIR = fileURLToPath(new URL('../../ui/views/', import.meta.url))
 export const UI_STATIC_DIR = fileURLToPath(new URL('../../ui/static/', import.meta.url))
@@ -47,16 +46,7 @@ export function createWebApp(deps: WebDeps): express.Express {
       next(err)
     }
   })
-  app.use((_req, res) => {
-    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such page or API route' } })
-  })
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof BackupError) {
-      res.status(HTTP_STATUS[err.code]).json({ error: { code: err.code, message: err.message } })
-      return
-    }
-    deps.log.error({ err }, 'Unexpected error in web request')
-    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error' } })
-  })
+  app.use(notFound('no such page or API route'))
+  app.use(jsonErrors(deps.log))
   return app
 }

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { BackupError, bodyTooLarge, inputInvalid, rateLimited } from '../core/errors.js'
+import { bodyTooLarge, inputInvalid, rateLimited } from '../core/errors.js'
 import type { Logger } from '../core/ports/logger.js'
 import type { Sodium } from '../core/ports/sodium.js'
 import type { Clock } from '../core/ports/clock.js'
@@ -9,7 +9,7 @@ import { asNodeId, asPackId, type NodeId } from '../core/ids.js'
 import { announcementToJson, base64Bytes, hexBytes, parseJson, pointerToJson, receiptToJson, verifyRequest } from '../core/protocol/index.js'
 import { toBase64, toHex } from '../shared/bytes.js'
 import type { PeerHandler } from '../app/storage-node/peer-handler.js'
-import { HTTP_STATUS } from './http-status.js'
+import { jsonErrors, notFound } from './json-errors.js'
 
 /** Body limits per route (docs/PROTOCOL.md §6). */
 export const LIMITS = {
@@ -190,17 +190,7 @@ export function createPeerApp(deps: PeerApiDeps): express.Express {
     res.status(201).json({ sha256: toHex(sha256) })
   }))
 
-  app.use((_req, res) => {
-    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such protocol route' } })
-  })
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (res.headersSent) return void res.destroy()
-    if (err instanceof BackupError) {
-      res.status(HTTP_STATUS[err.code]).json({ error: { code: err.code, message: err.message } })
-      return
-    }
-    deps.log.error({ err }, 'Unexpected error in a protocol request')
-    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error' } })
-  })
+  app.use(notFound('no such protocol route'))
+  app.use(jsonErrors(deps.log))
   return app
 }

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,3 +42,12 @@ export function unhex(text: string): Uint8Array {
 
 /** Cheap Argon2id parameters for tests that are not about Argon2's cost. */
 export const FAST_ARGON2 = { memoryKiB: 64, iterations: 1, parallelism: 1 }
+
+/** Every regular file under dir, recursively (for scans of what a node wrote). */
+export function* walkFiles(dir: string): Generator<string> {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) yield* walkFiles(p)
+    else if (e.isFile()) yield p
+  }
+}

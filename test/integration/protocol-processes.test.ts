@@ -1,5 +1,5 @@
 import test from 'ava'
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { composeIngest, composePeerClient } from '../../src/app/compose.js'
 import { asShareId } from '../../src/core/ids.js'
@@ -14,7 +14,7 @@ import type { PackId } from '../../src/core/ids.js'
 import { fromHex, toHex } from '../../src/shared/bytes.js'
 import { ownerSetup } from '../helpers/zk.js'
 import { startQuloud } from '../helpers/cli.js'
-import { sampleBytes, sodium, tempDir } from '../helpers/index.js'
+import { sampleBytes, sodium, tempDir, walkFiles } from '../helpers/index.js'
 
 const [setup, poseidon] = await Promise.all([ownerSetup('a'), CircomlibPoseidon.create()])
 const prover = new SnarkjsProver(setup.provingKey)
@@ -34,14 +34,6 @@ async function storageNode(t: Parameters<typeof tempDir>[0]) {
 async function prove(ids: PackId[], nonce: Uint8Array, nodeId: Uint8Array, action: ProofAction) {
   const items = ids.map((id) => ({ objectId: idToField(id), commitment: commitmentOf(poseidon, shareKeys.proofKey, idToField(id)) }))
   return (await prover.prove(ownershipInput(shareKeys.proofKey, items, { nonce: nonceToField(nonce), nodeId: idToField(nodeId), action }))).proof
-}
-
-function* files(dir: string): Generator<string> {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) yield* files(p)
-    else yield p
-  }
 }
 
 test('two quloud node processes keep the packs of a marked corpus: store, fetch, range, audit, delete; their disks hold no plaintext', async (t) => {
@@ -92,7 +84,7 @@ test('two quloud node processes keep the packs of a marked corpus: store, fetch,
   }
   for (const node of [a, b]) {
     let scanned = 0
-    for (const f of files(node.data)) {
+    for (const f of walkFiles(node.data)) {
       const body = readFileSync(f)
       scanned += body.length
       t.false(body.includes('QULOUD-PLAINTEXT'), `${f} holds plaintext of the marked corpus`)

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { indexStoreContract } from '../../../test/contract/index-store.js'
+import { schemaOf } from '../../../test/helpers/sqlite.js'
 import { tempDir } from '../../../test/helpers/index.js'
 import { SqliteIndexStore } from './sqlite-index-store.js'
 import { loadMigrations, migrate } from './migrate.js'
@@ -15,10 +16,6 @@ indexStoreContract('SqliteIndexStore', async (t) => {
   t.teardown(() => idx.close())
   return idx
 })
-
-function schemaOf(db: Database.Database): string[] {
-  return (db.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name").all() as Array<{ sql: string }>).map((r) => r.sql.replace(/\s+/g, ' ').trim())
-}
 
 test('migrations produce exactly schema/index.sql, in WAL mode with STRICT tables', async (t) => {
   const dir = await tempDir(t)

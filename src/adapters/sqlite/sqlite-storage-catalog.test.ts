@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { SqliteStorageCatalog, STORAGE_MIGRATIONS_DIR } from './sqlite-storage-catalog.js'
 import { loadMigrations, migrate } from './migrate.js'
 import { storageCatalogContract } from '../../../test/contract/storage-catalog.js'
+import { schemaOf } from '../../../test/helpers/sqlite.js'
 import { tempDir } from '../../../test/helpers/index.js'
 
 storageCatalogContract('SqliteStorageCatalog', async (t) => {
@@ -13,8 +14,6 @@ storageCatalogContract('SqliteStorageCatalog', async (t) => {
   t.teardown(() => c.close())
   return c
 })
-
-const schemaOf = (db: Database.Database) => (db.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name").all() as Array<{ sql: string }>).map((r) => r.sql.replace(/\s+/g, ' ').trim())
 
 test('storage migrations produce exactly schema/storage.sql', (t) => {
   const migrated = new Database(':memory:')

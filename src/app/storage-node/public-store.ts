@@ -3,9 +3,9 @@ import type { ObjectStore } from '../../core/ports/object-store.js'
 import type { StorageCatalog } from '../../core/ports/storage-catalog.js'
 import { asPackId } from '../../core/ids.js'
 import { indexCorrupt, inputInvalid, objectCorrupt, objectMissing, pointerStale, quotaExceeded } from '../../core/errors.js'
-import { nodeTag, openAtRest, openCatalogValue, sealAtRest, sealCatalogValue, type StorageKeys } from '../../core/storage/index.js'
+import { blobTag, locatorTag, openAtRest, openCatalogValue, sealAtRest, sealCatalogValue, type StorageKeys } from '../../core/storage/index.js'
 import { verifyBlob, verifyPointer, type SignedPointer } from '../../core/protocol/index.js'
-import { bytesEqual, fromBase64, shortHex, toBase64, toHex, utf8 } from '../../shared/bytes.js'
+import { bytesEqual, fromBase64, shortHex, toBase64, toHex } from '../../shared/bytes.js'
 
 export interface PublicLimits {
   maxBlobBytes: number
@@ -34,7 +34,7 @@ export class PublicStore {
   }
 
   #locatorTag(locator: Uint8Array): Uint8Array {
-    return nodeTag(this.deps.sodium, this.deps.keys, utf8(`locator:${toHex(locator)}`))
+    return locatorTag(this.deps.sodium, this.deps.keys, locator)
   }
 
   /** Keeps a pointer when its signature verifies and its sequence is newer than the kept one. */
@@ -60,7 +60,7 @@ export class PublicStore {
   }
 
   #blobName(locator: Uint8Array, sha256: Uint8Array) {
-    const tag = this.deps.sodium.hmacSha256(this.deps.keys.tag, utf8(`blob:${toHex(locator)}:${toHex(sha256)}`))
+    const tag = blobTag(this.deps.sodium, this.deps.keys, locator, sha256)
     return { tag, name: asPackId(tag) }
   }
 

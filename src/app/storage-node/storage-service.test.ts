@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava'
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { StorageService, type StoreRequest } from './storage-service.js'
 import { SqliteStorageCatalog } from '../../adapters/sqlite/sqlite-storage-catalog.js'
@@ -8,7 +8,7 @@ import { deriveStorageKeys, objectTag } from '../../core/storage/index.js'
 import { merkleRoot, verifyMerkleProof } from '../../core/audit/index.js'
 import { asNodeId, asPackId } from '../../core/ids.js'
 import { toHex } from '../../shared/bytes.js'
-import { sampleBytes, sodium, tempDir } from '../../../test/helpers/index.js'
+import { sampleBytes, sodium, tempDir, walkFiles } from '../../../test/helpers/index.js'
 
 const clock = { nowMs: () => 1_700_000_000_000 }
 const MIB = 1024 * 1024
@@ -33,14 +33,6 @@ const vkHash = sodium.sha256(vkBytes)
 function request(seed: number, size: number, over: Partial<StoreRequest> = {}): StoreRequest {
   const bytes = sampleBytes(seed, size)
   return { objectId: asPackId(sampleBytes(seed + 1000, 32)), ownerNodeId: owner, senderNodeId: sender, commitment: String(123456789n * BigInt(seed)), merkleRoot: merkleRoot(sodium, bytes), ownerKeyHash: vkHash, bytes, ...over }
-}
-
-function* files(dir: string): Generator<string> {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) yield* files(p)
-    else yield p
-  }
 }
 
 test('store, read whole and by range, audit from stored bytes, delete', async (t) => {
@@ -72,7 +64,7 @@ test('nothing the node writes holds the bytes it received, an object id or a nod
   await service.store(marked)
   const needles = [Buffer.from(marked.bytes.subarray(100_000, 100_032)), Buffer.from(marked.bytes.subarray(2 * MIB - 32)), Buffer.from(marked.objectId), Buffer.from(owner), Buffer.from(sender), Buffer.from(marked.commitment), Buffer.from(toHex(marked.objectId))]
   let scanned = 0
-  for (const f of files(dir)) {
+  for (const f of walkFiles(dir)) {
     const body = readFileSync(f)
     scanned += body.length
     for (const n of needles) t.false(body.includes(n), `${f} contains a marker`)
@@ -118,7 +110,7 @@ test('quotas: per sender, total capacity and object size; refusals store nothing
   await service.store(request(15, 150_000, { senderNodeId: other }))
   await t.throwsAsync(service.store(request(16, 60_000, { senderNodeId: asNodeId(sampleBytes(17, 32)) })), { code: 'QUOTA_EXCEEDED', message: /offers 400000 bytes and has 50000 left/ })
   t.is(service.usage().usedBytes, 350_000)
-  t.is([...files(join(dir, 'objects'))].filter((f) => !f.includes('.tmp')).length, 2)
+  t.is([...walkFiles(join(dir, 'objects'))].filter((f) => !f.includes('.tmp')).length, 2)
 })
 
 test('concurrent stores cannot overrun a quota together', async (t) => {
@@ -149,7 +141,7 @@ test('a damaged stored file is OBJECT_CORRUPT for reads and audits, never wrong 
   const req = request(40, 300_000)
   await service.store(req)
   const name = toHex(objectTag(sodium, keys, req.objectId))
-  const file = [...files(join(dir, 'objects'))].find((f) => f.includes(name)) as string
+  const file = [...walkFiles(join(dir, 'objects'))].find((f) => f.includes(name)) as string
   t.truthy(file)
   const body = readFileSync(file)
   body[200_000] = (body[200_000] as number) ^ 1

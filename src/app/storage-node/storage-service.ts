@@ -6,7 +6,7 @@ import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
 import { indexCorrupt, inputInvalid, objectConflict, objectCorrupt, objectMissing, ownerKeyMismatch, quotaExceeded } from '../../core/errors.js'
 import { MerkleTree, leafCount, merkleRoot, type MerkleProof } from '../../core/audit/index.js'
 import { isCanonicalFieldElement } from '../../core/crypto/index.js'
-import { AT_REST_HEADER_BYTES, AT_REST_MAX_PLAIN_BYTES, AT_REST_RECORD_BYTES, nodeTag, objectTag, openAtRest, openAtRestRange, openCatalogValue, openMeta, parseAtRestHeader, recordSpan, sealAtRest, sealCatalogValue, sealMeta, type StorageKeys, type StoredObjectMeta } from '../../core/storage/index.js'
+import { AT_REST_HEADER_BYTES, AT_REST_MAX_PLAIN_BYTES, AT_REST_RECORD_BYTES, nodeTag, objectTag, openAtRest, openAtRestRange, openCatalogValue, openMeta, parseAtRestHeader, recordSpan, sealAtRest, sealCatalogValue, sealMeta, type AtRestHeader, type StorageKeys, type StoredObjectMeta } from '../../core/storage/index.js'
 import { bytesEqual, shortHex, toBase64, fromBase64, toHex } from '../../shared/bytes.js'
 
 /** snarkjs verification keys are ~8 KiB for our circuit; anything far larger is not one. */
@@ -175,37 +175,45 @@ export class StorageService {
     return { sha256, bytes, key: JSON.parse(new TextDecoder().decode(bytes)) }
   }
 
-  /** Bytes [offset, offset + length) of an object as the owner sent them, opening only the records needed. */
-  async read(objectId: PackId, offset = 0, length?: number): Promise<Uint8Array> {
-    const { sodium, keys, objects } = this.deps
+  /** The catalog record and the checked at-rest header of a kept object: what every read needs once. */
+  async #opened(objectId: PackId): Promise<{ name: PackId; short: string; meta: StoredObjectMeta; header: AtRestHeader }> {
     const { meta, name } = this.#known(objectId)
     const short = shortHex(objectId)
-    const len = length ?? meta.sizeBytes - offset
-    const span = recordSpan(meta.sizeBytes, offset, len)
-    const stored = await objects.getRange(name, 0, AT_REST_HEADER_BYTES).catch(() => {
+    const stored = await this.deps.objects.getRange(name, 0, AT_REST_HEADER_BYTES).catch(() => {
       throw objectCorrupt(short, 'the stored file is missing or truncated')
     })
     const header = parseAtRestHeader(stored, short)
     if (header.plainBytes !== meta.sizeBytes) throw objectCorrupt(short, 'the stored size differs from the catalog')
-    const records = await objects.getRange(name, span.byteOffset, span.byteLength).catch(() => {
-      throw objectCorrupt(short, 'the stored file is truncated')
+    return { name, short, meta, header }
+  }
+
+  async #range(o: { name: PackId; short: string; header: AtRestHeader }, objectId: PackId, offset: number, length: number): Promise<Uint8Array> {
+    const span = recordSpan(o.header.plainBytes, offset, length)
+    const records = await this.deps.objects.getRange(o.name, span.byteOffset, span.byteLength).catch(() => {
+      throw objectCorrupt(o.short, 'the stored file is truncated')
     })
-    return openAtRestRange(sodium, keys.atRest, objectId, short, header, records, offset, len)
+    return openAtRestRange(this.deps.sodium, this.deps.keys.atRest, objectId, o.short, o.header, records, offset, length)
+  }
+
+  /** Bytes [offset, offset + length) of an object as the owner sent them, opening only the records needed. */
+  async read(objectId: PackId, offset = 0, length?: number): Promise<Uint8Array> {
+    const o = await this.#opened(objectId)
+    return this.#range(o, objectId, offset, length ?? o.meta.sizeBytes - offset)
   }
 
   /**
    * The same bytes as read(), as a stream of pieces of about 1 MiB (16 records each), so a large
-   * fetch never holds the whole object. Damage found midway throws OBJECT_CORRUPT from the
-   * iterator; what was yielded before it is correct.
+   * fetch never holds the whole object. The record and header are looked up once. Damage found
+   * midway throws OBJECT_CORRUPT from the iterator; what was yielded before it is correct.
    */
   async *readStream(objectId: PackId, offset = 0, length?: number): AsyncGenerator<Uint8Array> {
-    const { meta } = this.#known(objectId)
-    const len = length ?? meta.sizeBytes - offset
-    recordSpan(meta.sizeBytes, offset, len)
+    const o = await this.#opened(objectId)
+    const len = length ?? o.meta.sizeBytes - offset
+    recordSpan(o.meta.sizeBytes, offset, len)
     const PIECE = 16 * AT_REST_RECORD_BYTES
     for (let at = offset; at < offset + len; ) {
       const end = Math.min(offset + len, (Math.floor(at / PIECE) + 1) * PIECE)
-      yield await this.read(objectId, at, end - at)
+      yield await this.#range(o, objectId, at, end - at)
       at = end
     }
   }

@@ -47,6 +47,16 @@ const tagOf = (sodium: Sodium, keys: StorageKeys, kind: Uint8Array, id: Uint8Arr
 }
 export const objectTag = (sodium: Sodium, keys: StorageKeys, objectId: Uint8Array): Uint8Array => tagOf(sodium, keys, OBJECT, objectId)
 export const nodeTag = (sodium: Sodium, keys: StorageKeys, nodeId: Uint8Array): Uint8Array => tagOf(sodium, keys, NODE, nodeId)
+const LOCATOR = utf8('locator\0')
+const BLOB = utf8('blob\0')
+/** Rows of a share pointer and of public blobs are found by the locator (and the blob's SHA-256). */
+export const locatorTag = (sodium: Sodium, keys: StorageKeys, locator: Uint8Array): Uint8Array => tagOf(sodium, keys, LOCATOR, locator)
+export const blobTag = (sodium: Sodium, keys: StorageKeys, locator: Uint8Array, sha256: Uint8Array): Uint8Array => {
+  const id = new Uint8Array(locator.length + sha256.length)
+  id.set(locator)
+  id.set(sha256, locator.length)
+  return tagOf(sodium, keys, BLOB, id)
+}
 
 const AD = utf8('quloud:catalog:v1\0')
 const ad = (tag: Uint8Array) => {

@@ -38,6 +38,14 @@ import { StorageService, type StorageLimits } from './storage-node/storage-servi
 import { PeerHandler } from './storage-node/peer-handler.js'
 import { PublicStore } from './storage-node/public-store.js'
 import { loadOrCreateStorageKey, loadOrCreateTls } from './storage-node/peer-material.js'
+import { OwnerKeys } from './owner/owner-keys.js'
+import { OwnerService } from './owner/owner-service.js'
+import { PeerPool } from './owner/peer-pool.js'
+import { FsRestoreTarget } from '../adapters/fs/fs-restore-target.js'
+import { NodeCronScheduler } from '../adapters/cron/node-cron-scheduler.js'
+import { ChokidarWatcher } from '../adapters/chokidar/chokidar-watcher.js'
+import { BackupError } from '../core/errors.js'
+import { deriveOwnerKeys } from '../core/crypto/index.js'
 
 export function composeCrypto() {
   return { sodium: new SodiumNativeCrypto(), kdf: new Argon2PasswordKdf(), clock: new SystemClock() }
@@ -90,40 +98,101 @@ export interface ComposedNode {
   /** SHA-256 of the peer port's TLS certificate (hex), once open. */
   peerCertSha256: () => string
   status: () => Promise<NodeStatus>
+  owner: () => OwnerService | null
+}
+
+/** The local API's address and token, for the CLI (mode 0600). */
+export const API_FILE = 'api.json'
+
+async function apiToken(dataDir: FsDataDir, sodium: SodiumNativeCrypto): Promise<string> {
+  const text = await dataDir.readText(API_FILE)
+  try {
+    const t = text ? (JSON.parse(text) as { token?: unknown }).token : null
+    if (typeof t === 'string' && /^[A-Za-z0-9_-]{32,128}$/.test(t)) return t
+  } catch {
+    // a damaged api.json gets a new token
+  }
+  return Buffer.from(sodium.randomBytes(32)).toString('base64url')
 }
 
 /**
- * The node `quloud start` runs. `masterKey` is null for a locked node (no passphrase given): it
- * still comes up and serves its settings page.
+ * The owner's keys when the node is unlocked and its proof keys exist; null otherwise (a locked
+ * node, or init ran with --defer-proof-setup), with the reason logged.
+ */
+async function loadOwnerKeys(dataDir: FsDataDir, sodium: SodiumNativeCrypto, masterKey: Uint8Array | null, log: Logger): Promise<OwnerKeys | null> {
+  if (!masterKey) return null
+  const proofKeys = new ProofKeyStore(dataDir)
+  if (!(await proofKeys.exists())) {
+    log.warn({}, 'No proof keys yet: run quloud proof-setup, then restart, to back up')
+    return null
+  }
+  const pk = await proofKeys.provingKey()
+  return new OwnerKeys(sodium, masterKey, () => proofKeys.provingKey(), await proofKeys.verificationKeyBytes(), sodium.sha256(pk))
+}
+
+/**
+ * The node `quloud start` runs: storage node, owner engine (backups, restores, schedules), local
+ * API and settings page in one process. `masterKey` is null for a locked node: it still serves
+ * as a storage node and shows its settings page.
  */
 export async function composeNode(config: Readonly<DaemonConfig>, opts: { version: string; log: Logger; masterKey: Uint8Array | null }): Promise<ComposedNode> {
   const { keyring, dataDir } = await composeKeyring(config.dataDir)
+  const { sodium } = composeCrypto()
   const identity = await keyring.identity()
   const startedAt = new Date().toISOString()
+  const log = opts.log
   let listener: HttpListener | null = null
+  let ownerService: OwnerService | null = null
+  let ownerKeys: OwnerKeys | null = null
   const status = async (): Promise<NodeStatus> => ({
     version: opts.version,
     nodeId: toHex(identity.nodeId),
+    ownerId: ownerKeys ? toHex(ownerKeys.identity.nodeId) : null,
     initialized: await keyring.isInitialized(),
     locked: opts.masterKey === null,
+    ownerReady: ownerKeys !== null,
     dataDir: dataDir.path,
     webUrl: listener?.url ?? '',
     startedAt,
   })
-  const web = createWebApp({ status, log: opts.log.child({ component: 'web' }) })
-  listener = new HttpListener(web, config.webListen)
+  const token = await apiToken(dataDir, sodium)
   let peer: ComposedPeerServer | null = null
+  let engine: Awaited<ReturnType<typeof composeOwnerEngine>> | null = null
   const daemon = new Daemon([
     {
       name: 'peer',
       open: async () => {
-        peer = await composePeerServer({ dataDir: dataDir.path, listen: config.peerListen, identity, log: opts.log })
+        peer = await composePeerServer({ dataDir: dataDir.path, listen: config.peerListen, identity, log, limits: { capacityBytes: config.storageCapacityBytes, perSenderBytes: config.storagePerOwnerBytes } })
       },
       close: async () => {
         await peer?.close()
       },
     },
-    { name: 'web', open: () => (listener as HttpListener).open(), close: () => (listener as HttpListener).close() },
+    {
+      name: 'owner',
+      open: async () => {
+        engine = await composeOwnerEngine({ dataDir, identity, masterKey: opts.masterKey, log, catchUpSeconds: config.catchUpSeconds, watchDebounceSeconds: config.watchDebounceSeconds })
+        ownerService = engine.service
+        ownerKeys = engine.ownerKeys
+        for (const url of config.peers) await ownerService.addPeer(url).catch((err) => log.warn({ url, code: err instanceof BackupError ? err.code : 'UNKNOWN' }, 'A bootstrap peer could not be added'))
+        await ownerService.start()
+      },
+      close: async () => {
+        await engine?.close()
+      },
+    },
+    {
+      name: 'web',
+      open: async () => {
+        const web = createWebApp({ status, log: log.child({ component: 'web' }), api: { status, owner: ownerService as OwnerService, token } })
+        listener = new HttpListener(web, config.webListen)
+        await listener.open()
+        await dataDir.writeAtomic(API_FILE, JSON.stringify({ url: listener.url, token }) + '\n', 0o600)
+      },
+      close: async () => {
+        await listener?.close()
+      },
+    },
   ])
   return {
     daemon,
@@ -131,6 +200,63 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
     peerUrl: () => peer?.url() ?? '',
     peerCertSha256: () => (peer ? toHex(peer.handler.announcement().certSha256) : ''),
     status,
+    owner: () => ownerService,
+  }
+}
+
+/**
+ * The owner engine on real adapters: index, spool, sealer threads, peer pool (signing as the
+ * owner id when unlocked), provers, file-system source and restore target, cron and watches.
+ */
+export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: NodeIdentity; masterKey: Uint8Array | null; log: Logger; catchUpSeconds: number; watchDebounceSeconds: number }) {
+  const { sodium, clock } = composeCrypto()
+  const { dataDir, log } = o
+  const index = new SqliteIndexStore(dataDir.resolve('index.sqlite'))
+  await index.open()
+  const spool = new FsObjectStore(dataDir.resolve('spool'))
+  await spool.open()
+  const sealer = new WorkerChunkSealer()
+  const ownerKeys = await loadOwnerKeys(dataDir, sodium, o.masterKey, log)
+  const pool = new PeerPool({ index, connect: (url, c) => new HttpsPeerClient(url, { sodium, clock, ...c }), identity: ownerKeys?.identity ?? o.identity, clock })
+  const service = new OwnerService({
+    sodium, clock, log: log.child({ component: 'owner' }), index, spool,
+    ingest: new IngestService({ sodium, index, spool, clock, sealer }),
+    pool, poseidon: await CircomlibPoseidon.create(),
+    makeProver: (pk) => new SnarkjsProver(pk),
+    sourceFor: (path) => new FsSource(path),
+    openTarget: (dir) => FsRestoreTarget.open(dir),
+    scheduler: new NodeCronScheduler(), watcher: new ChokidarWatcher(), dataDir,
+    owner: ownerKeys, ...(o.masterKey && !ownerKeys ? { lockedReason: 'the owner has no proof keys yet: run "quloud proof-setup", then restart the node' } : {}), catchUpIntervalMs: o.catchUpSeconds * 1000, watchDebounceMs: o.watchDebounceSeconds * 1000,
+  })
+  return {
+    service,
+    ownerKeys,
+    async close() {
+      await service.close()
+      await sealer.close()
+      await spool.close()
+      await index.close()
+      await terminateSnarkjs()
+    },
+  }
+}
+
+/** What `quloud recover` needs: an empty data folder's keyring, proof-key store and index, and a peer pool signing as the owner. */
+export async function composeRecovery(dataDirPath: string, masterKey: Uint8Array, log: Logger) {
+  const { sodium, clock } = composeCrypto()
+  const { keyring, dataDir } = await composeKeyring(dataDirPath)
+  const index = new SqliteIndexStore(dataDir.resolve('index.sqlite'))
+  await index.open()
+  const identity = identityFromSeed(sodium, deriveOwnerKeys(sodium, masterKey).signingSeed)
+  const pool = new PeerPool({ index, connect: (url, c) => new HttpsPeerClient(url, { sodium, clock, ...c }), identity, clock })
+  return {
+    deps: { sodium, clock, log, index, pool, keyring, proofKeys: new ProofKeyStore(dataDir), poseidon: await CircomlibPoseidon.create(), makeProver: (pk: Uint8Array) => new SnarkjsProver(pk) },
+    dataDir,
+    async close() {
+      await pool.close()
+      await index.close()
+      await terminateSnarkjs()
+    },
   }
 }
 

@@ -3,13 +3,14 @@ import type { ChunkLocation, FileRecord, IndexStore } from '../core/ports/index-
 import type { ObjectStore } from '../core/ports/object-store.js'
 import type { Clock } from '../core/ports/clock.js'
 import type { SourceEntry, SourceFs } from '../core/ports/source-fs.js'
-import type { ChunkId, ShareId } from '../core/ids.js'
-import { BackupError, fileChanged, isBackupError, rethrowIfBug } from '../core/errors.js'
+import type { ChunkId, PackId, ShareId } from '../core/ids.js'
+import { BackupError, fileChanged, invariant, isBackupError, rethrowIfBug } from '../core/errors.js'
 import type { ShareKeys } from '../core/crypto/index.js'
 import { DEFAULT_CHUNK_SIZES, gearTable, type ChunkSizes } from '../core/chunking/index.js'
 import type { ChunkSealer, SealingKeys, SealedChunk } from '../core/ports/chunk-sealer.js'
 import { PackBuilder, PACK_TARGET_BYTES, allocateShared, type SealedPack } from '../core/pack/index.js'
 import { toHex } from '../shared/bytes.js'
+import { encodeTree, type ChunkRef, type SkippedFile, type TreeEntry } from '../core/snapshot/index.js'
 import { Semaphore } from '../shared/semaphore.js'
 
 /** Decides, per failed file, whether the run goes on without it or stops. */
@@ -48,6 +49,15 @@ export interface IngestDeps {
   sealer: ChunkSealer
 }
 
+/** What a snapshot run produced: the root manifest's chunks and what it saw. */
+export interface SnapshotContent {
+  root: ChunkRef[]
+  fileCount: number
+  dirCount: number
+  totalBytes: number
+  skipped: SkippedFile[]
+}
+
 export const DEFAULT_READ_CONCURRENCY = 32
 /** Files up to this size are read whole (in one piece); larger ones stream. */
 const WHOLE_FILE_BYTES = 4 * 1024 * 1024
@@ -67,9 +77,30 @@ const sameFile = (a: FileRecord, b: SourceEntry) => a.sizeBytes === b.sizeBytes 
 export class IngestService {
   constructor(private readonly deps: IngestDeps) {}
 
+  /** Reads the share's files into packs and records them in the index (no manifests). */
   async ingest(shareId: ShareId, keys: ShareKeys, source: SourceFs, opts: IngestOptions = {}): Promise<IngestStats> {
     const run = new IngestRun(this.deps, shareId, keys, source, opts)
-    return run.execute()
+    await run.files()
+    return run.finish()
+  }
+
+  /**
+   * A whole snapshot: the files as ingest() reads them, then the directory manifests (bottom up,
+   * chunked and packed like data), all committed before it returns.
+   */
+  async snapshot(shareId: ShareId, keys: ShareKeys, source: SourceFs, opts: IngestOptions = {}): Promise<{ stats: IngestStats; content: SnapshotContent }> {
+    const run = new IngestRun(this.deps, shareId, keys, source, opts)
+    await run.files()
+    const content = await run.manifests()
+    return { stats: await run.finish(), content }
+  }
+
+  /** Stores one blob (a catalog) as chunks in packs of the share; returns where they are. */
+  async storeBlob(shareId: ShareId, keys: ShareKeys, bytes: Uint8Array): Promise<ChunkRef[]> {
+    const run = new IngestRun(this.deps, shareId, keys, null, {})
+    const refs = await run.addBlob(bytes)
+    await run.finish()
+    return refs
   }
 }
 
@@ -79,12 +110,30 @@ interface PendingFile {
   needsPack: number
 }
 
+interface Pending {
+  seq: number
+  ref: ChunkRef
+}
+
+const parentOf = (path: string) => {
+  const at = path.lastIndexOf('/')
+  return at < 0 ? '' : path.slice(0, at)
+}
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1)
+const MAX_SKIPPED_LISTED = 100
+
 class IngestRun {
   readonly stats: IngestStats = { filesSeen: 0, filesRead: 0, filesUnchanged: 0, filesSkipped: 0, bytesRead: 0, chunksNew: 0, chunksDeduped: 0, packsWritten: 0, packBytes: 0 }
   readonly #keys: SealingKeys
   readonly #builder: PackBuilder
-  /** Chunks sealed or being sealed but not yet in the index: hex id → pack sequence. */
-  readonly #pending = new Map<string, number>()
+  /** Chunks sealed or being sealed but not yet in the index: hex id → pack sequence and place. */
+  readonly #pending = new Map<string, Pending>()
+  /** The share's files as this snapshot holds them: read now, unchanged, or the old version of a skipped one. */
+  readonly #current = new Map<string, FileRecord>()
+  readonly #dirs = new Map<string, SourceEntry>()
+  readonly #links: Array<SourceEntry & { target: string }> = []
+  readonly #skipped: SkippedFile[] = []
+  readonly #seen = new Set<string>()
   #openSeq = 1
   #committedSeq = 0
   #waiting: PendingFile[] = []
@@ -98,24 +147,36 @@ class IngestRun {
     private readonly deps: IngestDeps,
     private readonly shareId: ShareId,
     private readonly keys: ShareKeys,
-    private readonly source: SourceFs,
+    private readonly source: SourceFs | null,
     private readonly opts: IngestOptions,
   ) {
     this.#keys = { idKey: keys.idKey, gear: gearTable(deps.sodium, keys.idKey), chunkKey: keys.chunkKey }
     this.#builder = new PackBuilder(deps.sodium, keys, { targetBytes: opts.packTargetBytes ?? PACK_TARGET_BYTES, allocate: allocateShared })
   }
 
-  async execute(): Promise<IngestStats> {
+  /** Phase 1: walks the source and reads every new or changed file into packs. */
+  async files(): Promise<void> {
+    const source = this.source
+    invariant(source !== null, 'files() needs a source')
     // One query for the whole share instead of one per file: the rescan of unchanged files is
     // mostly these comparisons.
     for (const f of this.deps.index.listFiles(this.shareId)) this.#known.set(f.path, f)
-    const seen = new Set<string>()
     const limit = new Semaphore(this.opts.readConcurrency ?? DEFAULT_READ_CONCURRENCY)
     const tasks = new Set<Promise<void>>()
     let aborted: unknown = null
-    for await (const entry of this.source.walk()) {
+    for await (const entry of source.walk()) {
       if (aborted) break
-      seen.add(entry.path)
+      this.#seen.add(entry.path)
+      if (entry.kind === 'dir') this.#dirs.set(entry.path, entry)
+      if (entry.kind === 'symlink') {
+        try {
+          this.#links.push({ ...entry, target: await source.readLink(entry.path) })
+        } catch (err) {
+          rethrowIfBug(err)
+          this.#skip(entry.path, err instanceof BackupError ? err.message : 'the link could not be read')
+        }
+      }
+      if (entry.kind === 'other') this.#skip(entry.path, 'not a regular file, folder or symlink')
       if (entry.kind !== 'file') continue
       this.stats.filesSeen++
       const release = await limit.acquire()
@@ -130,23 +191,83 @@ class IngestRun {
       tasks.add(task)
     }
     await Promise.all(tasks)
-    if (!aborted && this.#builder.chunkCount > 0) this.#seal()
+    if (aborted) {
+      await this.#commitChain
+      throw aborted
+    }
+  }
+
+  /**
+   * Phase 2: the directory manifests, deepest folders first, each chunked and packed like data;
+   * returns the root manifest's chunks.
+   */
+  async manifests(): Promise<SnapshotContent> {
+    const children = new Map<string, TreeEntry[]>([['', []]])
+    for (const dir of this.#dirs.keys()) children.set(dir, [])
+    const put = (path: string, e: TreeEntry) => {
+      const list = children.get(parentOf(path))
+      invariant(list !== undefined, 'an entry whose folder was not walked')
+      list.push(e)
+    }
+    let totalBytes = 0
+    for (const f of this.#current.values()) {
+      put(f.path, { kind: 'file', name: baseName(f.path), mode: f.mode & 0o7777, mtimeMs: f.mtimeMs, sizeBytes: f.sizeBytes, chunks: f.chunkIds.map((id) => this.#locate(id)) })
+      totalBytes += f.sizeBytes
+    }
+    for (const l of this.#links) put(l.path, { kind: 'symlink', name: baseName(l.path), mode: l.mode & 0o7777, mtimeMs: l.mtimeMs, target: l.target })
+    const depth = (p: string) => (p === '' ? 0 : p.split('/').length)
+    const dirs = [...this.#dirs.keys()].sort((a, b) => depth(b) - depth(a))
+    for (const dir of dirs) {
+      const tree = await this.addBlob(encodeTree(children.get(dir) ?? []))
+      const d = this.#dirs.get(dir) as SourceEntry
+      put(dir, { kind: 'dir', name: baseName(dir), mode: d.mode & 0o7777, mtimeMs: d.mtimeMs, tree })
+    }
+    const root = await this.addBlob(encodeTree(children.get('') ?? []))
+    return { root, fileCount: this.#current.size, dirCount: this.#dirs.size + 1, totalBytes, skipped: this.#skipped }
+  }
+
+  /** Chunks, seals and packs one in-memory document; returns its chunks' places. */
+  async addBlob(bytes: Uint8Array): Promise<ChunkRef[]> {
+    const sealed = await this.deps.sealer.sealWhole(this.#keys, bytes, this.opts.chunkSizes ?? DEFAULT_CHUNK_SIZES)
+    const refs = sealed.map((c) => this.#addChunk(c).ref)
+    await this.#backpressure()
+    return refs
+  }
+
+  /** Last phase: seals the open pack, waits for every commit, records the files, forgets removed ones. */
+  async finish(): Promise<IngestStats> {
+    if (this.#builder.chunkCount > 0) this.#seal()
     await this.#commitChain
-    if (aborted) throw aborted
     if (this.#failure) throw this.#failure
     this.#flushWaiting()
-    const { index } = this.deps
-    index.transaction(() => {
-      for (const path of this.#known.keys()) if (!seen.has(path)) index.deleteFile(this.shareId, path)
-    })
+    invariant(this.#waiting.length === 0, 'file records left waiting after the last commit')
+    if (this.source) {
+      const { index } = this.deps
+      index.transaction(() => {
+        for (const path of this.#known.keys()) if (!this.#seen.has(path)) index.deleteFile(this.shareId, path)
+      })
+    }
     this.opts.onProgress?.(this.stats)
     return this.stats
+  }
+
+  #skip(path: string, reason: string): void {
+    if (this.#skipped.length < MAX_SKIPPED_LISTED) this.#skipped.push({ path, reason })
+  }
+
+  #locate(chunkId: ChunkId): ChunkRef {
+    const pending = this.#pending.get(toHex(chunkId))
+    if (pending) return pending.ref
+    const loc = this.deps.index.findChunk(this.shareId, chunkId)
+    invariant(loc !== null, 'a recorded file names a chunk the index does not have')
+    return { chunkId, packId: loc.packId, offsetBytes: loc.offsetBytes, sealedBytes: loc.sealedBytes, plainBytes: loc.plainBytes }
   }
 
   async #file(entry: SourceEntry): Promise<void> {
     const known = this.#known.get(entry.path)
     if (known && sameFile(known, entry)) {
       this.stats.filesUnchanged++
+      this.#current.set(entry.path, known)
       return
     }
     const attempts = this.opts.readAttempts ?? 2
@@ -154,7 +275,10 @@ class IngestRun {
       try {
         const pending = await this.#readFile(entry)
         // Recorded with the next pack commit (or at the end): one transaction per pack, not per file.
-        if (pending) this.#waiting.push(pending)
+        if (pending) {
+          this.#waiting.push(pending)
+          this.#current.set(entry.path, pending.record)
+        }
         this.stats.filesRead++
         this.opts.onProgress?.(this.stats)
         return
@@ -165,6 +289,9 @@ class IngestRun {
         const coded = err instanceof BackupError ? err : new BackupError('IO_FAILED', `reading ${entry.path} failed`, { cause: err })
         if ((this.opts.onItemError ?? (() => 'skip'))(entry.path, coded) === 'abort') throw coded
         this.stats.filesSkipped++
+        // The snapshot keeps the version read last time, if any, and says this one was skipped.
+        if (known) this.#current.set(entry.path, known)
+        this.#skip(entry.path, coded.message)
         return
       }
     }
@@ -176,7 +303,7 @@ class IngestRun {
     let needsPack = 0
     const take = (chunks: SealedChunk[]) => {
       for (const c of chunks) {
-        const seq = this.#addChunk(c)
+        const { seq } = this.#addChunk(c)
         chunkIds.push(c.id)
         if (seq > needsPack) needsPack = seq
       }
@@ -185,7 +312,7 @@ class IngestRun {
     const { sealer } = this.deps
     let bytes = 0
     let after: { sizeBytes: number; mtimeMs: number }
-    const local = this.source.localPath?.(entry.path)
+    const local = this.source?.localPath?.(entry.path)
     if (local && entry.sizeBytes <= WHOLE_FILE_BYTES) {
       // Small local files are read, chunked and sealed on a helper thread in one step.
       const sealed = await sealer.sealLocalFile(this.#keys, local, sizes)
@@ -193,7 +320,8 @@ class IngestRun {
       bytes = sealed.bytesRead
       after = sealed.after
     } else {
-      const pieces = this.source.read(entry.path)[Symbol.asyncIterator]()
+      const source = this.source as SourceFs
+    const pieces = source.read(entry.path)[Symbol.asyncIterator]()
       const first = await pieces.next()
       if (!first.done) {
         bytes += first.value.length
@@ -213,7 +341,7 @@ class IngestRun {
           take(await stream.finish())
         }
       }
-      after = await this.source.stat(entry.path)
+      after = await source.stat(entry.path)
     }
     this.stats.bytesRead += bytes
     if (after.sizeBytes !== bytes || after.mtimeMs !== entry.mtimeMs || after.sizeBytes !== entry.sizeBytes) throw fileChanged(entry.path)
@@ -221,25 +349,27 @@ class IngestRun {
     return { record, needsPack }
   }
 
-  /** Adds one chunk unless known; returns the sequence of the pack that must be committed for it. */
-  #addChunk(c: SealedChunk): number {
+  /** Adds one chunk unless known; returns the pack sequence that must be committed for it, and its place. */
+  #addChunk(c: SealedChunk): Pending {
     const { index } = this.deps
     const hex = toHex(c.id)
-    const pendingSeq = this.#pending.get(hex)
-    if (pendingSeq !== undefined) {
+    const pending = this.#pending.get(hex)
+    if (pending) {
       this.stats.chunksDeduped++
-      return pendingSeq
+      return pending
     }
-    if (index.findChunk(this.shareId, c.id)) {
+    const loc = index.findChunk(this.shareId, c.id)
+    if (loc) {
       this.stats.chunksDeduped++
-      return 0
+      return { seq: 0, ref: { chunkId: c.id, packId: loc.packId, offsetBytes: loc.offsetBytes, sealedBytes: loc.sealedBytes, plainBytes: loc.plainBytes } }
     }
     const seq = this.#openSeq
-    this.#builder.addSealed(c.id, c.envelope, c.plainBytes)
-    this.#pending.set(hex, seq)
+    const entry = this.#builder.addSealed(c.id, c.envelope, c.plainBytes)
+    const added: Pending = { seq, ref: { chunkId: c.id, packId: this.#builder.packId as PackId, offsetBytes: entry.offsetBytes, sealedBytes: entry.sealedBytes, plainBytes: entry.plainBytes } }
+    this.#pending.set(hex, added)
     this.stats.chunksNew++
     if (this.#builder.full) this.#seal()
-    return seq
+    return added
   }
 
   #seal(): void {

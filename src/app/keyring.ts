@@ -42,6 +42,17 @@ export class Keyring {
     return { recoveryKey: encodeRecoveryKey(master), identity }
   }
 
+  /**
+   * Recovery: keeps a master key typed from the recovery key, wrapped under a new passphrase.
+   * Refuses with ALREADY_INITIALIZED when the folder has a key file.
+   */
+  async adopt(master: Uint8Array, passphrase: string): Promise<void> {
+    if ([...passphrase].length < MIN_PASSPHRASE_CHARS) throw inputInvalid(`the passphrase must have at least ${MIN_PASSPHRASE_CHARS} characters`)
+    const { sodium, kdf, dataDir } = this.deps
+    if (await this.isInitialized()) throw alreadyInitialized(dataDir.resolve(MASTER_KEY_FILE))
+    await dataDir.writeNew(MASTER_KEY_FILE, await wrapMasterKey(sodium, kdf, master, passphrase, this.argon2), SECRET_FILE_MODE)
+  }
+
   /** The master key; KEY_FILE_MISSING, PASSPHRASE_WRONG or KEY_FILE_CORRUPT. */
   async unlock(passphrase: string): Promise<Uint8Array> {
     const { sodium, kdf, dataDir } = this.deps

@@ -39,6 +39,18 @@ export class ProofKeyStore {
     return keys
   }
 
+  /** Keeps proof keys fetched from peers at recovery (already checked against their hashes). */
+  async adopt(provingKey: Uint8Array, verificationKey: Record<string, unknown>): Promise<void> {
+    if (await this.exists()) throw alreadyInitialized(this.dataDir.resolve(VERIFICATION_KEY_FILE))
+    await this.dataDir.writeAtomic(PROVING_KEY_FILE, provingKey, 0o600)
+    await this.dataDir.writeNew(VERIFICATION_KEY_FILE, JSON.stringify(verificationKey) + '\n', 0o600)
+  }
+
+  /** The verification key as peers receive it: its JSON, serialised the one way this program does. */
+  async verificationKeyBytes(): Promise<Uint8Array> {
+    return new TextEncoder().encode(JSON.stringify(await this.verificationKey()))
+  }
+
   async provingKey(): Promise<Uint8Array> {
     const bytes = await this.dataDir.readBytes(PROVING_KEY_FILE)
     if (bytes === null) throw keyFileMissing(this.dataDir.resolve(PROVING_KEY_FILE))

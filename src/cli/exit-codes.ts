@@ -39,4 +39,8 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   BODY_TOO_LARGE: 26,
   RATE_LIMITED: 27,
   POINTER_STALE: 28,
+  NOT_FOUND: 29,
+  PATH_UNSAFE: 30,
+  COPIES_MISSING: 31,
+  UNAUTHORIZED: 32,
 }

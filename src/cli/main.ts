@@ -7,6 +7,8 @@ import { runConformanceCommand } from './conformance.js'
 import { reportError } from './report.js'
 import { EXIT_USAGE } from './exit-codes.js'
 import { VERSION } from './version.js'
+import * as owner from './owner-commands.js'
+import { runRecover } from './recover.js'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
@@ -54,6 +56,51 @@ export function buildProgram(exitWith: (code: number) => void = () => {}): Comma
     .action(async (url, opts) => {
       exitWith(await runConformanceCommand(url, opts))
     })
+
+  const dataOpt = '--data <dir>'
+  const dataHelp = 'data folder of the running node (QULOUD_DATA_DIR, default ./quloud-data)'
+  const share = program.command('share').description('add or remove a protected folder')
+  share
+    .command('add')
+    .description('protect a folder: back it up on a schedule, as it changes, or when asked')
+    .argument('<name>', 'a short name for the share')
+    .argument('<path>', 'the folder')
+    .option('--copies <n>', 'copies on distinct peers (default 3)')
+    .option('--schedule <cron>', 'cron schedule, e.g. "0 3 * * *" (every night at 3)')
+    .option('--watch', 'back up shortly after anything in the folder changes')
+    .option(dataOpt, dataHelp)
+    .option('--json', 'print JSON for scripts')
+    .action((name, path, opts) => owner.shareAdd(name, path, opts))
+  share.command('remove').description('stop protecting a share (copies on peers stay)').argument('<name>').option(dataOpt, dataHelp).option('--json', 'print JSON').action((name, opts) => owner.shareRemove(name, opts))
+  share.command('list').description('list shares').option(dataOpt, dataHelp).option('--json', 'print JSON').action((opts) => owner.sharesList(opts))
+
+  program.command('peer').description('manage peers').command('add').description('add a peer by address; its certificate is pinned').argument('<url>', 'https://host:port').option(dataOpt, dataHelp).option('--json', 'print JSON').action((url, opts) => owner.peerAdd(url, opts))
+  program.command('peers').description('list peers').option(dataOpt, dataHelp).option('--json', 'print JSON').action((opts) => owner.peersList(opts))
+  program.command('backup').description('back up a share now').argument('<name>').option('--wait', 'wait for it to finish, with progress').option(dataOpt, dataHelp).option('--json', 'print JSON').action((name, opts) => owner.backup(name, opts))
+  program.command('snapshots').description('list the snapshots of a share').argument('<name>').option(dataOpt, dataHelp).option('--json', 'print JSON').action((name, opts) => owner.snapshots(name, opts))
+  program
+    .command('restore')
+    .description('restore a share, folders or files from a snapshot (default: latest) into a folder')
+    .argument('<name>')
+    .argument('[snapshot-and-paths...]', 'SNAPSHOT (a number or "latest"), then share-relative paths')
+    .requiredOption('--to <dir>', 'folder to restore into')
+    .option(dataOpt, dataHelp)
+    .option('--json', 'print JSON')
+    .action((name, rest, opts) => owner.restore(name, rest, opts))
+  program
+    .command('recover')
+    .description('after losing the NAS: rebuild this node from the recovery key and peer addresses')
+    .option(dataOpt, 'an empty data folder for the recovered node')
+    .option('--recovery-key-file <file>', 'file holding the recovery key')
+    .option('--peer <url>', 'a peer that held your backups, repeatable', collect)
+    .option('--passphrase-file <file>', 'passphrase for the new key file (QULOUD_PASSPHRASE_FILE)')
+    .option('--to <dir>', 'also restore every share\'s newest snapshot into DIR/NAME')
+    .option('--json', 'print JSON')
+    .action((opts) => runRecover(opts))
+  program.command('status').description('shares, copies and peers').option(dataOpt, dataHelp).option('--json', 'print JSON').action((opts) => owner.status(opts))
+  const key = program.command('key').description('hand one share to a friend')
+  key.command('export').description('print a share\'s key as text (and QR code)').argument('<name>').option('--qr', 'also print a QR code').option(dataOpt, dataHelp).option('--json', 'print JSON').action((name, opts) => owner.keyExport(name, opts))
+  key.command('import').description('add a friend\'s share from its key text (list and restore only)').argument('<file>').option(dataOpt, dataHelp).option('--json', 'print JSON').action((file, opts) => owner.keyImport(file, opts))
 
   return program
 }

@@ -33,6 +33,10 @@ export const ERROR_CODES = [
   'BODY_TOO_LARGE',
   'RATE_LIMITED',
   'POINTER_STALE',
+  'NOT_FOUND',
+  'PATH_UNSAFE',
+  'COPIES_MISSING',
+  'UNAUTHORIZED',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -124,3 +128,8 @@ export const objectConflict = (shortId: string) =>
   new BackupError('OBJECT_CONFLICT', `object ${shortId} is already stored with different contents or metadata`)
 export const ownerKeyMismatch = (shortOwner: string, why = 'pinned another verification key here before') =>
   new BackupError('OWNER_KEY_MISMATCH', `owner ${shortOwner} ${why}`)
+export const notFound = (what: string) => new BackupError('NOT_FOUND', `${what} does not exist`)
+export const pathUnsafe = (path: string, why: string) => new BackupError('PATH_UNSAFE', `refusing ${JSON.stringify(path.slice(0, 200))}: ${why}; nothing was written there`)
+export const copiesMissing = (why: string) => new BackupError('COPIES_MISSING', why, { retryable: true })
+export const unauthorized = () => new BackupError('UNAUTHORIZED', 'missing or wrong API token (see api.json in the data folder)')
+export const repoLocked = () => new BackupError('REPO_LOCKED', 'the node is locked: start it with --passphrase-file (QULOUD_PASSPHRASE_FILE) to use the owner keys')

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import type { Logger } from '../core/ports/logger.js'
 import type { NodeStatus } from '../app/node-status.js'
 import { jsonErrors, notFound } from './json-errors.js'
+import { createLocalApi, type LocalApiDeps } from './local-api.js'
 
 export const UI_VIEWS_DIR = fileURLToPath(new URL('../../ui/views/', import.meta.url))
 export const UI_STATIC_DIR = fileURLToPath(new URL('../../ui/static/', import.meta.url))
@@ -10,6 +11,8 @@ export const UI_STATIC_DIR = fileURLToPath(new URL('../../ui/static/', import.me
 export interface WebDeps {
   status: () => Promise<NodeStatus>
   log: Logger
+  /** The owner API (absent in tests of the page alone). */
+  api?: LocalApiDeps
 }
 
 /**
@@ -32,13 +35,7 @@ export function createWebApp(deps: WebDeps): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
   })
-  app.get('/api/v1/status', async (_req, res, next) => {
-    try {
-      res.json(await deps.status())
-    } catch (err) {
-      next(err)
-    }
-  })
+  if (deps.api) app.use('/api/v1', createLocalApi(deps.api))
   app.get('/', async (_req, res, next) => {
     try {
       res.render('status', { status: await deps.status() })

@@ -78,15 +78,38 @@ export function indexStoreContract(label: string, make: (t: ExecutionContext) =>
     t.deepEqual(idx.listFiles(otherShare), [])
   })
 
-  test(`${label} › snapshots are ordered by sequence; a reused sequence is INPUT_INVALID`, async (t) => {
+  test(`${label} › snapshots are ordered by sequence; the same sequence again replaces it; shares are per share`, async (t) => {
     const idx = await make(t)
-    const s = (seq: number, idByte: number) => ({ snapshotId: new Uint8Array(16).fill(idByte), shareId: share, seq, createdAtMs: seq * 10, rootChunkId: chunkId(seq), fileCount: seq, totalBytes: seq * 100 })
-    idx.addSnapshot(s(2, 2))
-    idx.addSnapshot(s(1, 1))
-    t.deepEqual(idx.listSnapshots(share).map((x) => x.seq), [1, 2])
-    t.deepEqual(idx.listSnapshots(share)[0], s(1, 1))
-    t.throws(() => idx.addSnapshot(s(2, 3)), { instanceOf: BackupError, code: 'INPUT_INVALID' })
-    t.is(idx.listSnapshots(share).length, 2)
+    const ref = (n: number) => ({ chunkId: chunkId(n), packId: packId(n), offsetBytes: 0, sealedBytes: 141, plainBytes: 100 })
+    const s = (seq: number, files = seq) => ({ shareId: share, summary: { seq, createdAtMs: seq * 10, root: [ref(seq)], fileCount: files, dirCount: 1, totalBytes: seq * 100, skipped: [{ path: 'a/b', reason: 'changed while read' }] } })
+    idx.putSnapshot(s(2))
+    idx.putSnapshot(s(1))
+    t.deepEqual(idx.listSnapshots(share).map((x) => x.summary.seq), [1, 2])
+    t.deepEqual(idx.listSnapshots(share)[0], s(1))
+    idx.putSnapshot(s(2, 7))
+    t.deepEqual(idx.listSnapshots(share).map((x) => x.summary.fileCount), [1, 7])
+    t.deepEqual(idx.listSnapshots(otherShare), [])
+  })
+
+  test(`${label} › shares: unique names, partial updates, removal forgets files and snapshots`, async (t) => {
+    const idx = await make(t)
+    const rec = { shareId: share, name: 'photos', path: '/mnt/photos', copies: 3, schedule: '0 3 * * *', watch: false, wrappedKey: null, pointerSeq: 0, pendingBackup: false, lastBackupMs: null, lastResult: null, createdAtMs: 5 }
+    idx.addShare(rec)
+    t.throws(() => idx.addShare({ ...rec, shareId: otherShare }), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+    t.throws(() => idx.addShare({ ...rec, name: 'other' }), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+    const imported = { ...rec, shareId: otherShare, name: 'friend', path: null, wrappedKey: new Uint8Array(72).fill(9), schedule: null }
+    idx.addShare(imported)
+    t.deepEqual(idx.getShare('photos'), rec)
+    t.deepEqual(idx.listShares().map((x) => x.name), ['friend', 'photos'])
+    idx.updateShare(share, { pendingBackup: true, pointerSeq: 4, lastResult: 'degraded' })
+    t.deepEqual(idx.getShare('photos'), { ...rec, pendingBackup: true, pointerSeq: 4, lastResult: 'degraded' })
+    idx.putFile({ shareId: share, path: 'a', sizeBytes: 1, mtimeMs: 1, inode: 1, mode: 0o644, chunkIds: [chunkId(1)] })
+    idx.putSnapshot({ shareId: share, summary: { seq: 1, createdAtMs: 1, root: [{ chunkId: chunkId(1), packId: packId(1), offsetBytes: 0, sealedBytes: 141, plainBytes: 100 }], fileCount: 1, dirCount: 1, totalBytes: 1, skipped: [] } })
+    idx.removeShare(share)
+    t.is(idx.getShare('photos'), null)
+    t.deepEqual(idx.listFiles(share), [])
+    t.deepEqual(idx.listSnapshots(share), [])
+    t.deepEqual(idx.getShare('friend'), imported)
   })
 
   test(`${label} › peers upsert keeps first-seen; replicas per pack`, async (t) => {
@@ -104,6 +127,8 @@ export function indexStoreContract(label: string, make: (t: ExecutionContext) =>
     idx.putReplica({ ...r, nodeId: nodeId(2) })
     idx.putReplica({ ...r, status: 'healthy', lastAuditMs: 9 })
     t.deepEqual(idx.listReplicas(packId(1)), [{ ...r, status: 'healthy', lastAuditMs: 9 }, { ...r, nodeId: nodeId(2) }])
+    t.deepEqual(idx.listReplicasOfShare(share).map((x) => x.nodeId), [nodeId(1), nodeId(2)])
+    t.deepEqual(idx.listReplicasOfShare(otherShare), [])
   })
 
   test(`${label} › calls after close reject with CLOSED`, async (t) => {

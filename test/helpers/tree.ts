@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { mkdir, writeFile, readdir, lstat, readFile } from 'node:fs/promises'
+import { mkdir, writeFile, readdir, lstat, readFile, readlink } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 
 /** A declared tree: 'dir/' keys (or object values) are folders, strings or bytes are files. */
@@ -34,5 +35,30 @@ export async function readTree(root: string, rel = ''): Promise<Record<string, B
 export function digestTree(files: Record<string, Uint8Array>): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(files)) out[k] = createHash('sha256').update(v).digest('hex')
+  return out
+}
+
+/**
+ * Everything a restore must bring back, per entry below root: kind, permission bits, mtime (ms),
+ * and the contents' SHA-256 or the link target. Folders' mtimes are left out (restoring files
+ * into a folder changes it before its own time is set, and tests modify source folders).
+ */
+export async function describeTree(root: string, rel = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const name of (await readdir(join(root, rel))).sort()) {
+    const path = rel ? `${rel}/${name}` : name
+    const abs = join(root, path)
+    const st = await lstat(abs)
+    if (st.isDirectory()) {
+      out[`${path}/`] = `dir ${(st.mode & 0o777).toString(8)}`
+      Object.assign(out, await describeTree(root, path))
+    } else if (st.isSymbolicLink()) {
+      out[path] = `link -> ${await readlink(abs)}`
+    } else if (st.isFile()) {
+      const hash = createHash('sha256')
+      for await (const piece of createReadStream(abs)) hash.update(piece as Buffer)
+      out[path] = `file ${(st.mode & 0o777).toString(8)} ${Math.round(st.mtimeMs)} ${st.size} ${hash.digest('hex').slice(0, 16)}`
+    }
+  }
   return out
 }

@@ -42,7 +42,13 @@ test('quloud start on embedded defaults serves health, status and page on loopba
   const health = await fetch(`${url}healthz`)
   t.is(health.status, 200)
   t.deepEqual(await health.json(), { status: 'ok' })
-  const status = (await (await fetch(`${url}api/v1/status`)).json()) as Record<string, unknown>
+  const noToken = await fetch(`${url}api/v1/status`)
+  t.is(noToken.status, 401)
+  t.is(((await noToken.json()) as { error: { code: string } }).error.code, 'UNAUTHORIZED')
+  const api = JSON.parse(await readFile(join(cwd, 'quloud-data', 'api.json'), 'utf8')) as { url: string; token: string }
+  t.is(api.url, url)
+  t.is((await stat(join(cwd, 'quloud-data', 'api.json'))).mode & 0o777, 0o600)
+  const status = (await (await fetch(`${url}api/v1/status`, { headers: { authorization: `Bearer ${api.token}` } })).json()) as Record<string, unknown>
   t.is(status.initialized, false)
   t.is(status.locked, true)
   t.regex(String(status.nodeId), /^[0-9a-f]{64}$/)
@@ -73,8 +79,10 @@ test('quloud start unlocks with the passphrase file; a wrong one is exit 4 and a
   const node = await startQuloud(t, ['start', '--data', data, '--passphrase-file', join(dir, 'pw'), '--web-listen', '127.0.0.1:0', '--peer-listen', '127.0.0.1:0'])
   t.regex(node.output().stdout, /keys: +unlocked/)
   const url = /settings page and API: (\S+)/.exec(node.output().stdout)?.[1] as string
-  const status = (await (await fetch(`${url}api/v1/status`)).json()) as Record<string, unknown>
+  const { token } = JSON.parse(await readFile(join(data, 'api.json'), 'utf8')) as { token: string }
+  const status = (await (await fetch(`${url}api/v1/status`, { headers: { authorization: `Bearer ${token}` } })).json()) as Record<string, unknown>
   t.is(status.locked, false)
+  t.is(status.ownerReady, false)
   // A second node on the same address fails cleanly with IO_FAILED (exit 10).
   const port = new URL(url).port
   const clash = await runQuloud(['start', '--data', join(dir, 'other'), '--web-listen', `127.0.0.1:${port}`])

@@ -101,6 +101,7 @@ test('a file that keeps changing while read is skipped with FILE_CHANGED; others
   const busy: SourceFs = {
     walk: () => fs.walk(),
     stat: (p) => fs.stat(p),
+    readLink: (p) => fs.readLink(p),
     async *read(p) {
       yield* fs.read(p)
       if (p === 'busy.log') await appendFile(join(s.src, 'busy.log'), 'another line\n')

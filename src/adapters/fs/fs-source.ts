@@ -1,4 +1,4 @@
-import { lstat, opendir, open } from 'node:fs/promises'
+import { lstat, opendir, open, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EntryKind, SourceEntry, SourceFs } from '../../core/ports/source-fs.js'
 import { inputInvalid, ioFailed } from '../../core/errors.js'
@@ -71,6 +71,14 @@ export class FsSource implements SourceFs {
         }
       }
       for (const s of subdirs.reverse()) stack.push(s)
+    }
+  }
+
+  async readLink(path: string): Promise<string> {
+    try {
+      return await readlink(this.#abs(path))
+    } catch (err) {
+      throw ioFailed(`reading the link ${path}`, err)
     }
   }
 

@@ -1,5 +1,5 @@
 import type {
-  ChunkLocation, FileRecord, IndexStore, PackRecord, PackState, PeerRecord, ReplicaRecord, SnapshotRecord,
+  ChunkLocation, FileRecord, IndexStore, PackRecord, PackState, PeerRecord, ReplicaRecord, ShareRecord, SnapshotRecord,
 } from '../../core/ports/index-store.js'
 import type { ChunkId, NodeId, PackId, ShareId } from '../../core/ids.js'
 import { closed, inputInvalid } from '../../core/errors.js'
@@ -12,6 +12,7 @@ interface Tables {
   snapshots: Map<string, SnapshotRecord>
   peers: Map<string, PeerRecord>
   replicas: Map<string, ReplicaRecord>
+  shares: Map<string, ShareRecord>
 }
 
 const key = (...parts: Array<Uint8Array | string>) => parts.map((p) => (typeof p === 'string' ? p : toHex(p))).join('\u0000')
@@ -20,13 +21,13 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 function copyTables(t: Tables): Tables {
   return {
     packs: new Map(t.packs), chunks: new Map(t.chunks), files: new Map(t.files),
-    snapshots: new Map(t.snapshots), peers: new Map(t.peers), replicas: new Map(t.replicas),
+    snapshots: new Map(t.snapshots), peers: new Map(t.peers), replicas: new Map(t.replicas), shares: new Map(t.shares),
   }
 }
 
 /** IndexStore in memory, for tests and --dry-run. Transactions roll back by restoring a copy. */
 export class MemoryIndexStore implements IndexStore {
-  #t: Tables = { packs: new Map(), chunks: new Map(), files: new Map(), snapshots: new Map(), peers: new Map(), replicas: new Map() }
+  #t: Tables = { packs: new Map(), chunks: new Map(), files: new Map(), snapshots: new Map(), peers: new Map(), replicas: new Map(), shares: new Map() }
   #depth = 0
   #closed = false
 
@@ -115,21 +116,49 @@ export class MemoryIndexStore implements IndexStore {
     this.#live().files.delete(key(shareId, path))
   }
 
-  addSnapshot(snapshot: SnapshotRecord): void {
-    const t = this.#live()
-    const k = key(snapshot.snapshotId)
-    if (t.snapshots.has(k)) throw inputInvalid('snapshot already recorded')
-    for (const s of t.snapshots.values()) {
-      if (bytesEqual(s.shareId, snapshot.shareId) && s.seq === snapshot.seq) throw inputInvalid('snapshot sequence already used')
-    }
-    t.snapshots.set(k, { ...snapshot })
+  putSnapshot(snapshot: SnapshotRecord): void {
+    this.#live().snapshots.set(key(snapshot.shareId, String(snapshot.summary.seq)), structuredClone(snapshot))
   }
 
   listSnapshots(shareId: ShareId): SnapshotRecord[] {
     return [...this.#live().snapshots.values()]
       .filter((s) => bytesEqual(s.shareId, shareId))
-      .sort((a, b) => a.seq - b.seq)
-      .map((s) => ({ ...s }))
+      .sort((a, b) => a.summary.seq - b.summary.seq)
+      .map((s) => structuredClone(s))
+  }
+
+  addShare(share: ShareRecord): void {
+    const t = this.#live()
+    for (const s of t.shares.values()) {
+      if (s.name === share.name || bytesEqual(s.shareId, share.shareId)) throw inputInvalid(`a share named "${share.name}" (or with its id) exists already`)
+    }
+    t.shares.set(key(share.shareId), { ...share })
+  }
+
+  getShare(name: string): ShareRecord | null {
+    const s = [...this.#live().shares.values()].find((x) => x.name === name)
+    return s ? { ...s } : null
+  }
+
+  listShares(): ShareRecord[] {
+    return [...this.#live().shares.values()].sort((a, b) => cmp(a.name, b.name)).map((s) => ({ ...s }))
+  }
+
+  updateShare(shareId: ShareId, fields: Partial<Omit<ShareRecord, 'shareId' | 'createdAtMs'>>): void {
+    const t = this.#live()
+    const s = t.shares.get(key(shareId))
+    if (!s) return
+    const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))
+    t.shares.set(key(shareId), { ...s, ...defined })
+  }
+
+  removeShare(shareId: ShareId): void {
+    this.transaction(() => {
+      const t = this.#live()
+      for (const [k, f] of t.files) if (bytesEqual(f.shareId, shareId)) t.files.delete(k)
+      for (const [k, s] of t.snapshots) if (bytesEqual(s.shareId, shareId)) t.snapshots.delete(k)
+      t.shares.delete(key(shareId))
+    })
   }
 
   upsertPeer(peer: PeerRecord): void {
@@ -151,6 +180,17 @@ export class MemoryIndexStore implements IndexStore {
 
   putReplica(replica: ReplicaRecord): void {
     this.#live().replicas.set(key(replica.packId, replica.nodeId), { ...replica })
+  }
+
+  listReplicasOfShare(shareId: ShareId): ReplicaRecord[] {
+    const t = this.#live()
+    return [...t.replicas.values()]
+      .filter((r) => {
+        const p = t.packs.get(key(r.packId))
+        return p !== undefined && bytesEqual(p.shareId, shareId)
+      })
+      .sort((a, b) => cmp(toHex(a.packId) + toHex(a.nodeId), toHex(b.packId) + toHex(b.nodeId)))
+      .map((r) => ({ ...r }))
   }
 
   listReplicas(packId: PackId): ReplicaRecord[] {

@@ -1,12 +1,13 @@
 import Database from 'better-sqlite3'
 import type {
-  ChunkLocation, FileRecord, IndexStore, PackRecord, PackState, PeerRecord, ReplicaRecord, SnapshotRecord,
+  ChunkLocation, FileRecord, IndexStore, PackRecord, PackState, PeerRecord, ReplicaRecord, ShareRecord, SnapshotRecord,
 } from '../../core/ports/index-store.js'
 import { asChunkId, asNodeId, asPackId, asShareId, type ChunkId, type NodeId, type PackId, type ShareId } from '../../core/ids.js'
 import { closed, indexCorrupt, inputInvalid, isBackupError } from '../../core/errors.js'
 import { bytesEqual, concatBytes } from '../../shared/bytes.js'
 import { Resource } from '../../shared/resource.js'
 import { migrate } from './migrate.js'
+import { summaryFromJson, summaryToJson } from '../../core/snapshot/index.js'
 
 type Row = Record<string, unknown>
 
@@ -165,28 +166,70 @@ export class SqliteIndexStore extends Resource implements IndexStore {
     this.#q('DELETE FROM files WHERE share_id = ? AND path = ?').run(shareId, path)
   }
 
-  addSnapshot(s: SnapshotRecord): void {
+  putSnapshot(s: SnapshotRecord): void {
+    const x = s.summary
+    this.#q(`INSERT OR REPLACE INTO snapshots (share_id, seq, created_at_ms, file_count, total_bytes, summary) VALUES (?, ?, ?, ?, ?, ?)`)
+      .run(s.shareId, x.seq, x.createdAtMs, x.fileCount, x.totalBytes, JSON.stringify(summaryToJson(x)))
+  }
+
+  listSnapshots(shareId: ShareId): SnapshotRecord[] {
+    return (this.#q('SELECT share_id, summary FROM snapshots WHERE share_id = ? ORDER BY seq').all(shareId) as Row[]).map((r) =>
+      decode(() => ({ shareId: asShareId(bytes(r.share_id)), summary: summaryFromJson(JSON.parse(str(r.summary)), 'stored snapshot') })),
+    )
+  }
+
+  addShare(x: ShareRecord): void {
     try {
-      this.#q(`INSERT INTO snapshots (snapshot_id, share_id, seq, created_at_ms, root_chunk_id, file_count, total_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(s.snapshotId, s.shareId, s.seq, s.createdAtMs, s.rootChunkId, s.fileCount, s.totalBytes)
+      this.#q(`INSERT INTO shares (share_id, name, path, copies, schedule, watch, wrapped_key, pointer_seq, pending_backup, last_backup_ms, last_result, created_at_ms)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(x.shareId, x.name, x.path, x.copies, x.schedule, x.watch ? 1 : 0, x.wrappedKey, x.pointerSeq, x.pendingBackup ? 1 : 0, x.lastBackupMs, x.lastResult, x.createdAtMs)
     } catch (err) {
-      if (err instanceof Database.SqliteError && err.code.startsWith('SQLITE_CONSTRAINT')) throw inputInvalid('snapshot or its sequence number is already recorded')
+      if (err instanceof Database.SqliteError && err.code.startsWith('SQLITE_CONSTRAINT')) throw inputInvalid(`a share named "${x.name}" (or with its id) exists already`)
       throw err
     }
   }
 
-  listSnapshots(shareId: ShareId): SnapshotRecord[] {
-    return (this.#q('SELECT * FROM snapshots WHERE share_id = ? ORDER BY seq').all(shareId) as Row[]).map((r) =>
-      decode(() => ({
-        snapshotId: bytes(r.snapshot_id),
-        shareId: asShareId(bytes(r.share_id)),
-        seq: num(r.seq),
-        createdAtMs: num(r.created_at_ms),
-        rootChunkId: asChunkId(bytes(r.root_chunk_id)),
-        fileCount: num(r.file_count),
-        totalBytes: num(r.total_bytes),
-      })),
-    )
+  #share(r: Row): ShareRecord {
+    return decode(() => ({
+      shareId: asShareId(bytes(r.share_id)),
+      name: str(r.name),
+      path: r.path === null ? null : str(r.path),
+      copies: num(r.copies),
+      schedule: r.schedule === null ? null : str(r.schedule),
+      watch: num(r.watch) === 1,
+      wrappedKey: r.wrapped_key === null ? null : bytes(r.wrapped_key),
+      pointerSeq: num(r.pointer_seq),
+      pendingBackup: num(r.pending_backup) === 1,
+      lastBackupMs: r.last_backup_ms === null ? null : num(r.last_backup_ms),
+      lastResult: r.last_result === null ? null : str(r.last_result),
+      createdAtMs: num(r.created_at_ms),
+    }))
+  }
+
+  getShare(name: string): ShareRecord | null {
+    const r = this.#q('SELECT * FROM shares WHERE name = ?').get(name) as Row | undefined
+    return r ? this.#share(r) : null
+  }
+
+  listShares(): ShareRecord[] {
+    return (this.#q('SELECT * FROM shares ORDER BY name').all() as Row[]).map((r) => this.#share(r))
+  }
+
+  updateShare(shareId: ShareId, fields: Partial<Omit<ShareRecord, 'shareId' | 'createdAtMs'>>): void {
+    const cols: Record<string, string> = { name: 'name', path: 'path', copies: 'copies', schedule: 'schedule', watch: 'watch', wrappedKey: 'wrapped_key', pointerSeq: 'pointer_seq', pendingBackup: 'pending_backup', lastBackupMs: 'last_backup_ms', lastResult: 'last_result' }
+    const entries = Object.entries(fields).filter(([k, v]) => v !== undefined && cols[k])
+    if (entries.length === 0) return
+    const sql = `UPDATE shares SET ${entries.map(([k]) => `${cols[k]} = ?`).join(', ')} WHERE share_id = ?`
+    const values = entries.map(([, v]) => (typeof v === 'boolean' ? (v ? 1 : 0) : v))
+    this.#q(sql).run(...values, shareId)
+  }
+
+  removeShare(shareId: ShareId): void {
+    this.transaction(() => {
+      this.#q('DELETE FROM files WHERE share_id = ?').run(shareId)
+      this.#q('DELETE FROM snapshots WHERE share_id = ?').run(shareId)
+      this.#q('DELETE FROM shares WHERE share_id = ?').run(shareId)
+    })
   }
 
   upsertPeer(p: PeerRecord): void {
@@ -222,15 +265,21 @@ export class SqliteIndexStore extends Resource implements IndexStore {
   }
 
   listReplicas(packId: PackId): ReplicaRecord[] {
-    return (this.#q('SELECT * FROM replicas WHERE pack_id = ? ORDER BY node_id').all(packId) as Row[]).map((r) =>
-      decode(() => ({
+    return (this.#q('SELECT * FROM replicas WHERE pack_id = ? ORDER BY node_id').all(packId) as Row[]).map((r) => this.#replica(r))
+  }
+
+  listReplicasOfShare(shareId: ShareId): ReplicaRecord[] {
+    return (this.#q('SELECT r.* FROM replicas r JOIN packs p ON p.pack_id = r.pack_id WHERE p.share_id = ? ORDER BY r.pack_id, r.node_id').all(shareId) as Row[]).map((r) => this.#replica(r))
+  }
+
+  #replica(r: Row): ReplicaRecord {
+    return decode(() => ({
         packId: asPackId(bytes(r.pack_id)),
         nodeId: asNodeId(bytes(r.node_id)),
         receipt: bytes(r.receipt),
         storedAtMs: num(r.stored_at_ms),
         lastAuditMs: r.last_audit_ms === null ? null : num(r.last_audit_ms),
         status: str(r.status) as ReplicaRecord['status'],
-      })),
-    )
+      }))
   }
 }

@@ -21,6 +21,14 @@ export interface DaemonConfig {
   /** File holding the key passphrase; without it the node starts locked. */
   passphraseFile: string | null
   logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** Space this node offers to other owners, in total. */
+  storageCapacityBytes: number
+  /** Space one other owner may use here. */
+  storagePerOwnerBytes: number
+  /** How often interrupted backups and shares short of copies are retried. */
+  catchUpSeconds: number
+  /** Quiet time after the last change in a watched share before its backup starts. */
+  watchDebounceSeconds: number
 }
 
 export const CONFIG_VERSION = 1
@@ -35,4 +43,8 @@ export const DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   peers: [],
   passphraseFile: null,
   logLevel: 'info',
+  storageCapacityBytes: 10 * 1024 ** 3,
+  storagePerOwnerBytes: 2 * 1024 ** 3,
+  catchUpSeconds: 60,
+  watchDebounceSeconds: 5,
 } as const satisfies DaemonConfig) as Readonly<DaemonConfig>

@@ -12,6 +12,10 @@ export interface ConfigFlags {
   peers?: string[]
   passphraseFile?: string
   logLevel?: string
+  storageCapacityBytes?: string
+  storagePerOwnerBytes?: string
+  catchUpSeconds?: string
+  watchDebounceSeconds?: string
 }
 
 /** The QULOUD_* twin of every flag. */
@@ -23,6 +27,10 @@ export const ENV_VARS: Record<keyof ConfigFlags, string> = {
   peers: 'QULOUD_PEERS',
   passphraseFile: 'QULOUD_PASSPHRASE_FILE',
   logLevel: 'QULOUD_LOG_LEVEL',
+  storageCapacityBytes: 'QULOUD_STORAGE_CAPACITY_BYTES',
+  storagePerOwnerBytes: 'QULOUD_STORAGE_PER_OWNER_BYTES',
+  catchUpSeconds: 'QULOUD_CATCH_UP_SECONDS',
+  watchDebounceSeconds: 'QULOUD_WATCH_DEBOUNCE_SECONDS',
 }
 
 function fromEnv(env: Record<string, string | undefined>): ConfigFlags {
@@ -39,6 +47,10 @@ function fromEnv(env: Record<string, string | undefined>): ConfigFlags {
   set('peerListen', str('peerListen'))
   set('passphraseFile', str('passphraseFile'))
   set('logLevel', str('logLevel'))
+  set('storageCapacityBytes', str('storageCapacityBytes'))
+  set('storagePerOwnerBytes', str('storagePerOwnerBytes'))
+  set('catchUpSeconds', str('catchUpSeconds'))
+  set('watchDebounceSeconds', str('watchDebounceSeconds'))
   const ssdp = str('ssdp')
   if (ssdp !== undefined) {
     if (!['1', '0', 'true', 'false', 'on', 'off'].includes(ssdp)) throw configInvalid(`${ENV_VARS.ssdp} must be true or false`)

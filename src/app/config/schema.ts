@@ -2,7 +2,7 @@ import { configInvalid } from '../../core/errors.js'
 import { CONFIG_VERSION, type DaemonConfig, type ListenAddress } from './defaults.js'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
-const KNOWN_KEYS = new Set(['version', 'dataDir', 'webListen', 'peerListen', 'ssdp', 'peers', 'passphraseFile', 'logLevel'])
+const KNOWN_KEYS = new Set(['version', 'dataDir', 'webListen', 'peerListen', 'ssdp', 'peers', 'passphraseFile', 'logLevel', 'storageCapacityBytes', 'storagePerOwnerBytes', 'catchUpSeconds', 'watchDebounceSeconds'])
 
 /** Parses "HOST:PORT" (IPv6 as "[::1]:PORT"); throws CONFIG_INVALID naming the setting. */
 export function parseListen(text: string, setting: string): ListenAddress {
@@ -35,6 +35,13 @@ function peerUrl(value: unknown): string {
   return url.origin
 }
 
+/** A whole number in [min, max], given as a number (config file) or decimal text (env, flags). */
+function count(value: unknown, setting: string, min: number, max: number): number {
+  const n = typeof value === 'string' && /^\d{1,16}$/.test(value.trim()) ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) throw configInvalid(`${setting} must be a whole number from ${min} to ${max}`)
+  return n
+}
+
 /** Validates a merged configuration (combinations included) and returns it frozen. */
 export function validateConfig(raw: Record<string, unknown>): Readonly<DaemonConfig> {
   for (const key of Object.keys(raw)) if (!KNOWN_KEYS.has(key)) throw configInvalid(`unknown setting "${key}"`)
@@ -60,6 +67,10 @@ export function validateConfig(raw: Record<string, unknown>): Readonly<DaemonCon
     peers: [...new Set(raw.peers.map(peerUrl))],
     passphraseFile: raw.passphraseFile as string | null,
     logLevel: raw.logLevel as DaemonConfig['logLevel'],
+    storageCapacityBytes: count(raw.storageCapacityBytes, 'storageCapacityBytes', 0, Number.MAX_SAFE_INTEGER),
+    storagePerOwnerBytes: count(raw.storagePerOwnerBytes, 'storagePerOwnerBytes', 0, Number.MAX_SAFE_INTEGER),
+    catchUpSeconds: count(raw.catchUpSeconds, 'catchUpSeconds', 1, 86_400),
+    watchDebounceSeconds: count(raw.watchDebounceSeconds, 'watchDebounceSeconds', 0, 3600),
   }
   return Object.freeze({ ...config, webListen: Object.freeze(webListen), peerListen: Object.freeze(peerListen), peers: Object.freeze(config.peers) as string[] })
 }

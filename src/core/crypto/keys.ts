@@ -20,6 +20,8 @@ export interface ShareKeys {
   proofKey: bigint
   /** Ed25519 seed that signs the share's mutable root pointer. */
   locatorSeed: Uint8Array
+  /** XChaCha20-Poly1305 key of the share pointer's value. */
+  pointerKey: Uint8Array
 }
 
 export function deriveShareKey(sodium: Sodium, masterKey: Uint8Array, shareId: ShareId): Uint8Array {
@@ -38,13 +40,18 @@ export function deriveShareKeys(sodium: Sodium, shareKey: Uint8Array): ShareKeys
     packKey: deriveSubkey(sodium, dataKey, KDF_CONTEXT.PACK),
     proofKey: fieldElementFromWideBytes(deriveSubkey(sodium, shareKey, KDF_CONTEXT.PROOF, undefined, 64)),
     locatorSeed: deriveSubkey(sodium, shareKey, KDF_CONTEXT.LOCATOR),
+    pointerKey: deriveSubkey(sodium, dataKey, KDF_CONTEXT.SHARE_POINTER),
   }
 }
 
 /** Keys of the owner pointer, derived from the master key alone (the start of disaster recovery). */
-export function deriveOwnerKeys(sodium: Sodium, masterKey: Uint8Array): { locatorSeed: Uint8Array; pointerKey: Uint8Array } {
+export function deriveOwnerKeys(sodium: Sodium, masterKey: Uint8Array): { locatorSeed: Uint8Array; pointerKey: Uint8Array; signingSeed: Uint8Array; importWrapKey: Uint8Array } {
   return {
     locatorSeed: deriveSubkey(sodium, masterKey, KDF_CONTEXT.OWNER_LOCATOR),
     pointerKey: deriveSubkey(sodium, masterKey, KDF_CONTEXT.OWNER_POINTER),
+    /** Ed25519 seed of the owner id: it signs stores, owner keys and audits, so a recovered node is the same owner. */
+    signingSeed: deriveSubkey(sodium, masterKey, KDF_CONTEXT.OWNER_SIGNING),
+    /** Wraps share keys imported from friends, in the local index. */
+    importWrapKey: deriveSubkey(sodium, masterKey, KDF_CONTEXT.IMPORTED_SHARE),
   }
 }

@@ -50,6 +50,8 @@ export class PackBuilder {
   readonly #spare: Uint8Array[] = []
   #used = 0
   #entries: PackEntry[] = []
+  /** Chosen when the pack gets its first chunk, so a chunk's place is known as soon as it is added. */
+  #packId: PackId | null = null
 
   readonly #allocate: (bytes: number) => Uint8Array
 
@@ -72,6 +74,11 @@ export class PackBuilder {
 
   get bodyBytes(): number {
     return this.#used
+  }
+
+  /** The id the open pack will be sealed under (chosen at its first chunk); null while empty. */
+  get packId(): PackId | null {
+    return this.#packId
   }
 
   get full(): boolean {
@@ -97,6 +104,7 @@ export class PackBuilder {
   #reserve(): number {
     invariant(!this.full, 'add() on a full pack')
     if (this.#buf.length === 0) this.#buf = this.#spare.pop() ?? this.#allocate(PACK_MAX_BYTES)
+    if (this.#entries.length === 0 && this.#packId === null) this.#packId = asPackId(this.#sodium.randomBytes(PACK_ID_BYTES))
     return this.#used
   }
 
@@ -122,7 +130,7 @@ export class PackBuilder {
   seal(fixed: { packId?: PackId; headerNonce?: Uint8Array; trailerNonce?: Uint8Array; padding?: (n: number) => Uint8Array } = {}): SealedPack {
     invariant(this.#entries.length > 0, 'seal() on an empty pack')
     const sodium = this.#sodium
-    const packId = fixed.packId ?? asPackId(sodium.randomBytes(PACK_ID_BYTES))
+    const packId = fixed.packId ?? this.#packId ?? asPackId(sodium.randomBytes(PACK_ID_BYTES))
 
     const header = new Uint8Array(PACK_HEADER_FIXED_BYTES + this.#entries.length * PACK_ENTRY_BYTES)
     writeU32LE(header, 0, PACK_FORMAT_VERSION)
@@ -162,6 +170,7 @@ export class PackBuilder {
     this.#buf = new Uint8Array(0)
     this.#used = 0
     this.#entries = []
+    this.#packId = null
     return result
   }
 }

@@ -1,4 +1,5 @@
 import type { ChunkId, NodeId, PackId, ShareId } from '../ids.js'
+import type { SnapshotSummary } from '../snapshot/index.js'
 
 /** Where one sealed chunk lives: its pack and byte range inside the pack. */
 export interface ChunkLocation {
@@ -37,14 +38,29 @@ export interface FileRecord {
 }
 
 export interface SnapshotRecord {
-  snapshotId: Uint8Array
   shareId: ShareId
-  seq: number
+  /** What the snapshot holds: its root manifest's chunks, counts, skipped files. */
+  summary: SnapshotSummary
+}
+
+/** A protected share, or (path null, wrappedKey set) one imported from a friend's share key. */
+export interface ShareRecord {
+  shareId: ShareId
+  name: string
+  path: string | null
+  copies: number
+  schedule: string | null
+  watch: boolean
+  /** Imported shares only: the share key sealed under the owner's import key. */
+  wrappedKey: Uint8Array | null
+  /** Sequence of the newest share pointer this node wrote or read. */
+  pointerSeq: number
+  /** A backup was asked for and has not finished (survives a crash or restart). */
+  pendingBackup: boolean
+  lastBackupMs: number | null
+  /** 'complete', 'degraded' or a failure code, of the last backup run. */
+  lastResult: string | null
   createdAtMs: number
-  /** Pack holding the root directory manifest, and its chunk id. */
-  rootChunkId: ChunkId
-  fileCount: number
-  totalBytes: number
 }
 
 export type PeerState = 'active' | 'failing' | 'blocked'
@@ -78,6 +94,10 @@ export interface ReplicaRecord {
  * - findChunk() returns null when absent; it never throws for a missing id.
  * - putFile() replaces the record for (shareId, path).
  * - transaction(fn) runs fn atomically; nested calls join the outer transaction.
+ * - putSnapshot() replaces the snapshot with the same (shareId, seq); listSnapshots() is by seq.
+ * - addShare() refuses a name or id in use with INPUT_INVALID; updateShare() changes only the
+ *   fields given; removeShare() forgets the share, its file records and snapshots (packs stay).
+ * - listReplicasOfShare() returns the replicas of every pack of the share.
  * - Methods MUST reject with CLOSED after close(), and with INDEX_CORRUPT when stored rows do not
  *   decode.
  */
@@ -98,8 +118,14 @@ export interface IndexStore {
   listFiles(shareId: ShareId): FileRecord[]
   deleteFile(shareId: ShareId, path: string): void
 
-  addSnapshot(snapshot: SnapshotRecord): void
+  putSnapshot(snapshot: SnapshotRecord): void
   listSnapshots(shareId: ShareId): SnapshotRecord[]
+
+  addShare(share: ShareRecord): void
+  getShare(name: string): ShareRecord | null
+  listShares(): ShareRecord[]
+  updateShare(shareId: ShareId, fields: Partial<Omit<ShareRecord, 'shareId' | 'createdAtMs'>>): void
+  removeShare(shareId: ShareId): void
 
   upsertPeer(peer: PeerRecord): void
   getPeer(nodeId: NodeId): PeerRecord | null
@@ -107,4 +133,5 @@ export interface IndexStore {
 
   putReplica(replica: ReplicaRecord): void
   listReplicas(packId: PackId): ReplicaRecord[]
+  listReplicasOfShare(shareId: ShareId): ReplicaRecord[]
 }

@@ -58,3 +58,9 @@ export interface RawPeer {
   /** The TLS version a default handshake negotiates, and whether the peer also accepts TLS 1.2. */
   tlsProbe(): Promise<{ negotiated: string; acceptsTls12: boolean }>
 }
+
+/**
+ * Opens a client of one peer. `identity` signs what the client sends (the owner id for owner
+ * work); a pinned fingerprint or an expected node id are enforced from the first request on.
+ */
+export type ConnectPeer = (url: string, opts: { identity: import('../identity.js').NodeIdentity; pinnedCertSha256?: Uint8Array; expectNodeId?: NodeId }) => PeerClient

@@ -22,6 +22,8 @@ export interface SourceFs {
   /** Current metadata of one entry (not following symlinks); IO_FAILED when it is gone. */
   stat(path: string): Promise<SourceEntry>
   read(path: string): AsyncIterable<Uint8Array>
+  /** The target of a symlink, as stored (not resolved); IO_FAILED when it cannot be read. */
+  readLink(path: string): Promise<string>
   /**
    * The entry's absolute path when the source is a local folder (so helper threads may read it
    * directly); absent for sources that are not plain local files.

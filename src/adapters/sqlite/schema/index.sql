@@ -33,15 +33,14 @@ CREATE TABLE files (
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE snapshots (
-  snapshot_id   BLOB PRIMARY KEY,
-  share_id      BLOB NOT NULL,
-  seq           INTEGER NOT NULL,
+  share_id      BLOB NOT NULL CHECK (length(share_id) = 16),
+  seq           INTEGER NOT NULL CHECK (seq >= 1),
   created_at_ms INTEGER NOT NULL,
-  root_chunk_id BLOB NOT NULL CHECK (length(root_chunk_id) = 32),
   file_count    INTEGER NOT NULL,
   total_bytes   INTEGER NOT NULL,
-  UNIQUE (share_id, seq)
-) STRICT;
+  summary       TEXT NOT NULL,
+  PRIMARY KEY (share_id, seq)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE peers (
   node_id          BLOB PRIMARY KEY CHECK (length(node_id) = 32),
@@ -61,3 +60,19 @@ CREATE TABLE replicas (
   status        TEXT NOT NULL CHECK (status IN ('stored', 'healthy', 'bad', 'lost')),
   PRIMARY KEY (pack_id, node_id)
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE shares (
+  share_id       BLOB PRIMARY KEY CHECK (length(share_id) = 16),
+  name           TEXT NOT NULL UNIQUE,
+  path           TEXT,
+  copies         INTEGER NOT NULL CHECK (copies BETWEEN 1 AND 16),
+  schedule       TEXT,
+  watch          INTEGER NOT NULL CHECK (watch IN (0, 1)),
+  wrapped_key    BLOB,
+  pointer_seq    INTEGER NOT NULL DEFAULT 0,
+  pending_backup INTEGER NOT NULL DEFAULT 0 CHECK (pending_backup IN (0, 1)),
+  last_backup_ms INTEGER,
+  last_result    TEXT,
+  created_at_ms  INTEGER NOT NULL,
+  CHECK ((path IS NULL) = (wrapped_key IS NOT NULL))
+) STRICT;

@@ -1,0 +1,124 @@
+import { chmod, lstat, mkdir, open, rename, rm, symlink, lutimes, utimes, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import type { RestoreFileWriter, RestoreTarget } from '../../core/ports/restore-target.js'
+import { ioFailed, pathUnsafe } from '../../core/errors.js'
+import { isNotFound } from './fs-util.js'
+
+/** Strips setuid and setgid: a restore never creates files that run with another user's rights. */
+const SAFE_MODE = 0o1777
+
+/** RestoreTarget over a local folder, refusing to follow any symlink below its root. */
+export class FsRestoreTarget implements RestoreTarget {
+  /** Folders already checked (or made) in this restore. */
+  readonly #checked = new Set<string>([''])
+
+  private constructor(readonly root: string) {}
+
+  static async open(root: string): Promise<FsRestoreTarget> {
+    try {
+      await mkdir(root, { recursive: true })
+      const st = await lstat(root)
+      if (!st.isDirectory()) throw pathUnsafe(root, 'the restore target is not a folder')
+    } catch (err) {
+      if (err instanceof Error && err.name === 'BackupError') throw err
+      throw ioFailed(`creating the restore target ${root}`, err)
+    }
+    return new FsRestoreTarget(root)
+  }
+
+  #abs(parts: readonly string[]): string {
+    return join(this.root, ...parts)
+  }
+
+  /** Makes (or checks) every folder of `parts`, top down; a symlink or file in the way is PATH_UNSAFE. */
+  async makeDir(parts: readonly string[]): Promise<void> {
+    for (let i = 1; i <= parts.length; i++) {
+      const key = parts.slice(0, i).join('/')
+      if (this.#checked.has(key)) continue
+      const abs = this.#abs(parts.slice(0, i))
+      try {
+        await mkdir(abs)
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EEXIST') throw ioFailed(`creating ${key}`, err)
+      }
+      const st = await lstat(abs).catch((err) => {
+        throw ioFailed(`checking ${key}`, err)
+      })
+      if (st.isSymbolicLink()) throw pathUnsafe(key, 'a folder on the way is a symbolic link in the target')
+      if (!st.isDirectory()) throw pathUnsafe(key, 'a folder on the way is a file in the target')
+      this.#checked.add(key)
+    }
+  }
+
+  async createFile(parts: readonly string[]): Promise<RestoreFileWriter> {
+    await this.makeDir(parts.slice(0, -1))
+    const final = this.#abs(parts)
+    const tmp = join(this.#abs(parts.slice(0, -1)), `.${parts[parts.length - 1]?.slice(0, 180)}.quloud-${randomBytes(6).toString('hex')}`)
+    let fh: FileHandle
+    try {
+      fh = await open(tmp, 'wx', 0o600)
+    } catch (err) {
+      throw ioFailed(`creating ${parts.join('/')}`, err)
+    }
+    let written = 0
+    let done = false
+    return {
+      async write(offset, bytes) {
+        let at = 0
+        while (at < bytes.length) {
+          const { bytesWritten } = await fh.write(bytes, at, bytes.length - at, offset + at)
+          at += bytesWritten
+        }
+        written += bytes.length
+      },
+      async commit(sizeBytes, mode, mtimeMs) {
+        done = true
+        try {
+          if (written !== sizeBytes) throw new Error(`wrote ${written} of ${sizeBytes} bytes`)
+          await fh.truncate(sizeBytes)
+          await fh.chmod(mode & SAFE_MODE)
+          await fh.utimes(mtimeMs / 1000, mtimeMs / 1000)
+          await fh.close()
+          await rename(tmp, final)
+        } catch (err) {
+          await fh.close().catch(() => {})
+          await rm(tmp, { force: true })
+          throw ioFailed(`writing ${parts.join('/')}`, err)
+        }
+      },
+      async abort() {
+        if (done) return
+        done = true
+        await fh.close().catch(() => {})
+        await rm(tmp, { force: true })
+      },
+    }
+  }
+
+  async symlink(parts: readonly string[], target: string, mtimeMs: number): Promise<void> {
+    await this.makeDir(parts.slice(0, -1))
+    const abs = this.#abs(parts)
+    try {
+      const st = await lstat(abs).catch((err) => (isNotFound(err) ? null : Promise.reject(err)))
+      if (st?.isDirectory()) throw pathUnsafe(parts.join('/'), 'a folder is in the way of a symbolic link')
+      if (st) await rm(abs, { force: true })
+      await symlink(target, abs)
+      await lutimes(abs, mtimeMs / 1000, mtimeMs / 1000)
+    } catch (err) {
+      if (err instanceof Error && err.name === 'BackupError') throw err
+      throw ioFailed(`creating the link ${parts.join('/')}`, err)
+    }
+  }
+
+  async setDirMeta(parts: readonly string[], mode: number, mtimeMs: number): Promise<void> {
+    await this.makeDir(parts)
+    const abs = this.#abs(parts)
+    try {
+      await chmod(abs, mode & SAFE_MODE)
+      await utimes(abs, mtimeMs / 1000, mtimeMs / 1000)
+    } catch (err) {
+      throw ioFailed(`setting the times of ${parts.join('/') || '/'}`, err)
+    }
+  }
+}

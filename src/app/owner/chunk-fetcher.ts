@@ -1,0 +1,150 @@
+import type { Sodium } from '../../core/ports/sodium.js'
+import type { Prover } from '../../core/ports/prover.js'
+import type { Poseidon } from '../../core/ports/poseidon.js'
+import type { Clock } from '../../core/ports/clock.js'
+import type { Logger } from '../../core/ports/logger.js'
+import type { ObjectStore } from '../../core/ports/object-store.js'
+import type { PackId } from '../../core/ids.js'
+import type { ShareKeys } from '../../core/crypto/index.js'
+import type { ChunkRef, PeerRef } from '../../core/snapshot/index.js'
+import { BackupError, isBackupError, objectMissing, rethrowIfBug } from '../../core/errors.js'
+import { OWNERSHIP_BATCH, commitmentOf, idToField, nonceToField, ownershipInput } from '../../core/proofs/index.js'
+import { openPackedChunk } from '../../core/pack/index.js'
+import { shortHex, toHex } from '../../shared/bytes.js'
+import type { PeerPool } from './peer-pool.js'
+
+/** Tickets are used only while this much of their life is left. */
+const TICKET_MARGIN_MS = 60_000
+
+interface Ticket {
+  ticket: Uint8Array
+  expiresAtMs: number
+}
+
+export interface FetcherDeps {
+  sodium: Sodium
+  pool: PeerPool
+  poseidon: Poseidon
+  /** The owner's prover, made on first use (loading the proving key takes a moment). */
+  prover: () => Promise<Prover>
+  clock: Clock
+  log: Logger
+  /** The owner's local spool: a pack still there is read locally. */
+  spool?: ObjectStore
+}
+
+/**
+ * Reads byte ranges of a share's packs from whichever peer has them: asks for a fetch grant with
+ * one ownership proof for up to 16 packs at a time (the packs the restore will need from that
+ * peer), then fetches ranges with the ticket. A peer that fails or lacks the pack is skipped for
+ * the next one; every chunk is authenticated and checked against its id.
+ */
+export class ChunkFetcher {
+  readonly #tickets = new Map<string, Map<string, Ticket>>()
+  readonly #granting = new Map<string, Promise<void>>()
+  readonly #wanted = new Map<string, Set<string>>()
+  readonly #bad = new Set<string>()
+  readonly #ids = new Map<string, PackId>()
+  bytesFetched = 0
+
+  constructor(
+    private readonly deps: FetcherDeps,
+    private readonly keys: ShareKeys,
+    /** Peers believed to hold a pack, best first. */
+    private readonly locate: (packId: PackId) => PeerRef[],
+  ) {}
+
+  /** Packs the caller will read soon: grants ask for them together (fewer proofs). */
+  want(packIds: Iterable<PackId>): void {
+    for (const id of packIds) {
+      this.#ids.set(toHex(id), id)
+      for (const peer of this.locate(id)) {
+        const hex = toHex(peer.nodeId)
+        const set = this.#wanted.get(hex) ?? new Set<string>()
+        set.add(toHex(id))
+        this.#wanted.set(hex, set)
+      }
+    }
+  }
+
+  async chunk(ref: ChunkRef): Promise<Uint8Array> {
+    const envelope = await this.range(ref.packId, ref.offsetBytes, ref.sealedBytes)
+    return openPackedChunk(this.deps.sodium, this.keys, ref.packId, ref.chunkId, envelope)
+  }
+
+  async range(packId: PackId, offset: number, length: number): Promise<Uint8Array> {
+    const { spool } = this.deps
+    if (spool && (await spool.has(packId))) return spool.getRange(packId, offset, length)
+    let lastErr: unknown = objectMissing(shortHex(packId))
+    for (const peer of this.locate(packId)) {
+      const hex = toHex(peer.nodeId)
+      if (this.#bad.has(hex)) continue
+      try {
+        const ticket = await this.#ticket(peer, packId)
+        const bytes = await this.deps.pool.client(peer).fetch(packId, ticket, { offset, length })
+        this.bytesFetched += bytes.length
+        return bytes
+      } catch (err) {
+        rethrowIfBug(err)
+        lastErr = err
+        if (isBackupError(err, 'OBJECT_MISSING')) continue
+        if (!isBackupError(err, 'PROOF_REJECTED')) this.#bad.add(hex) // unreachable or misbehaving: not again in this restore
+        this.deps.log.warn({ peer: hex.slice(0, 16), pack: shortHex(packId), code: err instanceof BackupError ? err.code : 'UNKNOWN' }, 'A peer could not give a pack; trying another')
+      }
+    }
+    throw lastErr
+  }
+
+  async #ticket(peer: PeerRef, packId: PackId): Promise<Uint8Array> {
+    const peerHex = toHex(peer.nodeId)
+    const packHex = toHex(packId)
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const have = this.#tickets.get(peerHex)?.get(packHex)
+      if (have && have.expiresAtMs - TICKET_MARGIN_MS > this.deps.clock.nowMs()) return have.ticket
+      const running = this.#granting.get(peerHex)
+      if (running) {
+        await running.catch(() => {})
+        continue
+      }
+      const grant = this.#grant(peer, packId)
+      this.#granting.set(peerHex, grant)
+      try {
+        await grant
+      } finally {
+        this.#granting.delete(peerHex)
+      }
+    }
+    const got = this.#tickets.get(peerHex)?.get(packHex)
+    if (!got) throw objectMissing(shortHex(packId))
+    return got.ticket
+  }
+
+  /** One proof for this pack and up to 15 others wanted from the same peer; on OBJECT_MISSING, this pack alone. */
+  async #grant(peer: PeerRef, packId: PackId): Promise<void> {
+    const peerHex = toHex(peer.nodeId)
+    const packHex = toHex(packId)
+    const held = this.#tickets.get(peerHex) ?? new Map<string, Ticket>()
+    this.#tickets.set(peerHex, held)
+    const now = this.deps.clock.nowMs()
+    const extra = [...(this.#wanted.get(peerHex) ?? [])].filter((h) => h !== packHex && !(held.get(h) && (held.get(h) as Ticket).expiresAtMs - TICKET_MARGIN_MS > now))
+    const batch = [packId, ...extra.slice(0, OWNERSHIP_BATCH - 1).map((h) => this.#ids.get(h) as PackId)]
+    try {
+      await this.#grantBatch(peer, batch, held)
+    } catch (err) {
+      if (!isBackupError(err, 'OBJECT_MISSING') || batch.length === 1) throw err
+      for (const h of extra) this.#wanted.get(peerHex)?.delete(h)
+      await this.#grantBatch(peer, [packId], held)
+    }
+  }
+
+  async #grantBatch(peer: PeerRef, packIds: PackId[], held: Map<string, Ticket>): Promise<void> {
+    const { poseidon, pool } = this.deps
+    const client = pool.client(peer)
+    const nonce = await client.nonce()
+    const items = packIds.map((id) => ({ objectId: idToField(id), commitment: commitmentOf(poseidon, this.keys.proofKey, idToField(id)) }))
+    const prover = await this.deps.prover()
+    const { proof } = await prover.prove(ownershipInput(this.keys.proofKey, items, { nonce: nonceToField(nonce), nodeId: idToField(peer.nodeId), action: 'fetch' }))
+    const grant = await client.grantFetch({ nonce, objectIds: packIds, proof })
+    for (const id of packIds) held.set(toHex(id), grant)
+  }
+}

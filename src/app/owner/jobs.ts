@@ -1,0 +1,76 @@
+import type { Clock } from '../../core/ports/clock.js'
+import { BackupError, notFound, rethrowIfBug } from '../../core/errors.js'
+
+export type JobKind = 'backup' | 'restore' | 'audit'
+export type JobState = 'queued' | 'running' | 'done' | 'failed'
+
+export interface JobView {
+  id: string
+  kind: JobKind
+  share: string
+  state: JobState
+  startedAtMs: number
+  finishedAtMs: number | null
+  /** Counters the CLI and the page draw progress from (files, bytes, packs, peers). */
+  progress: Record<string, number | string>
+  /** What the job ended with: e.g. { result: 'complete' | 'degraded', snapshot: 3 }. */
+  result: Record<string, unknown> | null
+  error: { code: string; message: string } | null
+}
+
+const KEEP_FINISHED = 200
+
+/** Long work the local API started: its progress while it runs, its outcome after. */
+export class JobRegistry {
+  readonly #jobs = new Map<string, JobView>()
+  #next = 1
+
+  constructor(private readonly clock: Clock) {}
+
+  start(kind: JobKind, share: string, work: (progress: (p: Record<string, number | string>) => void) => Promise<Record<string, unknown>>): JobView {
+    const job: JobView = { id: `${kind}-${this.#next++}-${this.clock.nowMs().toString(36)}`, kind, share, state: 'running', startedAtMs: this.clock.nowMs(), finishedAtMs: null, progress: {}, result: null, error: null }
+    this.#jobs.set(job.id, job)
+    this.#trim()
+    void work((p) => Object.assign(job.progress, p)).then(
+      (result) => {
+        job.result = result
+        job.state = 'done'
+        job.finishedAtMs = this.clock.nowMs()
+      },
+      (err) => {
+        job.state = 'failed'
+        job.finishedAtMs = this.clock.nowMs()
+        if (err instanceof BackupError) job.error = { code: err.code, message: err.message }
+        else {
+          job.error = { code: 'INTERNAL', message: 'internal error (see the node log)' }
+          try {
+            rethrowIfBug(err)
+          } catch {
+            /* a bug: the node log has it (the caller logs), the job reports INTERNAL */
+          }
+        }
+      },
+    )
+    return job
+  }
+
+  get(id: string): JobView {
+    const j = this.#jobs.get(id)
+    if (!j) throw notFound(`job ${id.slice(0, 40)}`)
+    return j
+  }
+
+  running(kind: JobKind, share: string): JobView | null {
+    for (const j of this.#jobs.values()) if (j.kind === kind && j.share === share && (j.state === 'running' || j.state === 'queued')) return j
+    return null
+  }
+
+  list(): JobView[] {
+    return [...this.#jobs.values()]
+  }
+
+  #trim(): void {
+    const finished = [...this.#jobs.values()].filter((j) => j.state === 'done' || j.state === 'failed')
+    for (const j of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.#jobs.delete(j.id)
+  }
+}

@@ -1,0 +1,428 @@
+import type { Sodium } from '../../core/ports/sodium.js'
+import type { Clock } from '../../core/ports/clock.js'
+import type { Logger } from '../../core/ports/logger.js'
+import type { IndexStore, ShareRecord } from '../../core/ports/index-store.js'
+import type { ObjectStore } from '../../core/ports/object-store.js'
+import type { Poseidon } from '../../core/ports/poseidon.js'
+import type { Prover } from '../../core/ports/prover.js'
+import type { SourceFs } from '../../core/ports/source-fs.js'
+import type { RestoreTarget } from '../../core/ports/restore-target.js'
+import type { ChangeWatcher, Scheduler } from '../../core/ports/scheduler.js'
+import type { DataDir } from '../../core/ports/data-dir.js'
+import { asShareId, SHARE_ID_BYTES, type PackId } from '../../core/ids.js'
+import { BackupError, inputInvalid, notFound, repoLocked, rethrowIfBug } from '../../core/errors.js'
+import { encodeShareKeyText, parseShareKeyText, type PeerRef, type SharePointerValue, type SnapshotSummary } from '../../core/snapshot/index.js'
+import { bytesEqual, toHex } from '../../shared/bytes.js'
+import type { IngestService } from '../ingest-service.js'
+import type { OwnerKeys } from './owner-keys.js'
+import { PeerPool } from './peer-pool.js'
+import { Replicator, GOOD_REPLICA } from './replicator.js'
+import { Publisher } from './publisher.js'
+import { BackupService } from './backup-service.js'
+import { ChunkFetcher } from './chunk-fetcher.js'
+import { RestoreService } from './restore-service.js'
+import { JobRegistry, type JobView } from './jobs.js'
+import { readShare, type ShareView } from './share-reader.js'
+
+export interface OwnerDeps {
+  sodium: Sodium
+  clock: Clock
+  log: Logger
+  index: IndexStore
+  spool: ObjectStore
+  ingest: IngestService
+  pool: PeerPool
+  poseidon: Poseidon
+  makeProver: (provingKey: Uint8Array) => Prover
+  sourceFor: (path: string) => SourceFs
+  openTarget: (dir: string) => Promise<RestoreTarget>
+  scheduler: Scheduler
+  watcher: ChangeWatcher
+  dataDir: DataDir
+  /** Null while the node is locked: it serves others but does no owner work. */
+  owner: OwnerKeys | null
+  /** Why `owner` is null, for the error owner work gets meanwhile. */
+  lockedReason?: string
+  /** How often shares that are pending or short of copies are retried. */
+  catchUpIntervalMs: number
+  /** Quiet time after the last change in a watched share before its backup starts. */
+  watchDebounceMs: number
+}
+
+export const SHARE_NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u
+export const DEFAULT_COPIES = 3
+
+export interface ShareInput {
+  name: string
+  path: string
+  copies?: number
+  schedule?: string | null
+  watch?: boolean
+}
+
+export interface ShareStatus {
+  name: string
+  path: string | null
+  imported: boolean
+  copies: number
+  schedule: string | null
+  watch: boolean
+  snapshots: number
+  lastBackupMs: number | null
+  lastResult: string | null
+  pending: boolean
+  packs: number
+  /** Packs with all their copies, with some, with none. */
+  healthy: number
+  degraded: number
+  lost: number
+  peers: number
+}
+
+/**
+ * The owner's side of the node, as the local API drives it: shares, peers, backups (one at a
+ * time, queued per share), restores, share keys, schedules and watches, and a catch-up loop that
+ * finishes interrupted backups and brings degraded shares back to their copies.
+ */
+export class OwnerService {
+  readonly jobs: JobRegistry
+  readonly #replicator: Replicator
+  readonly #publisher: Publisher
+  readonly #backup: BackupService
+  readonly #restore: RestoreService
+  readonly #provers = new Map<string, Promise<Prover>>()
+  readonly #timers = new Map<string, { stop(): void }>()
+  readonly #watches = new Map<string, { close(): Promise<void> }>()
+  readonly #debounce = new Map<string, ReturnType<typeof setTimeout>>()
+  #queue: Promise<unknown> = Promise.resolve()
+  #catchUp: ReturnType<typeof setInterval> | null = null
+  #closed = false
+
+  constructor(private readonly deps: OwnerDeps) {
+    this.jobs = new JobRegistry(deps.clock)
+    this.#replicator = new Replicator(deps)
+    this.#publisher = new Publisher({ ...deps, replicator: this.#replicator })
+    this.#backup = new BackupService({ ...deps, publisher: this.#publisher })
+    this.#restore = new RestoreService(deps.sodium)
+  }
+
+  get locked(): boolean {
+    return this.deps.owner === null
+  }
+
+  #owner(): OwnerKeys {
+    if (!this.deps.owner) throw this.deps.lockedReason ? new BackupError('REPO_LOCKED', this.deps.lockedReason) : repoLocked()
+    return this.deps.owner
+  }
+
+  /** Resumes interrupted backups, arms schedules and watches, starts the catch-up loop. */
+  async start(): Promise<void> {
+    if (!this.deps.owner) return
+    await this.#sweepSpool()
+    for (const s of this.deps.index.listShares()) await this.#arm(s)
+    this.#catchUp = setInterval(() => void this.#catchUpRound(), this.deps.catchUpIntervalMs)
+    this.#catchUp.unref?.()
+    void this.#catchUpRound()
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    if (this.#catchUp) clearInterval(this.#catchUp)
+    for (const t of this.#debounce.values()) clearTimeout(t)
+    for (const t of this.#timers.values()) t.stop()
+    await Promise.allSettled([...this.#watches.values()].map((w) => w.close()))
+    await this.#queue.catch(() => {})
+    await Promise.allSettled([...this.#provers.values()].map(async (p) => (await p).close()))
+    await this.deps.pool.close()
+  }
+
+  // ── shares ────────────────────────────────────────────────────────────────────────────────
+
+  async addShare(input: ShareInput): Promise<ShareRecord> {
+    this.#owner()
+    const { index, scheduler, clock } = this.deps
+    if (typeof input.name !== 'string' || !SHARE_NAME_RE.test(input.name)) throw inputInvalid('a share name is 1-64 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit')
+    if (typeof input.path !== 'string' || !input.path.startsWith('/')) throw inputInvalid('a share path must be an absolute folder path')
+    const copies = input.copies ?? DEFAULT_COPIES
+    if (!Number.isInteger(copies) || copies < 1 || copies > 16) throw inputInvalid('copies must be 1 to 16')
+    const schedule = input.schedule ?? null
+    if (schedule !== null && !scheduler.validate(schedule)) throw inputInvalid(`"${String(schedule).slice(0, 60)}" is not a valid cron expression (five fields: minute hour day month weekday)`)
+    if (schedule !== null && input.watch) throw inputInvalid('choose a schedule or continuous mode, not both')
+    const root = await this.deps.sourceFor(input.path).stat('').catch(() => null)
+    if (!root || root.kind !== 'dir') throw inputInvalid(`${input.path} is not a folder this node can read`)
+    const share: ShareRecord = { shareId: asShareId(this.deps.sodium.randomBytes(SHARE_ID_BYTES)), name: input.name, path: input.path, copies, schedule, watch: input.watch ?? false, wrappedKey: null, pointerSeq: 0, pendingBackup: false, lastBackupMs: null, lastResult: null, createdAtMs: clock.nowMs() }
+    index.addShare(share)
+    await this.#arm(share)
+    await this.#publisher.publishOwner(this.#owner()).catch((err) => this.#warn(err, 'Could not update the owner pointer'))
+    return share
+  }
+
+  async removeShare(name: string): Promise<void> {
+    const share = this.#share(name)
+    await this.#disarm(share)
+    this.deps.index.removeShare(share.shareId)
+    if (share.path !== null && this.deps.owner) await this.#publisher.publishOwner(this.deps.owner).catch((err) => this.#warn(err, 'Could not update the owner pointer'))
+  }
+
+  #share(name: string): ShareRecord {
+    const s = typeof name === 'string' ? this.deps.index.getShare(name) : null
+    if (!s) throw notFound(`share "${String(name).slice(0, 64)}"`)
+    return s
+  }
+
+  listShares(): ShareStatus[] {
+    const { index } = this.deps
+    return index.listShares().map((s) => {
+      const packs = index.listPacks(s.shareId)
+      const copies = new Map<string, number>()
+      const peers = new Set<string>()
+      for (const r of index.listReplicasOfShare(s.shareId)) {
+        if (!GOOD_REPLICA.has(r.status)) continue
+        copies.set(toHex(r.packId), (copies.get(toHex(r.packId)) ?? 0) + 1)
+        peers.add(toHex(r.nodeId))
+      }
+      let healthy = 0
+      let degraded = 0
+      let lost = 0
+      for (const p of packs) {
+        const n = copies.get(toHex(p.packId)) ?? 0
+        if (n >= s.copies) healthy++
+        else if (n > 0) degraded++
+        else lost++
+      }
+      return { name: s.name, path: s.path, imported: s.path === null, copies: s.copies, schedule: s.schedule, watch: s.watch, snapshots: index.listSnapshots(s.shareId).length, lastBackupMs: s.lastBackupMs, lastResult: s.lastResult, pending: s.pendingBackup, packs: packs.length, healthy, degraded, lost, peers: peers.size }
+    })
+  }
+
+  // ── peers ─────────────────────────────────────────────────────────────────────────────────
+
+  peers() {
+    return this.deps.index.listPeers()
+  }
+
+  async addPeer(url: string) {
+    if (typeof url !== 'string') throw inputInvalid('a peer address is https://host:port')
+    const p = await this.deps.pool.add(url)
+    if (this.deps.owner) await this.#publisher.publishOwner(this.deps.owner).catch((err) => this.#warn(err, 'Could not update the owner pointer'))
+    return p
+  }
+
+  // ── backups ───────────────────────────────────────────────────────────────────────────────
+
+  /** Queues a backup of a share (or returns the one already queued or running). */
+  backup(name: string): JobView {
+    const owner = this.#owner()
+    const share = this.#share(name)
+    if (share.path === null) throw inputInvalid(`"${name}" was imported from a share key: it can be listed and restored, not backed up from here`)
+    const running = this.jobs.running('backup', share.name)
+    if (running) return running
+    this.deps.index.updateShare(share.shareId, { pendingBackup: true })
+    return this.jobs.start('backup', share.name, async (progress) => {
+      const run = this.#queue.then(async () => {
+        const current = this.#share(name)
+        const out = await this.#backup.run(current, owner.shareKeys(current), owner, (p) => progress(p as unknown as Record<string, number | string>))
+        return { snapshot: out.snapshot, result: out.result, filesRead: out.stats.filesRead, filesUnchanged: out.stats.filesUnchanged, filesSkipped: out.stats.filesSkipped, bytesRead: out.stats.bytesRead, packsWritten: out.stats.packsWritten, shortPacks: out.publish.shortPacks }
+      })
+      this.#queue = run.catch(() => {})
+      const result = await run.catch((err) => {
+        this.#warn(err, 'A backup failed')
+        this.deps.index.updateShare(share.shareId, { lastResult: err instanceof BackupError ? err.code : 'failed' })
+        throw err
+      })
+      return result
+    })
+  }
+
+  // ── snapshots and restores ────────────────────────────────────────────────────────────────
+
+  /** Snapshots of a share; for an imported or recovered share, read fresh from its pointer. */
+  async snapshots(name: string): Promise<SnapshotSummary[]> {
+    const share = this.#share(name)
+    if (share.path === null || this.deps.index.listSnapshots(share.shareId).length === 0) await this.#refresh(share).catch((err) => {
+      if (this.deps.index.listSnapshots(share.shareId).length === 0) throw err
+      this.#warn(err, 'Could not refresh a share from its peers')
+    })
+    return this.deps.index.listSnapshots(share.shareId).map((s) => s.summary)
+  }
+
+  async #refresh(share: ShareRecord): Promise<ShareView> {
+    const owner = this.#owner()
+    const keys = owner.shareKeys(share)
+    const view = await readShare({ ...this.deps, fetcher: this.deps, proverFor: (v, peers) => () => this.#proverFor(v, peers) }, keys, this.#allPeers())
+    for (const s of view.catalog.snapshots) this.deps.index.putSnapshot({ shareId: share.shareId, summary: s })
+    for (const p of [...view.catalog.peers, ...view.pointer.peers]) this.deps.pool.remember(p)
+    if (view.seq > share.pointerSeq) this.deps.index.updateShare(share.shareId, { pointerSeq: view.seq })
+    return view
+  }
+
+  #allPeers(): PeerRef[] {
+    return this.deps.pool.active().map((p) => this.deps.pool.ref(p))
+  }
+
+  restore(name: string, snapshot: string | number | undefined, paths: string[], to: string): JobView {
+    this.#owner()
+    const share = this.#share(name)
+    if (typeof to !== 'string' || !to.startsWith('/')) throw inputInvalid('the restore target must be an absolute folder path')
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) throw inputInvalid('paths must be a list of share-relative paths')
+    return this.jobs.start('restore', share.name, (progress) => this.runRestore(name, snapshot, paths, to, progress))
+  }
+
+  /** Restores now (the job behind restore(), and what recovery runs directly). */
+  async runRestore(name: string, snapshot: string | number | undefined, paths: string[], to: string, progress: (p: Record<string, number>) => void = () => {}): Promise<Record<string, unknown>> {
+    const owner = this.#owner()
+    const share = this.#share(name)
+    const snaps = await this.snapshots(name)
+    const want = snapshot === undefined || snapshot === 'latest' ? snaps.at(-1) : snaps.find((s) => String(s.seq) === String(snapshot))
+    if (!want) throw notFound(snapshot === undefined || snapshot === 'latest' ? `a snapshot of "${name}"` : `snapshot ${String(snapshot).slice(0, 20)} of "${name}"`)
+    const keys = owner.shareKeys(share)
+    const local = this.deps.index.listPacks(share.shareId).length > 0
+    const view: ShareView | null = local ? null : await this.#refresh(share)
+    const locate = (packId: PackId) => {
+      const { index, pool } = this.deps
+      const fromIndex = index.listReplicas(packId).filter((r) => GOOD_REPLICA.has(r.status)).flatMap((r) => {
+        const p = index.getPeer(r.nodeId)
+        return p ? [pool.ref(p)] : []
+      })
+      const seen = new Set<string>()
+      return [...fromIndex, ...(view ? view.locate(packId) : this.#allPeers())].filter((p) => (seen.has(toHex(p.nodeId)) ? false : (seen.add(toHex(p.nodeId)), true)))
+    }
+    const prover = view ? () => this.#proverFor(view.pointer, this.#allPeers()) : () => this.#ownProver()
+    const fetcher = new ChunkFetcher({ ...this.deps, prover, spool: this.deps.spool }, keys, locate)
+    const target = await this.deps.openTarget(to)
+    const out = await this.#restore.restore({ keys, root: want.root, paths, target, fetcher, onProgress: (p) => progress({ ...p }) })
+    return { snapshot: want.seq, ...out, bytesFetched: fetcher.bytesFetched }
+  }
+
+  // ── share keys ────────────────────────────────────────────────────────────────────────────
+
+  exportKey(name: string): string {
+    const owner = this.#owner()
+    const share = this.#share(name)
+    const key = share.wrappedKey ? owner.unwrapShareKey(share.shareId, share.wrappedKey) : owner.shareKey(share.shareId)
+    return encodeShareKeyText({ name: share.name, shareId: share.shareId, shareKey: key, peers: this.deps.pool.active().slice(0, 4).map((p) => p.url) })
+  }
+
+  /** Adds a friend's share (list and restore only); its peers are contacted and pinned. */
+  async importKey(text: string): Promise<ShareRecord> {
+    const owner = this.#owner()
+    if (typeof text !== 'string' || text.length > 8192) throw inputInvalid('a share key is a short text')
+    const shared = parseShareKeyText(text)
+    const { index } = this.deps
+    if (index.listShares().some((s) => bytesEqual(s.shareId, shared.shareId))) throw inputInvalid('this share is already on this node')
+    if (index.getShare(shared.name)) throw inputInvalid(`a share named "${shared.name}" exists already; rename it first`)
+    for (const url of shared.peers) await this.deps.pool.add(url).catch((err) => this.#warn(err, 'A peer of the share key could not be added'))
+    const share: ShareRecord = { shareId: shared.shareId, name: shared.name, path: null, copies: 1, schedule: null, watch: false, wrappedKey: owner.wrapShareKey(shared.shareId, shared.shareKey), pointerSeq: 0, pendingBackup: false, lastBackupMs: null, lastResult: null, createdAtMs: this.deps.clock.nowMs() }
+    index.addShare(share)
+    try {
+      await this.#refresh(share)
+    } catch (err) {
+      index.removeShare(share.shareId)
+      throw err
+    }
+    return share
+  }
+
+  // ── proofs ────────────────────────────────────────────────────────────────────────────────
+
+  #ownProver(): Promise<Prover> {
+    const owner = this.#owner()
+    return this.#prover(toHex(owner.provingKeySha256), () => owner.provingKey())
+  }
+
+  /** The prover for a share's owner: ours, or the owner's public proving key from its peers (checked by hash). */
+  #proverFor(v: SharePointerValue, peers: PeerRef[]): Promise<Prover> {
+    const sha = toHex(v.provingKeySha256)
+    const owner = this.deps.owner
+    if (owner && sha === toHex(owner.provingKeySha256)) return this.#ownProver()
+    return this.#prover(sha, async () => {
+      const file = `proving-key-${sha}.zkey`
+      const kept = await this.deps.dataDir.readBytes(file)
+      if (kept && bytesEqual(this.deps.sodium.sha256(kept), v.provingKeySha256)) return kept
+      for (const p of peers) {
+        try {
+          const bytes = await this.deps.pool.client(p).getBlob(v.ownerLocator, v.provingKeySha256)
+          await this.deps.dataDir.writeAtomic(file, bytes, 0o600)
+          return bytes
+        } catch (err) {
+          rethrowIfBug(err)
+        }
+      }
+      throw notFound("the share owner's proving key on any reachable peer")
+    })
+  }
+
+  #prover(sha: string, load: () => Promise<Uint8Array>): Promise<Prover> {
+    let p = this.#provers.get(sha)
+    if (!p) {
+      p = load().then((pk) => this.deps.makeProver(pk))
+      p.catch(() => this.#provers.delete(sha))
+      this.#provers.set(sha, p)
+    }
+    return p
+  }
+
+  // ── schedules, watches, catch-up ──────────────────────────────────────────────────────────
+
+  async #arm(share: ShareRecord): Promise<void> {
+    if (share.path === null || this.#closed) return
+    const key = toHex(share.shareId)
+    if (share.schedule) this.#timers.set(key, this.deps.scheduler.schedule(share.schedule, () => this.#trigger(share.name, 'schedule')))
+    if (share.watch) {
+      const w = await this.deps.watcher.watch(share.path, () => {
+        clearTimeout(this.#debounce.get(key))
+        const t = setTimeout(() => this.#trigger(share.name, 'change'), this.deps.watchDebounceMs)
+        t.unref?.()
+        this.#debounce.set(key, t)
+      })
+      this.#watches.set(key, w)
+    }
+  }
+
+  async #disarm(share: ShareRecord): Promise<void> {
+    const key = toHex(share.shareId)
+    this.#timers.get(key)?.stop()
+    this.#timers.delete(key)
+    clearTimeout(this.#debounce.get(key))
+    await this.#watches.get(key)?.close()
+    this.#watches.delete(key)
+  }
+
+  #trigger(name: string, why: string): void {
+    if (this.#closed) return
+    try {
+      this.backup(name)
+      this.deps.log.info({ share: name, why }, 'Backup queued')
+    } catch (err) {
+      this.#warn(err, 'Could not queue a backup')
+    }
+  }
+
+  async #catchUpRound(): Promise<void> {
+    if (this.#closed || !this.deps.owner) return
+    const owner = this.deps.owner
+    for (const s of this.deps.index.listShares()) {
+      if (s.path === null || this.jobs.running('backup', s.name)) continue
+      if (s.pendingBackup) this.#trigger(s.name, 'resume')
+      else if (s.lastResult === 'degraded') {
+        const run = this.#queue.then(async () => {
+          const current = this.#share(s.name)
+          const out = await this.#publisher.publish(current, owner.shareKeys(current), owner)
+          if (out.complete) this.deps.index.updateShare(s.shareId, { lastResult: 'complete' })
+        })
+        this.#queue = run.catch((err) => this.#warn(err, 'Catching up a degraded share failed'))
+        await this.#queue
+      }
+    }
+  }
+
+  /** Packs in the spool that the index does not know (a crash between writing and recording). */
+  async #sweepSpool(): Promise<void> {
+    const { spool, index } = this.deps
+    for await (const id of spool.list()) if (!index.getPack(id)) await spool.delete(id)
+  }
+
+  #warn(err: unknown, msg: 'A backup failed' | 'Could not update the owner pointer' | 'Could not refresh a share from its peers' | 'A peer of the share key could not be added' | 'Could not queue a backup' | 'Catching up a degraded share failed'): void {
+    rethrowIfBug(err)
+    this.deps.log.warn({ code: err instanceof BackupError ? err.code : 'UNKNOWN', reason: err instanceof Error ? err.message.slice(0, 300) : '' }, msg)
+  }
+}

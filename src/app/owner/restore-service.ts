@@ -1,0 +1,175 @@
+import type { RestoreFileWriter, RestoreTarget } from '../../core/ports/restore-target.js'
+import type { PackId } from '../../core/ids.js'
+import { concatBytes, toHex } from '../../shared/bytes.js'
+import { notFound, invariant } from '../../core/errors.js'
+import { decodeTree, splitSharePath, type ChunkRef, type FileEntry, type TreeEntry } from '../../core/snapshot/index.js'
+import { openPackedChunk } from '../../core/pack/index.js'
+import type { ShareKeys } from '../../core/crypto/index.js'
+import type { Sodium } from '../../core/ports/sodium.js'
+import { Semaphore } from '../../shared/semaphore.js'
+import type { ChunkFetcher } from './chunk-fetcher.js'
+
+export interface RestoreProgress {
+  filesDone: number
+  filesTotal: number
+  bytesDone: number
+  bytesTotal: number
+  packsDone: number
+  packsTotal: number
+}
+
+/** Two chunk envelopes closer than this in a pack are fetched in one range. */
+const MERGE_GAP_BYTES = 256 * 1024
+const PACK_CONCURRENCY = 3
+
+interface PlannedFile {
+  parts: string[]
+  entry: FileEntry
+  remaining: number
+  writer: Promise<RestoreFileWriter> | null
+}
+
+interface Use {
+  file: PlannedFile
+  offsetBytes: number
+}
+
+/**
+ * Restores files, folders or a whole share from one snapshot into a target folder: reads the
+ * manifests it needs (cost proportional to metadata), then fetches each pack's needed chunks in
+ * merged byte ranges, a few packs at a time, authenticates every chunk against its id, and
+ * writes files under temporary names until they are complete. Symlinks come last (nothing is
+ * ever written through one) and folder times after their contents.
+ */
+export class RestoreService {
+  constructor(private readonly sodium: Sodium) {}
+
+  async restore(o: { keys: ShareKeys; root: ChunkRef[]; paths: string[]; target: RestoreTarget; fetcher: ChunkFetcher; onProgress?: (p: RestoreProgress) => void }): Promise<RestoreProgress> {
+    const { fetcher, target } = o
+    const readTree = async (refs: ChunkRef[], where: string) => {
+      fetcher.want(refs.map((r) => r.packId))
+      const parts = await Promise.all(refs.map((r) => fetcher.chunk(r)))
+      return decodeTree(concatBytes(parts), where)
+    }
+    const dirs: Array<{ parts: string[]; mode: number; mtimeMs: number }> = []
+    const files: PlannedFile[] = []
+    const links: Array<{ parts: string[]; target: string; mtimeMs: number }> = []
+    const collect = async (entries: TreeEntry[], at: string[]): Promise<void> => {
+      for (const e of entries) {
+        const parts = [...at, e.name]
+        if (e.kind === 'file') files.push({ parts, entry: e, remaining: e.chunks.length, writer: null })
+        else if (e.kind === 'symlink') links.push({ parts, target: e.target, mtimeMs: e.mtimeMs })
+        else {
+          dirs.push({ parts, mode: e.mode, mtimeMs: e.mtimeMs })
+          await collect(await readTree(e.tree, parts.join('/')), parts)
+        }
+      }
+    }
+    const rootEntries = await readTree(o.root, 'the root manifest')
+    if (o.paths.length === 0) await collect(rootEntries, [])
+    for (const path of o.paths) {
+      const wanted = splitSharePath(path)
+      if (wanted.length === 0) {
+        await collect(rootEntries, [])
+        continue
+      }
+      let entries = rootEntries
+      for (let i = 0; i < wanted.length; i++) {
+        const e = entries.find((x) => x.name === wanted[i])
+        if (!e) throw notFound(`"${path}" in this snapshot`)
+        const at = wanted.slice(0, i)
+        if (i === wanted.length - 1) await collect([e], at)
+        else if (e.kind !== 'dir') throw notFound(`"${path}" in this snapshot`)
+        else {
+          dirs.push({ parts: wanted.slice(0, i + 1), mode: e.mode, mtimeMs: e.mtimeMs })
+          entries = await readTree(e.tree, wanted.slice(0, i + 1).join('/'))
+        }
+      }
+    }
+
+    // Plan: which chunk goes where, grouped by pack.
+    const byPack = new Map<string, { packId: PackId; chunks: Map<string, { ref: ChunkRef; uses: Use[] }> }>()
+    const progress: RestoreProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: 0, packsDone: 0, packsTotal: 0 }
+    for (const f of files) {
+      let offset = 0
+      progress.bytesTotal += f.entry.sizeBytes
+      for (const ref of f.entry.chunks) {
+        const ph = toHex(ref.packId)
+        let pack = byPack.get(ph)
+        if (!pack) byPack.set(ph, (pack = { packId: ref.packId, chunks: new Map() }))
+        const ch = toHex(ref.chunkId)
+        const c = pack.chunks.get(ch) ?? { ref, uses: [] }
+        c.uses.push({ file: f, offsetBytes: offset })
+        pack.chunks.set(ch, c)
+        offset += ref.plainBytes
+      }
+    }
+    progress.packsTotal = byPack.size
+    o.onProgress?.(progress)
+    fetcher.want([...byPack.values()].map((p) => p.packId))
+
+    for (const d of dirs) await target.makeDir(d.parts)
+    const open: PlannedFile[] = []
+    const writerOf = (f: PlannedFile) => {
+      if (!f.writer) {
+        f.writer = target.createFile(f.parts)
+        open.push(f)
+      }
+      return f.writer
+    }
+    const finishFile = async (f: PlannedFile) => {
+      await (await writerOf(f)).commit(f.entry.sizeBytes, f.entry.mode, f.entry.mtimeMs)
+      progress.filesDone++
+    }
+    try {
+      for (const f of files) if (f.remaining === 0) await finishFile(f)
+      const limit = new Semaphore(PACK_CONCURRENCY)
+      await Promise.all(
+        [...byPack.values()].map(async (pack) => {
+          const release = await limit.acquire()
+          try {
+            const chunks = [...pack.chunks.values()].sort((a, b) => a.ref.offsetBytes - b.ref.offsetBytes)
+            for (const group of mergeRanges(chunks)) {
+              const start = group[0]?.ref.offsetBytes as number
+              const last = group[group.length - 1] as (typeof group)[number]
+              const bytes = await fetcher.range(pack.packId, start, last.ref.offsetBytes + last.ref.sealedBytes - start)
+              for (const c of group) {
+                const env = bytes.subarray(c.ref.offsetBytes - start, c.ref.offsetBytes - start + c.ref.sealedBytes)
+                const plain = openPackedChunk(this.sodium, o.keys, pack.packId, c.ref.chunkId, env)
+                for (const use of c.uses) {
+                  await (await writerOf(use.file)).write(use.offsetBytes, plain)
+                  progress.bytesDone += plain.length
+                  if (--use.file.remaining === 0) await finishFile(use.file)
+                }
+              }
+              o.onProgress?.(progress)
+            }
+            progress.packsDone++
+            o.onProgress?.(progress)
+          } finally {
+            release()
+          }
+        }),
+      )
+    } catch (err) {
+      await Promise.allSettled(open.map(async (f) => (await f.writer)?.abort()))
+      throw err
+    }
+    invariant(files.every((f) => f.remaining === 0), 'a planned file was not completed')
+    for (const l of links) await target.symlink(l.parts, l.target, l.mtimeMs)
+    for (const d of [...dirs].sort((a, b) => b.parts.length - a.parts.length)) await target.setDirMeta(d.parts, d.mode, d.mtimeMs)
+    o.onProgress?.(progress)
+    return progress
+  }
+}
+
+function mergeRanges<T extends { ref: ChunkRef }>(sorted: T[]): T[][] {
+  const groups: T[][] = []
+  for (const c of sorted) {
+    const g = groups[groups.length - 1]
+    const prev = g?.[g.length - 1]
+    if (g && prev && c.ref.offsetBytes - (prev.ref.offsetBytes + prev.ref.sealedBytes) <= MERGE_GAP_BYTES) g.push(c)
+    else groups.push([c])
+  }
+  return groups
+}

@@ -1,0 +1,132 @@
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import QRCode from 'qrcode'
+import { BackupError, ERROR_CODES, copiesMissing, inputInvalid, ioFailed, type ErrorCode } from '../core/errors.js'
+import { ApiClient } from './api-client.js'
+import { followJob, type JobLike } from './progress.js'
+
+interface Common {
+  data?: string
+  json?: boolean
+}
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`)
+const printJson = (v: unknown) => out(JSON.stringify(v))
+const mb = (n: unknown) => `${((typeof n === 'number' ? n : 0) / 1e6).toFixed(1)} MB`
+const when = (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : 'never')
+
+function jobFailed(job: JobLike): BackupError {
+  const e = job.error ?? { code: 'PEER_REFUSED', message: 'the job failed' }
+  const code = (ERROR_CODES as readonly string[]).includes(e.code) ? (e.code as ErrorCode) : 'PEER_REFUSED'
+  return new BackupError(code, e.message.replace(/^[A-Z_]+: /, ''))
+}
+
+export async function shareAdd(name: string, path: string, o: Common & { copies?: string; schedule?: string; watch?: boolean }): Promise<void> {
+  const api = await ApiClient.open(o.data)
+  const copies = o.copies === undefined ? undefined : Number(o.copies)
+  if (copies !== undefined && !Number.isInteger(copies)) throw inputInvalid('--copies takes a whole number')
+  const s = await api.call('POST', '/shares', { name, path: resolve(path), ...(copies !== undefined ? { copies } : {}), schedule: o.schedule ?? null, watch: o.watch === true })
+  if (o.json) return printJson(s)
+  out(`Share "${s.name}" added: ${s.path}, ${s.copies} copies, ${s.watch ? 'backed up as it changes' : s.schedule ? `schedule "${s.schedule}"` : 'backed up when asked (quloud backup)'}.`)
+}
+
+export async function shareRemove(name: string, o: Common): Promise<void> {
+  const api = await ApiClient.open(o.data)
+  const r = await api.call('DELETE', `/shares/${encodeURIComponent(name)}`)
+  if (o.json) return printJson(r)
+  out(`Share "${name}" removed from this node (its copies on peers are kept).`)
+}
+
+export async function sharesList(o: Common): Promise<void> {
+  const api = await ApiClient.open(o.data)
+  const r = await api.call<{ shares: Array<Record<string, unknown>> }>('GET', '/shares')
+  if (o.json) return printJson(r)
+  if (r.shares.length === 0) return out('No shares yet: quloud share add NAME PATH')
+  for (const s of r.shares) out(`${s.name}  ${s.path ?? '(imported)'}  ${s.copies} copies  snapshots ${s.snapshots}  last ${when(s.lastBackupMs)} ${s.lastResult ?? ''}`)
+}
+
+export async function peerAdd(url: string, o: Common): Promise<void> {
+  const api = await ApiClient.open(o.data)
+  const p = await api.call('POST', '/peers', { url })
+  if (o.json) return printJson(p)
+  out(`Peer ${String(p.nodeId).slice(0, 16)} at ${p.url} added; its certificate (sha256 ${String(p.certSha256).slice(0, 16)}…) is pinned.`)
+}
+
+export async function peersList(o: Common): Promise<void> {
+  const api = await ApiClient.open(o.data)
+  const r = await api.call<{ peers: Array<Record<string, unknown>> }>('GET', '/peers')
+  if (o.json) return printJson(r)
+  if (r.peers.length === 0) return out('No peers yet: quloud peer add https://HOST:PORT')
+  for (const p of r.peers) out(`${String(p.nodeId).slice(0, 16)}  ${p.url}  ${p.state}  last seen ${when(p.lastSeenMs)}`)
+}
+
+export async function backup(name: string, o: Common & { wait?: boolean }): Promise<void> {
+  const api = await ApiClient.open(o.data)
+  const job = await api.call<JobLike>('POST', `/shares/${encodeURIComponent(name)}/backups`)
+  if (!o.wait) {
+    if (o.json) return printJson(job)
+    return out(`Backup of "${name}" queued (job ${job.id}); follow it with: quloud status`)
+  }
+  const done = await followJob(() => api.call<JobLike>('GET', `/jobs/${encodeURIComponent(job.id)}`), 'backup', { json: o.json === true })
+  if (done.state === 'failed') throw jobFailed(done)
+  const r = done.result ?? {}
+  if (o.json) printJson({ job: done.id, ...r })
+  else out(`Snapshot ${r.snapshot} of "${name}": ${r.result}. ${r.filesRead} files read, ${r.filesUnchanged} unchanged, ${r.filesSkipped} skipped, ${mb(r.bytesRead)} read, ${r.packsWritten} new packs.`)
+  if (r.result === 'degraded') throw copiesMissing(`${r.shortPacks} pack(s) of "${name}" have fewer copies than asked (too few reachable peers); the node catches up by itself`)
+}
+
+export async function snapshots(name: string, o: Common): Promise<void> {
+  const api = await ApiClient.open(o.data)
+  const r = await api.call<{ snapshots: Array<Record<string, unknown>> }>('GET', `/shares/${encodeURIComponent(name)}/snapshots`)
+  if (o.json) return printJson(r)
+  if (r.snapshots.length === 0) return out(`"${name}" has no snapshots yet.`)
+  for (const s of r.snapshots) out(`${String(s.seq).padStart(4)}  ${when(s.createdAtMs)}  ${s.fileCount} files  ${mb(s.totalBytes)}${(s.skipped as unknown[]).length ? `  (${(s.skipped as unknown[]).length} skipped)` : ''}`)
+}
+
+export async function restore(name: string, rest: string[], o: Common & { to?: string }): Promise<void> {
+  if (!o.to) throw inputInvalid('restore needs --to DIR (the folder to restore into)')
+  const [first, ...more] = rest
+  const isSnap = first !== undefined && (first === 'latest' || /^\d+$/.test(first))
+  const snapshot = isSnap ? first : 'latest'
+  const paths = isSnap ? more : rest
+  const api = await ApiClient.open(o.data)
+  const job = await api.call<JobLike>('POST', `/shares/${encodeURIComponent(name)}/restores`, { snapshot, paths, to: resolve(o.to) })
+  const done = await followJob(() => api.call<JobLike>('GET', `/jobs/${encodeURIComponent(job.id)}`), 'restore', { json: o.json === true })
+  if (done.state === 'failed') throw jobFailed(done)
+  const r = done.result ?? {}
+  if (o.json) return printJson({ job: done.id, to: resolve(o.to), ...r })
+  out(`Restored snapshot ${r.snapshot} of "${name}" into ${resolve(o.to)}: ${r.filesDone} files, ${mb(r.bytesDone)}, every chunk verified.`)
+}
+
+export async function status(o: Common): Promise<void> {
+  const api = await ApiClient.open(o.data)
+  const s = await api.call<Record<string, unknown> & { shares: Array<Record<string, unknown>>; peers: unknown[] }>('GET', '/status')
+  if (o.json) return printJson(s)
+  out(`Quloud ${s.version}, node ${String(s.nodeId).slice(0, 16)}, ${s.locked ? 'locked' : 'unlocked'}, ${s.peers.length} peers`)
+  for (const x of s.shares) {
+    const health = x.imported ? 'imported (restore only)' : `${x.healthy}/${x.packs} packs with ${x.copies} copies${Number(x.degraded) + Number(x.lost) > 0 ? `, ${x.degraded} degraded, ${x.lost} without copies` : ''}`
+    out(`  ${x.name}: ${health}; last backup ${when(x.lastBackupMs)} ${x.lastResult ?? ''}${x.pending ? ' (backup pending)' : ''}`)
+  }
+}
+
+export async function keyExport(name: string, o: Common & { qr?: boolean }): Promise<void> {
+  const api = await ApiClient.open(o.data)
+  const { text } = await api.call<{ text: string }>('GET', `/shares/${encodeURIComponent(name)}/key`)
+  if (o.json) return printJson({ text })
+  process.stdout.write(text)
+  if (o.qr) process.stdout.write(await QRCode.toString(text, { type: 'utf8', errorCorrectionLevel: 'M' }))
+  process.stderr.write('Anyone with this text can read this share: hand it over in person or on paper.\n')
+}
+
+export async function keyImport(file: string, o: Common): Promise<void> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    throw ioFailed(`reading ${file}`, err)
+  }
+  const api = await ApiClient.open(o.data)
+  const r = await api.call('POST', '/keys', { text })
+  if (o.json) return printJson(r)
+  out(`Share "${r.name}" imported with ${r.snapshots} snapshot(s): list it with quloud snapshots ${r.name}, restore it with quloud restore.`)
+}

@@ -1,0 +1,6 @@
+export * from './chunk-ref.js'
+export * from './names.js'
+export * from './tree.js'
+export * from './catalog.js'
+export * from './pointer-value.js'
+export * from './share-key-text.js'

@@ -1,0 +1,114 @@
+import express, { type NextFunction, type Request, type Response } from 'express'
+import { timingSafeEqual, createHash } from 'node:crypto'
+import { inputInvalid, unauthorized } from '../core/errors.js'
+import type { OwnerService } from '../app/owner/owner-service.js'
+import type { NodeStatus } from '../app/node-status.js'
+import { toHex } from '../shared/bytes.js'
+
+export interface LocalApiDeps {
+  status: () => Promise<NodeStatus>
+  owner: OwnerService
+  /** The API token from the data folder (api.json, mode 0600). */
+  token: string
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest()
+
+/** Bearer-token check in constant time (both sides hashed first, so lengths never leak). */
+function requireToken(token: string) {
+  const want = digest(token)
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const m = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(req.get('authorization') ?? '')
+    if (!m || !timingSafeEqual(digest(m[1] as string), want)) return next(unauthorized())
+    next()
+  }
+}
+
+const wrap = (fn: (req: Request, res: Response) => Promise<unknown> | unknown) => async (req: Request, res: Response, next: NextFunction) => {
+  try {
+    const out = await fn(req, res)
+    if (!res.headersSent) res.json(out)
+  } catch (err) {
+    next(err)
+  }
+}
+
+function body(req: Request): Record<string, unknown> {
+  const b = req.body as unknown
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw inputInvalid('the request body must be a JSON object')
+  return b as Record<string, unknown>
+}
+
+function only(b: Record<string, unknown>, allowed: string[]): void {
+  for (const k of Object.keys(b)) if (!allowed.includes(k)) throw inputInvalid(`unknown field "${k.slice(0, 40)}"`)
+}
+
+/**
+ * The node's local JSON API under /api/v1 (docs/API.md): what the CLI (and scripts) drive the
+ * node with. Every route needs the bearer token from the data folder.
+ */
+export function createLocalApi(deps: LocalApiDeps): express.Router {
+  const r = express.Router()
+  const { owner } = deps
+  r.use(requireToken(deps.token))
+  r.use(express.json({ limit: '64kb', strict: true }))
+
+  r.get('/status', wrap(async () => ({ ...(await deps.status()), shares: owner.listShares(), peers: peersView(owner) })))
+  r.get('/shares', wrap(() => ({ shares: owner.listShares() })))
+  r.post(
+    '/shares',
+    wrap(async (req, res) => {
+      const b = body(req)
+      only(b, ['name', 'path', 'copies', 'schedule', 'watch'])
+      const s = await owner.addShare({ name: b.name as string, path: b.path as string, ...(b.copies !== undefined ? { copies: b.copies as number } : {}), schedule: (b.schedule ?? null) as string | null, watch: b.watch === true })
+      res.status(201)
+      return { name: s.name, path: s.path, copies: s.copies, schedule: s.schedule, watch: s.watch }
+    }),
+  )
+  r.delete('/shares/:name', wrap(async (req) => {
+    await owner.removeShare(String(req.params.name))
+    return { removed: req.params.name }
+  }))
+  r.get('/peers', wrap(() => ({ peers: peersView(owner) })))
+  r.post(
+    '/peers',
+    wrap(async (req, res) => {
+      const b = body(req)
+      only(b, ['url'])
+      const p = await owner.addPeer(b.url as string)
+      res.status(201)
+      return { nodeId: toHex(p.nodeId), url: p.url, certSha256: toHex(p.certFingerprint), state: p.state }
+    }),
+  )
+  r.post('/shares/:name/backups', wrap((req, res) => {
+    res.status(202)
+    return owner.backup(String(req.params.name))
+  }))
+  r.get('/jobs/:id', wrap((req) => owner.jobs.get(String(req.params.id))))
+  r.get('/shares/:name/snapshots', wrap(async (req) => ({ snapshots: (await owner.snapshots(String(req.params.name))).map((s) => ({ seq: s.seq, createdAtMs: s.createdAtMs, fileCount: s.fileCount, dirCount: s.dirCount, totalBytes: s.totalBytes, skipped: s.skipped })) })))
+  r.post(
+    '/shares/:name/restores',
+    wrap((req, res) => {
+      const b = body(req)
+      only(b, ['snapshot', 'paths', 'to'])
+      res.status(202)
+      return owner.restore(String(req.params.name), (b.snapshot ?? 'latest') as string, (b.paths ?? []) as string[], b.to as string)
+    }),
+  )
+  r.get('/shares/:name/key', wrap((req) => ({ text: owner.exportKey(String(req.params.name)) })))
+  r.post(
+    '/keys',
+    wrap(async (req, res) => {
+      const b = body(req)
+      only(b, ['text'])
+      const s = await owner.importKey(b.text as string)
+      res.status(201)
+      return { name: s.name, snapshots: (await owner.snapshots(s.name)).length }
+    }),
+  )
+  return r
+}
+
+function peersView(owner: OwnerService) {
+  return owner.peers().map((p) => ({ nodeId: toHex(p.nodeId), url: p.url, certSha256: toHex(p.certFingerprint), state: p.state, firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs }))
+}

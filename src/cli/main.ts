@@ -9,6 +9,7 @@ import { EXIT_USAGE } from './exit-codes.js'
 import { VERSION } from './version.js'
 import * as owner from './owner-commands.js'
 import { runRecover } from './recover.js'
+import { runDemo } from './demo.js'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
@@ -101,6 +102,13 @@ export function buildProgram(exitWith: (code: number) => void = () => {}): Comma
   const key = program.command('key').description('hand one share to a friend')
   key.command('export').description('print a share\'s key as text (and QR code)').argument('<name>').option('--qr', 'also print a QR code').option(dataOpt, dataHelp).option('--json', 'print JSON').action((name, opts) => owner.keyExport(name, opts))
   key.command('import').description('add a friend\'s share from its key text (list and restore only)').argument('<file>').option(dataOpt, dataHelp).option('--json', 'print JSON').action((file, opts) => owner.keyImport(file, opts))
+
+  program
+    .command('demo')
+    .description('four nodes on 127.0.0.1 in a temporary folder: back up, restore, recover from the recovery key')
+    .option('--keys-from <dir>', 'a data folder whose proof keys the demo owner uses (skips the minutes-long setup)')
+    .option('--keep', 'keep the temporary folder afterwards')
+    .action((opts) => runDemo(opts))
 
   return program
 }

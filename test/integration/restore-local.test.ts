@@ -122,3 +122,30 @@ test('a flipped bit in a pack fails the restore with a coded error naming the ob
   t.true(err?.message.includes(packHex.slice(0, 8)), err?.message)
   t.deepEqual(await readdir(out), [])
 })
+
+test('a file that keeps changing while read is left out of the snapshot with its reason; its last good version stays', async (t) => {
+  const s = await setup(t)
+  const src = join(s.dir, 'src')
+  await writeTree(src, { 'stable.txt': 'stable', 'busy.log': 'first version\n' })
+  await s.ingest.snapshot(shareId, keys, new FsSource(src))
+  const { appendFile } = await import('node:fs/promises')
+  const fs = new FsSource(src)
+  await appendFile(join(src, 'busy.log'), 'second\n')
+  const busy = {
+    walk: () => fs.walk(),
+    stat: (p: string) => fs.stat(p),
+    readLink: (p: string) => fs.readLink(p),
+    async *read(p: string) {
+      yield* fs.read(p)
+      if (p === 'busy.log') await appendFile(join(src, 'busy.log'), 'more\n')
+    },
+  }
+  const { content } = await s.ingest.snapshot(shareId, keys, busy)
+  t.is(content.skipped.length, 1)
+  t.is(content.skipped[0]?.path, 'busy.log')
+  t.regex(content.skipped[0]?.reason ?? '', /FILE_CHANGED/)
+  const out = join(s.dir, 'out')
+  await s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out), fetcher: s.fetcher() })
+  t.is(await readFile(join(out, 'busy.log'), 'utf8'), 'first version\n')
+  t.is(await readFile(join(out, 'stable.txt'), 'utf8'), 'stable')
+})

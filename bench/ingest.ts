@@ -4,26 +4,18 @@
  *   {"quloud_mb_s", "restic_mb_s", "ratio", "peak_rss_mb", "corpus_mb", ...}
  * Env: QULOUD_BENCH_CORPUS_MB (default 1024) scales the corpus; QULOUD_BENCH_DIR picks the folder.
  */
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, copyFileSync } from 'node:fs'
 import { randomFillSync } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { ensureRestic } from './restic.js'
 
 const MIB = 1024 * 1024
 const corpusMb = Number(process.env.QULOUD_BENCH_CORPUS_MB ?? 1024)
 const root = mkdtempSync(join(process.env.QULOUD_BENCH_DIR ?? tmpdir(), 'quloud-bench-ingest-'))
 const log = (msg: string) => console.error(`[bench:ingest] ${msg}`)
-
-function ensureRestic(): string {
-  const found = spawnSync('restic', ['version'], { encoding: 'utf8' })
-  if (found.status === 0) return found.stdout.trim()
-  log('restic is missing: installing Debian\'s restic')
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' })
-  execFileSync('apt-get', ['install', '-y', '-qq', 'restic'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
-  return execFileSync('restic', ['version'], { encoding: 'utf8' }).trim()
-}
 
 /** ~60% large random files, ~20% small files in many folders, ~20% duplicated content. */
 function makeCorpus(dir: string): number {
@@ -77,7 +69,7 @@ function runRestic(corpus: string): number {
 }
 
 try {
-  const resticVersion = ensureRestic()
+  const resticVersion = ensureRestic(log)
   const corpus = join(root, 'corpus')
   const bytes = makeCorpus(corpus)
   const mb = bytes / MIB

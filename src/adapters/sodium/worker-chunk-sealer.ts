@@ -25,7 +25,9 @@ const FILE_BATCH = 16
 
 function decode(msg: any): SealedChunk[] {
   const envelopes: Uint8Array = msg.envelopes
-  return msg.chunks.map((c: any) => ({ id: asChunkId(c.id), plainBytes: c.plainBytes, envelope: envelopes.subarray(c.offset, c.offset + c.length) }))
+  // Ids are copied out: a view would keep the whole message buffer (megabytes of envelopes)
+  // alive for as long as the id is kept, and ids are kept for the whole run.
+  return msg.chunks.map((c: any) => ({ id: asChunkId(Uint8Array.from(c.id as Uint8Array)), plainBytes: c.plainBytes, envelope: envelopes.subarray(c.offset, c.offset + c.length) }))
 }
 
 /** A transferable view: the bytes alone in their ArrayBuffer (copied only when they share one). */

@@ -58,12 +58,13 @@ export class ChunkFetcher {
   want(packIds: Iterable<PackId>): void {
     for (const id of packIds) {
       this.#ids.set(toHex(id), id)
-      for (const peer of this.locate(id)) {
-        const hex = toHex(peer.nodeId)
-        const set = this.#wanted.get(hex) ?? new Set<string>()
-        set.add(toHex(id))
-        this.#wanted.set(hex, set)
-      }
+      // Registered at the peer it will be fetched from first, so one proof there covers it.
+      const peer = this.locate(id)[0]
+      if (!peer) continue
+      const hex = toHex(peer.nodeId)
+      const set = this.#wanted.get(hex) ?? new Set<string>()
+      set.add(toHex(id))
+      this.#wanted.set(hex, set)
     }
   }
 

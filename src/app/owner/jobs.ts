@@ -1,5 +1,6 @@
 import type { Clock } from '../../core/ports/clock.js'
-import { BackupError, notFound, rethrowIfBug } from '../../core/errors.js'
+import type { Logger } from '../../core/ports/logger.js'
+import { BackupError, notFound } from '../../core/errors.js'
 
 export type JobKind = 'backup' | 'restore' | 'audit'
 export type JobState = 'queued' | 'running' | 'done' | 'failed'
@@ -25,7 +26,10 @@ export class JobRegistry {
   readonly #jobs = new Map<string, JobView>()
   #next = 1
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
 
   start(kind: JobKind, share: string, work: (progress: (p: Record<string, number | string>) => void) => Promise<Record<string, unknown>>): JobView {
     const job: JobView = { id: `${kind}-${this.#next++}-${this.clock.nowMs().toString(36)}`, kind, share, state: 'running', startedAtMs: this.clock.nowMs(), finishedAtMs: null, progress: {}, result: null, error: null }
@@ -42,12 +46,9 @@ export class JobRegistry {
         job.finishedAtMs = this.clock.nowMs()
         if (err instanceof BackupError) job.error = { code: err.code, message: err.message }
         else {
+          // A bug: the job reports INTERNAL and the node log keeps the details.
           job.error = { code: 'INTERNAL', message: 'internal error (see the node log)' }
-          try {
-            rethrowIfBug(err)
-          } catch {
-            /* a bug: the node log has it (the caller logs), the job reports INTERNAL */
-          }
+          this.log.error({ err, job: job.id }, 'A job failed with an unexpected error')
         }
       },
     )

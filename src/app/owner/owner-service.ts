@@ -99,7 +99,7 @@ export class OwnerService {
   #closed = false
 
   constructor(private readonly deps: OwnerDeps) {
-    this.jobs = new JobRegistry(deps.clock)
+    this.jobs = new JobRegistry(deps.clock, deps.log)
     this.#replicator = new Replicator(deps)
     this.#publisher = new Publisher({ ...deps, replicator: this.#replicator })
     this.#backup = new BackupService({ ...deps, publisher: this.#publisher })
@@ -284,7 +284,12 @@ export class OwnerService {
         return p ? [pool.ref(p)] : []
       })
       const seen = new Set<string>()
-      return [...fromIndex, ...(view ? view.locate(packId) : this.#allPeers())].filter((p) => (seen.has(toHex(p.nodeId)) ? false : (seen.add(toHex(p.nodeId)), true)))
+      const all = [...fromIndex, ...(view ? view.locate(packId) : this.#allPeers())].filter((p) => (seen.has(toHex(p.nodeId)) ? false : (seen.add(toHex(p.nodeId)), true)))
+      // Spread packs over the peers that hold them (by the pack id's first byte), so a restore
+      // draws on every replica at once instead of queueing at the first.
+      const known = Math.max(1, fromIndex.length || (view?.placed(packId).length ?? 1))
+      const turn = (packId[0] ?? 0) % Math.min(known, all.length || 1)
+      return [...all.slice(turn, known), ...all.slice(0, turn), ...all.slice(known)]
     }
     const prover = view ? () => this.#proverFor(view.pointer, this.#allPeers()) : () => this.#ownProver()
     const fetcher = new ChunkFetcher({ ...this.deps, prover, spool: this.deps.spool }, keys, locate)

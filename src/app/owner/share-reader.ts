@@ -17,6 +17,8 @@ export interface ShareView {
   catalog: ShareCatalog
   /** Peers named by the catalog for a pack, then the pointer's peers, then every other known peer. */
   locate: (packId: PackId) => PeerRef[]
+  /** Only the peers the catalog names for a pack. */
+  placed: (packId: PackId) => PeerRef[]
 }
 
 /**
@@ -61,5 +63,5 @@ export async function readShare(deps: { sodium: Sodium; pool: PeerPool; log: Log
   for (const ref of value.catalog) parts.push(await catalogFetcher.chunk(ref))
   const catalog = decodeCatalog(concatBytes(parts))
   const placement = new Map(catalog.packs.map((p) => [toHex(p.packId), p.peers.map((i) => catalog.peers[i] as PeerRef)]))
-  return { seq: pointer.seq, pointer: value, catalog, locate: (packId) => others(placement.get(toHex(packId)) ?? []) }
+  return { seq: pointer.seq, pointer: value, catalog, locate: (packId) => others(placement.get(toHex(packId)) ?? []), placed: (packId) => placement.get(toHex(packId)) ?? [] }
 }

@@ -312,6 +312,9 @@ class IngestRun {
     const { sealer } = this.deps
     let bytes = 0
     let after: { sizeBytes: number; mtimeMs: number }
+    // Sealed packs wait for their Merkle root and write one at a time; without this wait, fast
+    // reads of small files pile up sealed 24 MiB packs in memory (measured: 17 at once).
+    await this.#backpressure()
     const local = this.source?.localPath?.(entry.path)
     if (local && entry.sizeBytes <= WHOLE_FILE_BYTES) {
       // Small local files are read, chunked and sealed on a helper thread in one step.

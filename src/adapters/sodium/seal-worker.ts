@@ -48,23 +48,31 @@ function sealAll(keys: Keys, sizes: ChunkSizes, data: Uint8Array) {
   return seal(keys, pieces)
 }
 
+/**
+ * One read buffer per worker, reused for every small file (grown when a file is larger): a fresh
+ * multi-megabyte allocation per file left the heap fragmented and the process large.
+ */
+let readBuffer = new Uint8Array(4 * 1024 * 1024 + 65536)
+
+/** The file's bytes, as a view of the reused buffer: valid until the next call. */
 function readWhole(path: string): Uint8Array {
   const fd = openSync(path, 'r')
   try {
-    let buf = new Uint8Array(fstatSync(fd).size)
+    const size = fstatSync(fd).size
+    if (readBuffer.length < size + 1) readBuffer = new Uint8Array(size + 65536)
     let filled = 0
     for (;;) {
-      if (filled === buf.length) {
+      if (filled === readBuffer.length) {
         // The file grew since fstat: keep reading, the size check after reading will notice.
-        const bigger = new Uint8Array(buf.length * 2 + 65536)
-        bigger.set(buf)
-        buf = bigger
+        const bigger = new Uint8Array(readBuffer.length * 2)
+        bigger.set(readBuffer)
+        readBuffer = bigger
       }
-      const n = readSync(fd, buf, filled, buf.length - filled, filled)
+      const n = readSync(fd, readBuffer, filled, readBuffer.length - filled, filled)
       if (n === 0) break
       filled += n
     }
-    return buf.subarray(0, filled)
+    return readBuffer.subarray(0, filled)
   } finally {
     closeSync(fd)
   }

@@ -33,15 +33,21 @@ const wrap = (fn: (req: Request, res: Response) => Promise<unknown> | unknown) =
   }
 }
 
-function body(req: Request): Record<string, unknown> {
+/** The request's JSON object, with only the `allowed` fields (anything else is INPUT_INVALID). */
+function body(req: Request, allowed: string[]): Record<string, unknown> {
   const b = req.body as unknown
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw inputInvalid('the request body must be a JSON object')
+  for (const k of Object.keys(b)) if (!allowed.includes(k)) throw inputInvalid(`unknown field "${k.slice(0, 40)}"`)
   return b as Record<string, unknown>
 }
 
-function only(b: Record<string, unknown>, allowed: string[]): void {
-  for (const k of Object.keys(b)) if (!allowed.includes(k)) throw inputInvalid(`unknown field "${k.slice(0, 40)}"`)
-}
+/** A route that answers `status` (201 created, 202 accepted) with what `fn` returns. */
+const answer = (status: number, fn: (req: Request) => Promise<unknown> | unknown) =>
+  wrap(async (req, res) => {
+    const out = await fn(req)
+    res.status(status)
+    return out
+  })
 
 /**
  * The node's local JSON API under /api/v1 (docs/API.md): what the CLI (and scripts) drive the
@@ -57,11 +63,9 @@ export function createLocalApi(deps: LocalApiDeps): express.Router {
   r.get('/shares', wrap(() => ({ shares: owner.listShares() })))
   r.post(
     '/shares',
-    wrap(async (req, res) => {
-      const b = body(req)
-      only(b, ['name', 'path', 'copies', 'schedule', 'watch'])
+    answer(201, async (req) => {
+      const b = body(req, ['name', 'path', 'copies', 'schedule', 'watch'])
       const s = await owner.addShare({ name: b.name as string, path: b.path as string, ...(b.copies !== undefined ? { copies: b.copies as number } : {}), schedule: (b.schedule ?? null) as string | null, watch: b.watch === true })
-      res.status(201)
       return { name: s.name, path: s.path, copies: s.copies, schedule: s.schedule, watch: s.watch }
     }),
   )
@@ -72,37 +76,26 @@ export function createLocalApi(deps: LocalApiDeps): express.Router {
   r.get('/peers', wrap(() => ({ peers: peersView(owner) })))
   r.post(
     '/peers',
-    wrap(async (req, res) => {
-      const b = body(req)
-      only(b, ['url'])
-      const p = await owner.addPeer(b.url as string)
-      res.status(201)
+    answer(201, async (req) => {
+      const p = await owner.addPeer(body(req, ['url']).url as string)
       return { nodeId: toHex(p.nodeId), url: p.url, certSha256: toHex(p.certFingerprint), state: p.state }
     }),
   )
-  r.post('/shares/:name/backups', wrap((req, res) => {
-    res.status(202)
-    return owner.backup(String(req.params.name))
-  }))
+  r.post('/shares/:name/backups', answer(202, (req) => owner.backup(String(req.params.name))))
   r.get('/jobs/:id', wrap((req) => owner.jobs.get(String(req.params.id))))
   r.get('/shares/:name/snapshots', wrap(async (req) => ({ snapshots: (await owner.snapshots(String(req.params.name))).map((s) => ({ seq: s.seq, createdAtMs: s.createdAtMs, fileCount: s.fileCount, dirCount: s.dirCount, totalBytes: s.totalBytes, skipped: s.skipped })) })))
   r.post(
     '/shares/:name/restores',
-    wrap((req, res) => {
-      const b = body(req)
-      only(b, ['snapshot', 'paths', 'to'])
-      res.status(202)
+    answer(202, (req) => {
+      const b = body(req, ['snapshot', 'paths', 'to'])
       return owner.restore(String(req.params.name), (b.snapshot ?? 'latest') as string, (b.paths ?? []) as string[], b.to as string)
     }),
   )
   r.get('/shares/:name/key', wrap((req) => ({ text: owner.exportKey(String(req.params.name)) })))
   r.post(
     '/keys',
-    wrap(async (req, res) => {
-      const b = body(req)
-      only(b, ['text'])
-      const s = await owner.importKey(b.text as string)
-      res.status(201)
+    answer(201, async (req) => {
+      const s = await owner.importKey(body(req, ['text']).text as string)
       return { name: s.name, snapshots: (await owner.snapshots(s.name)).length }
     }),
   )

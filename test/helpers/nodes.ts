@@ -1,4 +1,4 @@
-import { copyFile, readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
 import { runQuloud, startQuloud, type RunResult } from './cli.js'
@@ -71,9 +71,3 @@ export async function waitForStatus(node: NodeProc, ok: (s: { shares: Array<Reco
     await new Promise((res) => setTimeout(res, 500))
   }
 }
-
-export async function copyInto(file: string, to: string): Promise<void> {
-  await copyFile(file, to)
-}
-
-export const readJson = async (path: string) => JSON.parse(await readFile(path, 'utf8'))

@@ -45,6 +45,8 @@ export class ChunkFetcher {
   readonly #wanted = new Map<string, Set<string>>()
   readonly #bad = new Set<string>()
   readonly #ids = new Map<string, PackId>()
+  /** Whether each pack is still in the local spool, looked up once per pack. */
+  readonly #local = new Map<string, Promise<boolean>>()
   bytesFetched = 0
 
   constructor(
@@ -75,7 +77,19 @@ export class ChunkFetcher {
 
   async range(packId: PackId, offset: number, length: number): Promise<Uint8Array> {
     const { spool } = this.deps
-    if (spool && (await spool.has(packId))) return spool.getRange(packId, offset, length)
+    if (spool) {
+      let local = this.#local.get(toHex(packId))
+      if (!local) this.#local.set(toHex(packId), (local = spool.has(packId)))
+      if (await local) {
+        try {
+          return await spool.getRange(packId, offset, length)
+        } catch (err) {
+          // Replication may have finished and removed it meanwhile: the peers have it then.
+          if (!isBackupError(err, 'OBJECT_MISSING')) throw err
+          this.#local.set(toHex(packId), Promise.resolve(false))
+        }
+      }
+    }
     let lastErr: unknown = objectMissing(shortHex(packId))
     for (const peer of this.locate(packId)) {
       const hex = toHex(peer.nodeId)

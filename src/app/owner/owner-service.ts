@@ -11,7 +11,7 @@ import type { ChangeWatcher, Scheduler } from '../../core/ports/scheduler.js'
 import type { DataDir } from '../../core/ports/data-dir.js'
 import { asShareId, SHARE_ID_BYTES, type PackId } from '../../core/ids.js'
 import { BackupError, inputInvalid, notFound, repoLocked, rethrowIfBug } from '../../core/errors.js'
-import { encodeShareKeyText, parseShareKeyText, type PeerRef, type SharePointerValue, type SnapshotSummary } from '../../core/snapshot/index.js'
+import { encodeShareKeyText, parseShareKeyText, uniquePeers, type PeerRef, type SharePointerValue, type SnapshotSummary } from '../../core/snapshot/index.js'
 import { bytesEqual, toHex } from '../../shared/bytes.js'
 import type { IngestService } from '../ingest-service.js'
 import type { OwnerKeys } from './owner-keys.js'
@@ -283,13 +283,7 @@ export class OwnerService {
         const p = index.getPeer(r.nodeId)
         return p ? [pool.ref(p)] : []
       })
-      const seen = new Set<string>()
-      const all = [...fromIndex, ...(view ? view.locate(packId) : this.#allPeers())].filter((p) => (seen.has(toHex(p.nodeId)) ? false : (seen.add(toHex(p.nodeId)), true)))
-      // Spread packs over the peers that hold them (by the pack id's first byte), so a restore
-      // draws on every replica at once instead of queueing at the first.
-      const known = Math.max(1, fromIndex.length || (view?.placed(packId).length ?? 1))
-      const turn = (packId[0] ?? 0) % Math.min(known, all.length || 1)
-      return [...all.slice(turn, known), ...all.slice(0, turn), ...all.slice(known)]
+      return uniquePeers([...fromIndex, ...(view ? view.locate(packId) : this.#allPeers())])
     }
     const prover = view ? () => this.#proverFor(view.pointer, this.#allPeers()) : () => this.#ownProver()
     const fetcher = new ChunkFetcher({ ...this.deps, prover, spool: this.deps.spool }, keys, locate)

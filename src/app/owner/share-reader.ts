@@ -5,7 +5,7 @@ import type { PackId } from '../../core/ids.js'
 import type { ShareKeys } from '../../core/crypto/index.js'
 import { identityFromSeed } from '../../core/identity.js'
 import { BackupError, notFound, rethrowIfBug } from '../../core/errors.js'
-import { decodeCatalog, openSharePointer, type PeerRef, type ShareCatalog, type SharePointerValue } from '../../core/snapshot/index.js'
+import { decodeCatalog, openSharePointer, uniquePeers, type PeerRef, type ShareCatalog, type SharePointerValue } from '../../core/snapshot/index.js'
 import { concatBytes, toHex } from '../../shared/bytes.js'
 import type { SignedPointer } from '../../core/protocol/index.js'
 import type { PeerPool } from './peer-pool.js'
@@ -17,8 +17,6 @@ export interface ShareView {
   catalog: ShareCatalog
   /** Peers named by the catalog for a pack, then the pointer's peers, then every other known peer. */
   locate: (packId: PackId) => PeerRef[]
-  /** Only the peers the catalog names for a pack. */
-  placed: (packId: PackId) => PeerRef[]
 }
 
 /**
@@ -54,14 +52,11 @@ export async function readShare(deps: { sodium: Sodium; pool: PeerPool; log: Log
   const pointer = await newestPointer(peers.map((p) => pool.client(p)), locator, log)
   if (!pointer) throw notFound('a pointer for this share on any reachable peer')
   const value = openSharePointer(sodium, keys.pointerKey, locator, pointer.value)
-  const others = (first: PeerRef[]) => {
-    const seen = new Set(first.map((p) => toHex(p.nodeId)))
-    return [...first, ...[...value.peers, ...peers].filter((p) => !seen.has(toHex(p.nodeId)) && (seen.add(toHex(p.nodeId)), true))]
-  }
+  const others = (first: PeerRef[]) => uniquePeers([...first, ...value.peers, ...peers])
   const catalogFetcher = new ChunkFetcher({ ...deps.fetcher, sodium, pool, log, prover: deps.proverFor(value, others([])) }, keys, () => others([]))
   const parts: Uint8Array[] = []
   for (const ref of value.catalog) parts.push(await catalogFetcher.chunk(ref))
   const catalog = decodeCatalog(concatBytes(parts))
   const placement = new Map(catalog.packs.map((p) => [toHex(p.packId), p.peers.map((i) => catalog.peers[i] as PeerRef)]))
-  return { seq: pointer.seq, pointer: value, catalog, locate: (packId) => others(placement.get(toHex(packId)) ?? []), placed: (packId) => placement.get(toHex(packId)) ?? [] }
+  return { seq: pointer.seq, pointer: value, catalog, locate: (packId) => others(placement.get(toHex(packId)) ?? []) }
 }

@@ -49,6 +49,15 @@ export interface ShareCatalog {
   packs: PackPlacement[]
 }
 
+/** The peers in order, each node once (the first mention wins). */
+export function uniquePeers<T extends { nodeId: Uint8Array }>(peers: readonly T[]): T[] {
+  const seen = new Set<string>()
+  return peers.filter((p) => {
+    const hex = toHex(p.nodeId)
+    return seen.has(hex) ? false : (seen.add(hex), true)
+  })
+}
+
 export const peerRefToJson = (p: PeerRef) => ({ id: toHex(p.nodeId), url: p.url, cert: toHex(p.certSha256) })
 
 export function peerRefFromJson(v: unknown, where: string): PeerRef {

@@ -18,7 +18,10 @@ import { Keyring } from './keyring.js'
 import { ProofKeyStore } from './proof-keys.js'
 import { runOwnerSetup } from '../adapters/snarkjs/snarkjs-setup.js'
 import { Daemon } from './daemon.js'
-import type { DaemonConfig } from './config/defaults.js'
+import { DEFAULTS, type DaemonConfig } from './config/defaults.js'
+import { PeerDirectory } from './discovery/peer-directory.js'
+import { PeerExchange } from './discovery/peer-exchange.js'
+import { SsdpDiscovery } from '../adapters/ssdp/ssdp-discovery.js'
 import type { NodeStatus } from './node-status.js'
 import type { Logger } from '../core/ports/logger.js'
 import type { NodeIdentity } from '../core/identity.js'
@@ -101,6 +104,12 @@ export interface ComposedNode {
   owner: () => OwnerService | null
 }
 
+/** A stable UUID-shaped SSDP device id from the node id (public anyway). */
+function ssdpUuid(identity: NodeIdentity): string {
+  const h = toHex(identity.nodeId)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`
+}
+
 /** The local API's address and token, for the CLI (mode 0600). */
 export const API_FILE = 'api.json'
 
@@ -157,21 +166,43 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
   })
   const token = await apiToken(dataDir, sodium)
   let peer: ComposedPeerServer | null = null
+  let exchange: PeerExchange | null = null
   let engine: Awaited<ReturnType<typeof composeOwnerEngine>> | null = null
   const daemon = new Daemon([
     {
       name: 'peer',
       open: async () => {
-        peer = await composePeerServer({ dataDir: dataDir.path, listen: config.peerListen, identity, log, limits: { capacityBytes: config.storageCapacityBytes, perSenderBytes: config.storagePerOwnerBytes } })
+        peer = await composePeerServer({ dataDir: dataDir.path, listen: config.peerListen, identity, log, leaseDays: config.leaseDays, limits: { capacityBytes: config.storageCapacityBytes, perSenderBytes: config.storagePerOwnerBytes } })
       },
       close: async () => {
         await peer?.close()
       },
     },
     {
+      name: 'discovery',
+      open: async () => {
+        const p = peer as unknown as ComposedPeerServer
+        const { sodium: s, clock } = composeCrypto()
+        exchange = new PeerExchange({
+          directory: p.directory,
+          connect: (url, c) => new HttpsPeerClient(url, { sodium: s, clock, retries: 0, timeoutMs: 10_000, ...c }),
+          identity,
+          ownAnnouncement: () => p.handler.announcement(),
+          bootstrap: config.peers,
+          log: log.child({ component: 'discovery' }),
+          intervalMs: config.peerExchangeSeconds * 1000,
+          ...(config.ssdp ? { lan: new SsdpDiscovery({ peerPort: new URL(p.url()).port ? Number(new URL(p.url()).port) : 443, udn: `uuid:${ssdpUuid(identity)}` }) } : {}),
+        })
+        await exchange.start()
+      },
+      close: async () => {
+        await exchange?.close()
+      },
+    },
+    {
       name: 'owner',
       open: async () => {
-        engine = await composeOwnerEngine({ dataDir, identity, masterKey: opts.masterKey, log, catchUpSeconds: config.catchUpSeconds, watchDebounceSeconds: config.watchDebounceSeconds })
+        engine = await composeOwnerEngine({ dataDir, identity, masterKey: opts.masterKey, log, catchUpSeconds: config.catchUpSeconds, watchDebounceSeconds: config.watchDebounceSeconds, auditSchedule: config.auditSchedule, auditDeadlineSeconds: config.auditDeadlineSeconds })
         ownerService = engine.service
         ownerKeys = engine.ownerKeys
         for (const url of config.peers) await ownerService.addPeer(url).catch((err) => log.warn({ url, code: err instanceof BackupError ? err.code : 'UNKNOWN' }, 'A bootstrap peer could not be added'))
@@ -184,7 +215,7 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
     {
       name: 'web',
       open: async () => {
-        const web = createWebApp({ status, log: log.child({ component: 'web' }), api: { status, owner: ownerService as OwnerService, token } })
+        const web = createWebApp({ status, log: log.child({ component: 'web' }), api: { status, owner: ownerService as OwnerService, token, discovered: () => (peer ? (peer as ComposedPeerServer).directory.list() : []) } })
         listener = new HttpListener(web, config.webListen)
         await listener.open()
         await dataDir.writeAtomic(API_FILE, JSON.stringify({ url: listener.url, token }) + '\n', 0o600)
@@ -208,7 +239,7 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
  * The owner engine on real adapters: index, spool, sealer threads, peer pool (signing as the
  * owner id when unlocked), provers, file-system source and restore target, cron and watches.
  */
-export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: NodeIdentity; masterKey: Uint8Array | null; log: Logger; catchUpSeconds: number; watchDebounceSeconds: number }) {
+export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: NodeIdentity; masterKey: Uint8Array | null; log: Logger; catchUpSeconds: number; watchDebounceSeconds: number; auditSchedule?: string | null; auditDeadlineSeconds?: number }) {
   const { sodium, clock } = composeCrypto()
   const { dataDir, log } = o
   const index = new SqliteIndexStore(dataDir.resolve('index.sqlite'))
@@ -227,6 +258,7 @@ export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: Node
     openTarget: (dir) => FsRestoreTarget.open(dir),
     scheduler: new NodeCronScheduler(), watcher: new ChokidarWatcher(), dataDir,
     owner: ownerKeys, ...(o.masterKey && !ownerKeys ? { lockedReason: 'the owner has no proof keys yet: run "quloud proof-setup", then restart the node' } : {}), catchUpIntervalMs: o.catchUpSeconds * 1000, watchDebounceMs: o.watchDebounceSeconds * 1000,
+    auditSchedule: o.auditSchedule ?? null, auditDeadlineMs: (o.auditDeadlineSeconds ?? DEFAULTS.auditDeadlineSeconds) * 1000,
   })
   return {
     service,
@@ -263,10 +295,14 @@ export async function composeRecovery(dataDirPath: string, masterKey: Uint8Array
 /** How long a signed announcement is good for; it is re-signed well before it expires. */
 export const ANNOUNCEMENT_TTL_MS = 24 * 3600_000
 
+/** How often the storage node looks for owners whose lease ran out. */
+export const LEASE_SWEEP_MS = 3600_000
+
 export interface ComposedPeerServer {
   listener: HttpListener
   storage: StorageService
   handler: PeerHandler
+  directory: PeerDirectory
   url: () => string
   close: () => Promise<void>
 }
@@ -276,7 +312,7 @@ export interface ComposedPeerServer {
  * key and TLS certificate from the data folder (made on first start), the encrypted catalog and
  * object files, single-use nonces, the Groth16 verifier, and the signed announcement.
  */
-export async function composePeerServer(opts: { dataDir: string; listen: { host: string; port: number }; identity: NodeIdentity; log: Logger; limits?: Partial<StorageLimits>; advertise?: string[]; requestTimeoutMs?: number }): Promise<ComposedPeerServer> {
+export async function composePeerServer(opts: { dataDir: string; listen: { host: string; port: number }; identity: NodeIdentity; log: Logger; limits?: Partial<StorageLimits>; advertise?: string[]; requestTimeoutMs?: number; leaseDays?: number }): Promise<ComposedPeerServer> {
   const { sodium, clock } = composeCrypto()
   const dataDir = await FsDataDir.open(opts.dataDir)
   const keys = deriveStorageKeys(sodium, await loadOrCreateStorageKey(sodium, dataDir))
@@ -300,8 +336,17 @@ export async function composePeerServer(opts: { dataDir: string; listen: { host:
     return announced
   }
   const publicStore = new PublicStore({ sodium, keys, catalog, objects })
-  const handler = new PeerHandler({ sodium, clock, identity: opts.identity, storage, nonces: new NonceStore({ clock, randomBytes: (n) => sodium.randomBytes(n) }), verifier, announcement, publicStore })
-  const app = createPeerApp({ sodium, clock, log: opts.log.child({ component: 'peer-api' }), handler, maxObjectBytes: storage.limits.maxObjectBytes, maxBlobBytes: publicStore.limits.maxBlobBytes })
+  const directory = new PeerDirectory({ sodium, clock, self: () => opts.identity.nodeId })
+  const handler = new PeerHandler({ sodium, clock, identity: opts.identity, storage, nonces: new NonceStore({ clock, randomBytes: (n) => sodium.randomBytes(n) }), verifier, announcement, publicStore, directory })
+  const leaseMs = (opts.leaseDays ?? DEFAULTS.leaseDays) * 24 * 3600_000
+  const app = createPeerApp({ sodium, clock, log: opts.log.child({ component: 'peer-api' }), handler, maxObjectBytes: storage.limits.maxObjectBytes, maxBlobBytes: publicStore.limits.maxBlobBytes, leaseMs })
+  const sweep = async () => {
+    const gone = await storage.sweepLeases(leaseMs)
+    if (gone.objects > 0) opts.log.info({ objects: gone.objects, bytes: gone.bytes }, 'Deleted the objects of owners whose lease ran out')
+  }
+  await sweep()
+  const sweeper = setInterval(() => void sweep().catch((err) => opts.log.warn({ code: err instanceof BackupError ? err.code : 'UNKNOWN' }, 'The lease sweep failed')), LEASE_SWEEP_MS)
+  sweeper.unref()
   listener = new HttpListener(app, opts.listen, { tls: { certPem: tls.certPem, keyPem: tls.keyPem }, requestTimeoutMs: opts.requestTimeoutMs ?? 300_000 })
   await listener.open()
   const l = listener
@@ -309,8 +354,10 @@ export async function composePeerServer(opts: { dataDir: string; listen: { host:
     listener: l,
     storage,
     handler,
+    directory,
     url: () => l.url.replace(/\/$/, ''),
     async close() {
+      clearInterval(sweeper)
       await l.close()
       await verifier.close()
       await objects.close()

@@ -98,6 +98,7 @@ export function buildProgram(exitWith: (code: number) => void = () => {}): Comma
     .option('--to <dir>', 'also restore every share\'s newest snapshot into DIR/NAME')
     .option('--json', 'print JSON')
     .action((opts) => runRecover(opts))
+  program.command('audit').description('audit every copy now and repair what is missing').option('--wait', 'wait for the audit and its repairs, with progress; exit non-zero if copies remain missing').option(dataOpt, dataHelp).option('--json', 'print JSON').action((opts) => owner.audit(opts))
   program.command('status').description('shares, copies and peers').option(dataOpt, dataHelp).option('--json', 'print JSON').action((opts) => owner.status(opts))
   const key = program.command('key').description('hand one share to a friend')
   key.command('export').description('print a share\'s key as text (and QR code)').argument('<name>').option('--qr', 'also print a QR code').option(dataOpt, dataHelp).option('--json', 'print JSON').action((name, opts) => owner.keyExport(name, opts))

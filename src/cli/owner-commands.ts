@@ -56,8 +56,34 @@ export async function peersList(o: Common): Promise<void> {
   const api = await ApiClient.open(o.data)
   const r = await api.call<{ peers: Array<Record<string, unknown>> }>('GET', '/peers')
   if (o.json) return printJson(r)
-  if (r.peers.length === 0) return out('No peers yet: quloud peer add https://HOST:PORT')
-  for (const p of r.peers) out(`${String(p.nodeId).slice(0, 16)}  ${p.url}  ${p.state}  last seen ${when(p.lastSeenMs)}`)
+  if (r.peers.length === 0) out('No peers yet: quloud peer add https://HOST:PORT')
+  for (const p of r.peers) out(peerLine(p))
+  const found = (r as { discovered?: Array<Record<string, unknown>> }).discovered ?? []
+  if (found.length > 0) out(`Discovered (add one with quloud peer add URL):`)
+  for (const d of found) out(`  ${String(d.nodeId).slice(0, 16)}  ${d.url}  via ${d.source}`)
+}
+
+const peerLine = (p: Record<string, unknown>) =>
+  `${String(p.nodeId).slice(0, 16)}  ${p.url}  ${p.state}  ${p.copies} copies  audit score ${Number(p.score).toFixed(2)} (${p.auditsPassed} passed, ${p.auditsFailed} failed)  last audit ${when(p.lastAuditMs)}`
+
+export async function audit(o: Common & { wait?: boolean }): Promise<void> {
+  const api = await ApiClient.open(o.data)
+  const job = await api.call<JobLike>('POST', '/audits')
+  if (!o.wait) {
+    if (o.json) return printJson(job)
+    return out(`Audit round started (job ${job.id}); follow it with: quloud status`)
+  }
+  const done = await followJob(() => api.call<JobLike>('GET', `/jobs/${encodeURIComponent(job.id)}`), 'audit', { json: o.json === true })
+  if (done.state === 'failed') throw jobFailed(done)
+  const r = (done.result ?? {}) as { round?: { replicas: number; passed: number; failed: number; peers: Array<{ nodeId: string; failed: number; reason: string | null; state: string }> }; repairs?: Array<Record<string, number | string>>; missing?: number }
+  if (o.json) printJson({ job: done.id, ...r })
+  else {
+    const round = r.round ?? { replicas: 0, passed: 0, failed: 0, peers: [] }
+    out(`Audited ${round.replicas} copies on ${round.peers.length} peers: ${round.passed} passed, ${round.failed} failed.`)
+    for (const p of round.peers.filter((x) => x.failed > 0)) out(`  peer ${p.nodeId.slice(0, 16)} (${p.state}): ${p.failed} failed, ${p.reason ?? ''}`)
+    for (const x of r.repairs ?? []) out(`  repaired "${x.share}": ${x.short} packs short; ${x.fromSpool} from the spool, ${x.fromSource} from the source files, ${x.fetched} fetched from peers; ${x.stillShort} still short`)
+  }
+  if ((r.missing ?? 0) > 0) throw copiesMissing(`${r.missing} pack(s) still have fewer copies than asked after the repair (too few healthy peers?)`)
 }
 
 export async function backup(name: string, o: Common & { wait?: boolean }): Promise<void> {
@@ -102,11 +128,12 @@ export async function status(o: Common): Promise<void> {
   const api = await ApiClient.open(o.data)
   const s = await api.call<Record<string, unknown> & { shares: Array<Record<string, unknown>>; peers: unknown[] }>('GET', '/status')
   if (o.json) return printJson(s)
-  out(`Quloud ${s.version}, node ${String(s.nodeId).slice(0, 16)}, ${s.locked ? 'locked' : 'unlocked'}, ${s.peers.length} peers`)
+  out(`Quloud ${s.version}, node ${String(s.nodeId).slice(0, 16)}, ${s.locked ? 'locked' : 'unlocked'}, ${s.peers.length} peers, ${s.discovered ?? 0} discovered`)
   for (const x of s.shares) {
-    const health = x.imported ? 'imported (restore only)' : `${x.healthy}/${x.packs} packs with ${x.copies} copies${Number(x.degraded) + Number(x.lost) > 0 ? `, ${x.degraded} degraded, ${x.lost} without copies` : ''}`
-    out(`  ${x.name}: ${health}; last backup ${when(x.lastBackupMs)} ${x.lastResult ?? ''}${x.pending ? ' (backup pending)' : ''}`)
+    const health = x.imported ? 'imported (restore only)' : `copies: ${x.healthy} healthy, ${x.degraded} degraded, ${x.lost} lost (of ${x.packs} packs, ${x.copies} copies each)`
+    out(`  ${x.name}: ${health}; last backup ${when(x.lastBackupMs)} ${x.lastResult ?? ''}${x.pending ? ' (backup pending)' : ''}; last audit ${when(x.lastAuditMs)}`)
   }
+  for (const p of s.peers as Array<Record<string, unknown>>) out(`  peer ${peerLine(p)}`)
 }
 
 export async function keyExport(name: string, o: Common & { qr?: boolean }): Promise<void> {

@@ -3,6 +3,7 @@ import { timingSafeEqual, createHash } from 'node:crypto'
 import { inputInvalid, unauthorized } from '../core/errors.js'
 import type { OwnerService } from '../app/owner/owner-service.js'
 import type { NodeStatus } from '../app/node-status.js'
+import type { KnownPeer } from '../app/discovery/peer-directory.js'
 import { toHex } from '../shared/bytes.js'
 
 export interface LocalApiDeps {
@@ -10,6 +11,8 @@ export interface LocalApiDeps {
   owner: OwnerService
   /** The API token from the data folder (api.json, mode 0600). */
   token: string
+  /** Nodes heard of by SSDP and peer exchange (verified announcements). */
+  discovered?: () => KnownPeer[]
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
@@ -59,7 +62,7 @@ export function createLocalApi(deps: LocalApiDeps): express.Router {
   r.use(requireToken(deps.token))
   r.use(express.json({ limit: '64kb', strict: true }))
 
-  r.get('/status', wrap(async () => ({ ...(await deps.status()), shares: owner.listShares(), peers: peersView(owner) })))
+  r.get('/status', wrap(async () => ({ ...(await deps.status()), shares: owner.listShares(), peers: peersView(owner), discovered: (deps.discovered?.() ?? []).length, lastAudit: auditView(owner) })))
   r.get('/shares', wrap(() => ({ shares: owner.listShares() })))
   r.post(
     '/shares',
@@ -73,7 +76,17 @@ export function createLocalApi(deps: LocalApiDeps): express.Router {
     await owner.removeShare(String(req.params.name))
     return { removed: req.params.name }
   }))
-  r.get('/peers', wrap(() => ({ peers: peersView(owner) })))
+  r.get('/peers', wrap(() => ({ peers: peersView(owner), discovered: discoveredView(deps) })))
+  r.patch(
+    '/peers/:nodeId',
+    wrap((req) => {
+      const b = body(req, ['state'])
+      if (b.state !== 'blocked' && b.state !== 'active') throw inputInvalid('state must be "blocked" or "active"')
+      const p = owner.setPeerBlocked(String(req.params.nodeId), b.state === 'blocked')
+      return { nodeId: toHex(p.nodeId), state: p.state }
+    }),
+  )
+  r.post('/audits', answer(202, () => owner.audit()))
   r.post(
     '/peers',
     answer(201, async (req) => {
@@ -103,5 +116,19 @@ export function createLocalApi(deps: LocalApiDeps): express.Router {
 }
 
 function peersView(owner: OwnerService) {
-  return owner.peers().map((p) => ({ nodeId: toHex(p.nodeId), url: p.url, certSha256: toHex(p.certFingerprint), state: p.state, firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs }))
+  const copies = owner.copiesByPeer()
+  return owner.peers().map((p) => ({
+    nodeId: toHex(p.nodeId), url: p.url, certSha256: toHex(p.certFingerprint), state: p.state, firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs,
+    copies: copies.get(toHex(p.nodeId)) ?? 0,
+    score: p.audit.score, auditsPassed: p.audit.passed, auditsFailed: p.audit.failed, consecutiveFailures: p.audit.consecutiveFailures, lastAuditMs: p.audit.lastMs, lastAuditOkMs: p.audit.lastOkMs,
+  }))
+}
+
+function discoveredView(deps: LocalApiDeps) {
+  return (deps.discovered?.() ?? []).map((k) => ({ nodeId: toHex(k.announcement.nodeId), url: k.url, source: k.source, verifiedAtMs: k.verifiedAtMs, capacityBytes: k.announcement.capacityBytes, expiresAtMs: k.announcement.expiresAtMs }))
+}
+
+function auditView(owner: OwnerService) {
+  const a = owner.lastAudit
+  return a ? { startedAtMs: a.round.startedAtMs, finishedAtMs: a.round.finishedAtMs, replicas: a.round.replicas, passed: a.round.passed, failed: a.round.failed, missing: a.missing } : null
 }

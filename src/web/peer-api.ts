@@ -27,6 +27,8 @@ export interface PeerApiDeps {
   handler: PeerHandler
   maxObjectBytes: number
   maxBlobBytes: number
+  /** How long an owner's objects stay without a renewal (POST /v1/lease). */
+  leaseMs: number
 }
 
 const asyncRoute = (fn: (req: Request, res: Response) => Promise<void> | void) => (req: Request, res: Response, next: NextFunction) => {
@@ -167,6 +169,10 @@ export function createPeerApp(deps: PeerApiDeps): express.Express {
     const answers = await handler.audit(from, json(req))
     res.json({ answers: answers.map((a) => ({ objectId: toHex(a.objectId), sizeBytes: a.sizeBytes, proofs: a.proofs.map((p) => ({ leafIndex: p.leafIndex, leaf: toBase64(p.leaf), siblings: p.siblings.map(toHex) })) })) })
   }))
+
+  app.post('/v1/lease', rawBody(0), (req, res) => {
+    res.json(handler.renewLease(signer(req), deps.leaseMs))
+  })
 
   app.post('/v1/peers', rawBody(LIMITS.jsonBytes), (req, res) => {
     const a = handler.learnPeer(json(req))

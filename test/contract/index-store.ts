@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava'
-import type { ChunkLocation, IndexStore, PackRecord } from '../../src/core/ports/index-store.js'
+import { NEW_PEER_AUDIT, type ChunkLocation, type IndexStore, type PackRecord } from '../../src/core/ports/index-store.js'
 import { asChunkId, asNodeId, asPackId, asShareId } from '../../src/core/ids.js'
 import { BackupError } from '../../src/core/errors.js'
 
@@ -30,6 +30,11 @@ export function indexStoreContract(label: string, make: (t: ExecutionContext) =>
     t.deepEqual(idx.listPacks(otherShare), [])
     idx.setPackState(packId(1), 'replicated')
     t.is(idx.getPack(packId(1))?.state, 'replicated')
+    idx.setPackMerkleRoot(packId(1), new Uint8Array(32).fill(9))
+    t.deepEqual(idx.getPack(packId(1))?.merkleRoot, new Uint8Array(32).fill(9))
+    idx.addPack(pack(2, 2), [loc(2, 21, 141), loc(2, 20)])
+    t.deepEqual(idx.listChunksOfPack(packId(2)), [loc(2, 20), loc(2, 21, 141)])
+    t.deepEqual(idx.listChunksOfPack(packId(3)), [])
   })
 
   test(`${label} › a known chunk id is kept where it was first recorded`, async (t) => {
@@ -114,21 +119,31 @@ export function indexStoreContract(label: string, make: (t: ExecutionContext) =>
 
   test(`${label} › peers upsert keeps first-seen; replicas per pack`, async (t) => {
     const idx = await make(t)
-    const p = { nodeId: nodeId(1), url: 'https://127.0.0.1:1', certFingerprint: new Uint8Array(32).fill(1), firstSeenMs: 10, lastSeenMs: 10, state: 'active' as const }
+    const p = { nodeId: nodeId(1), url: 'https://127.0.0.1:1', certFingerprint: new Uint8Array(32).fill(1), firstSeenMs: 10, lastSeenMs: 10, state: 'active' as const, audit: { ...NEW_PEER_AUDIT } }
     idx.upsertPeer(p)
+    const audited = { passed: 3, failed: 1, consecutiveFailures: 1, lastMs: 50, lastOkMs: 40, score: 0.75 }
+    idx.updatePeer(nodeId(1), { audit: audited })
+    // A later upsert (the peer added again) keeps first-seen and the audit history.
     idx.upsertPeer({ ...p, firstSeenMs: 99, lastSeenMs: 20, url: 'https://127.0.0.1:2' })
-    t.deepEqual(idx.getPeer(nodeId(1)), { ...p, lastSeenMs: 20, url: 'https://127.0.0.1:2' })
+    t.deepEqual(idx.getPeer(nodeId(1)), { ...p, lastSeenMs: 20, url: 'https://127.0.0.1:2', audit: audited })
+    idx.updatePeer(nodeId(1), { state: 'failing' })
+    t.is(idx.getPeer(nodeId(1))?.state, 'failing')
+    t.deepEqual(idx.getPeer(nodeId(1))?.audit, audited)
+    idx.updatePeer(nodeId(1), { state: 'active' })
     t.is(idx.getPeer(nodeId(2)), null)
     idx.upsertPeer({ ...p, nodeId: nodeId(2), firstSeenMs: 5 })
     t.deepEqual(idx.listPeers().map((x) => x.nodeId), [nodeId(2), nodeId(1)])
     idx.addPack(pack(1, 1), [loc(1, 1)])
-    const r = { packId: packId(1), nodeId: nodeId(1), receipt: new Uint8Array([1, 2, 3]), storedAtMs: 5, lastAuditMs: null, status: 'stored' as const }
+    const r = { packId: packId(1), nodeId: nodeId(1), receipt: new Uint8Array([1, 2, 3]), storedAtMs: 5, merkleRoot: new Uint8Array(32).fill(7), lastAuditMs: null, status: 'stored' as const, failures: 0 }
     idx.putReplica(r)
     idx.putReplica({ ...r, nodeId: nodeId(2) })
     idx.putReplica({ ...r, status: 'healthy', lastAuditMs: 9 })
     t.deepEqual(idx.listReplicas(packId(1)), [{ ...r, status: 'healthy', lastAuditMs: 9 }, { ...r, nodeId: nodeId(2) }])
     t.deepEqual(idx.listReplicasOfShare(share).map((x) => x.nodeId), [nodeId(1), nodeId(2)])
     t.deepEqual(idx.listReplicasOfShare(otherShare), [])
+    idx.updateReplica(packId(1), nodeId(2), { status: 'bad', failures: 2, lastAuditMs: 77 })
+    idx.updateReplica(packId(1), nodeId(3), { status: 'bad' })
+    t.deepEqual(idx.listReplicas(packId(1)), [{ ...r, status: 'healthy', lastAuditMs: 9 }, { ...r, nodeId: nodeId(2), status: 'bad', failures: 2, lastAuditMs: 77 }])
   })
 
   test(`${label} › calls after close reject with CLOSED`, async (t) => {

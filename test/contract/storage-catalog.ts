@@ -50,6 +50,19 @@ export function storageCatalogContract(label: string, make: (t: ExecutionContext
     t.deepEqual(c.pointer(tag(9)), { seq: 5, sealed: new Uint8Array([5]) })
   })
 
+  test(`${label} › leases keep the latest renewal and can be dropped`, async (t) => {
+    const c = await make(t)
+    t.is(c.lease(tag(8)), null)
+    c.renewLease(tag(8), 100)
+    c.renewLease(tag(8), 50)
+    t.is(c.lease(tag(8)), 100)
+    c.renewLease(tag(8), 300)
+    t.is(c.lease(tag(8)), 300)
+    t.is(c.lease(tag(9)), null)
+    c.dropLease(tag(8))
+    t.is(c.lease(tag(8)), null)
+  })
+
   test(`${label} › blobs are kept once and summed per locator`, async (t) => {
     const c = await make(t)
     t.true(c.insertBlob({ blobTag: tag(1), locatorTag: tag(50), sizeBytes: 10 }))

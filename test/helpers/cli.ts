@@ -11,9 +11,10 @@ export interface RunResult {
 }
 
 /** Runs `quloud ARGS` to completion as a separate process. */
-export function runQuloud(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+export function runQuloud(args: string[], opts: { cwd?: string; env?: Record<string, string>; prefix?: string[] } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [QULOUD_BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [cmd, ...argv] = [...(opts.prefix ?? []), process.execPath, QULOUD_BIN, ...args] as [string, ...string[]]
+    const child = spawn(cmd, argv, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -24,8 +25,10 @@ export function runQuloud(args: string[], opts: { cwd?: string; env?: Record<str
 }
 
 /** Starts a long-running `quloud start`; resolves once `ready` matches its output. */
-export async function startQuloud(t: ExecutionContext, args: string[], opts: { cwd?: string; env?: Record<string, string>; ready?: RegExp } = {}) {
-  const child: ChildProcess = spawn(process.execPath, [QULOUD_BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+export async function startQuloud(t: ExecutionContext, args: string[], opts: { cwd?: string; env?: Record<string, string>; ready?: RegExp; prefix?: string[] } = {}) {
+  // A prefix such as `ip netns exec NS` execs the node in place, so the child is still the node.
+  const [cmd, ...argv] = [...(opts.prefix ?? []), process.execPath, QULOUD_BIN, ...args] as [string, ...string[]]
+  const child: ChildProcess = spawn(cmd, argv, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout?.on('data', (d) => (stdout += d))

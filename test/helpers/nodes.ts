@@ -21,17 +21,19 @@ export interface NodeProc {
 }
 
 /** Starts `quloud start` in its own process; the peer port is fixed so a restarted node keeps its address. */
-export async function startNode(t: ExecutionContext, data: string, opts: { peerPort?: number; unlock?: string; env?: Record<string, string> } = {}): Promise<NodeProc> {
+export async function startNode(t: ExecutionContext, data: string, opts: { peerPort?: number; unlock?: string; env?: Record<string, string>; args?: string[]; host?: string; prefix?: string[] } = {}): Promise<NodeProc> {
   const peerPort = opts.peerPort ?? (await freePort())
-  const args = ['start', '--data', data, '--web-listen', '127.0.0.1:0', '--peer-listen', `127.0.0.1:${peerPort}`]
+  const host = opts.host ?? '127.0.0.1'
+  const args = ['start', '--data', data, '--web-listen', '127.0.0.1:0', '--peer-listen', `${host}:${peerPort}`, ...(opts.args ?? [])]
   if (opts.unlock) args.push('--passphrase-file', opts.unlock)
-  const node = await startQuloud(t, args, { env: { QULOUD_LOG_LEVEL: 'warn', QULOUD_CATCH_UP_SECONDS: '2', QULOUD_WATCH_DEBOUNCE_SECONDS: '1', ...opts.env } })
+  const prefix = opts.prefix ? { prefix: opts.prefix } : {}
+  const node = await startQuloud(t, args, { env: { QULOUD_LOG_LEVEL: 'warn', QULOUD_CATCH_UP_SECONDS: '2', QULOUD_WATCH_DEBOUNCE_SECONDS: '1', ...opts.env }, ...prefix })
   return {
     data,
     peerPort,
-    peerUrl: `https://127.0.0.1:${peerPort}`,
+    peerUrl: `https://${host}:${peerPort}`,
     ...node,
-    cli: (a) => runQuloud([...a, '--data', data]),
+    cli: (a) => runQuloud([...a, '--data', data], prefix),
     stop: async (signal = 'SIGTERM') => {
       if (node.child.exitCode === null) node.child.kill(signal)
       return node.exited

@@ -213,6 +213,12 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     return answers
   }
 
+  async renewLease(): Promise<{ renewedAtMs: number; expiresAtMs: number }> {
+    const { json } = await this.#call('POST', '/v1/lease', { signed: true })
+    const o = object(json, 'the lease', ['renewedAtMs', 'expiresAtMs'])
+    return { renewedAtMs: integer(o.renewedAtMs, 'renewedAtMs', 0, Number.MAX_SAFE_INTEGER), expiresAtMs: integer(o.expiresAtMs, 'expiresAtMs', 0, Number.MAX_SAFE_INTEGER) }
+  }
+
   async announce(announcement: Announcement): Promise<void> {
     await this.#call('POST', '/v1/peers', { body: new TextEncoder().encode(JSON.stringify(announcementToJson(announcement))), headers: { 'content-type': 'application/json' } })
   }

@@ -84,6 +84,15 @@ export class MemoryIndexStore implements IndexStore {
     if (p) p.state = state
   }
 
+  setPackMerkleRoot(packId: PackId, merkleRoot: Uint8Array): void {
+    const p = this.#live().packs.get(key(packId))
+    if (p) p.merkleRoot = merkleRoot.slice()
+  }
+
+  listChunksOfPack(packId: PackId): ChunkLocation[] {
+    return [...this.#live().chunks.values()].filter((c) => bytesEqual(c.packId, packId)).sort((a, b) => a.offsetBytes - b.offsetBytes).map((c) => ({ ...c }))
+  }
+
   findChunk(shareId: ShareId, chunkId: ChunkId): ChunkLocation | null {
     const c = this.#live().chunks.get(key(shareId, chunkId))
     return c ? { ...c } : null
@@ -164,22 +173,36 @@ export class MemoryIndexStore implements IndexStore {
   upsertPeer(peer: PeerRecord): void {
     const t = this.#live()
     const old = t.peers.get(key(peer.nodeId))
-    t.peers.set(key(peer.nodeId), { ...peer, firstSeenMs: old ? old.firstSeenMs : peer.firstSeenMs })
+    t.peers.set(key(peer.nodeId), old ? { ...peer, firstSeenMs: old.firstSeenMs, audit: old.audit } : { ...peer, audit: { ...peer.audit } })
+  }
+
+  updatePeer(nodeId: NodeId, fields: Partial<Pick<PeerRecord, 'state' | 'audit'>>): void {
+    const t = this.#live()
+    const old = t.peers.get(key(nodeId))
+    if (old) t.peers.set(key(nodeId), { ...old, ...(fields.state !== undefined ? { state: fields.state } : {}), ...(fields.audit !== undefined ? { audit: { ...fields.audit } } : {}) })
   }
 
   getPeer(nodeId: NodeId): PeerRecord | null {
     const p = this.#live().peers.get(key(nodeId))
-    return p ? { ...p } : null
+    return p ? { ...p, audit: { ...p.audit } } : null
   }
 
   listPeers(): PeerRecord[] {
     return [...this.#live().peers.values()]
       .sort((a, b) => a.firstSeenMs - b.firstSeenMs || cmp(toHex(a.nodeId), toHex(b.nodeId)))
-      .map((p) => ({ ...p }))
+      .map((p) => ({ ...p, audit: { ...p.audit } }))
   }
 
   putReplica(replica: ReplicaRecord): void {
     this.#live().replicas.set(key(replica.packId, replica.nodeId), { ...replica })
+  }
+
+  updateReplica(packId: PackId, nodeId: NodeId, fields: Partial<Pick<ReplicaRecord, 'status' | 'lastAuditMs' | 'failures'>>): void {
+    const t = this.#live()
+    const old = t.replicas.get(key(packId, nodeId))
+    if (!old) return
+    const defined = Object.fromEntries(Object.entries(fields).filter(([k, v]) => v !== undefined && ['status', 'lastAuditMs', 'failures'].includes(k)))
+    t.replicas.set(key(packId, nodeId), { ...old, ...defined })
   }
 
   listReplicasOfShare(shareId: ShareId): ReplicaRecord[] {

@@ -7,6 +7,7 @@ export class MemoryStorageCatalog implements StorageCatalog {
   readonly #owners = new Map<string, Uint8Array>()
   readonly #pointers = new Map<string, { seq: number; sealed: Uint8Array }>()
   readonly #blobs = new Map<string, { locatorTag: Uint8Array; sizeBytes: number }>()
+  readonly #leases = new Map<string, number>()
 
   get(objectTag: Uint8Array): CatalogRow | null {
     const r = this.#rows.get(toHex(objectTag))
@@ -75,6 +76,19 @@ export class MemoryStorageCatalog implements StorageCatalog {
     let n = 0
     for (const b of this.#blobs.values()) if (!locatorTag || toHex(b.locatorTag) === toHex(locatorTag)) n += b.sizeBytes
     return n
+  }
+
+  lease(ownerTag: Uint8Array): number | null {
+    return this.#leases.get(toHex(ownerTag)) ?? null
+  }
+
+  renewLease(ownerTag: Uint8Array, atMs: number): void {
+    const k = toHex(ownerTag)
+    this.#leases.set(k, Math.max(this.#leases.get(k) ?? atMs, atMs))
+  }
+
+  dropLease(ownerTag: Uint8Array): void {
+    this.#leases.delete(toHex(ownerTag))
   }
 
   *rows(): Iterable<CatalogRow> {

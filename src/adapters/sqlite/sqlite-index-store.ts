@@ -126,6 +126,15 @@ export class SqliteIndexStore extends Resource implements IndexStore {
     this.#q('UPDATE packs SET state = ? WHERE pack_id = ?').run(state, packId)
   }
 
+  setPackMerkleRoot(packId: PackId, merkleRoot: Uint8Array): void {
+    this.#q('UPDATE packs SET merkle_root = ? WHERE pack_id = ?').run(merkleRoot, packId)
+  }
+
+  listChunksOfPack(packId: PackId): ChunkLocation[] {
+    const rows = this.#q('SELECT chunk_id, offset_bytes, sealed_bytes, plain_bytes FROM chunks WHERE pack_id = ? ORDER BY offset_bytes').all(packId) as Row[]
+    return rows.map((r) => decode(() => ({ chunkId: asChunkId(bytes(r.chunk_id)), packId, offsetBytes: num(r.offset_bytes), sealedBytes: num(r.sealed_bytes), plainBytes: num(r.plain_bytes) })))
+  }
+
   findChunk(shareId: ShareId, chunkId: ChunkId): ChunkLocation | null {
     const r = this.#q('SELECT pack_id, offset_bytes, sealed_bytes, plain_bytes FROM chunks WHERE share_id = ? AND chunk_id = ?').get(shareId, chunkId) as Row | undefined
     if (!r) return null
@@ -233,10 +242,27 @@ export class SqliteIndexStore extends Resource implements IndexStore {
   }
 
   upsertPeer(p: PeerRecord): void {
-    this.#q(`INSERT INTO peers (node_id, url, cert_fingerprint, first_seen_ms, last_seen_ms, state) VALUES (?, ?, ?, ?, ?, ?)
+    const a = p.audit
+    this.#q(`INSERT INTO peers (node_id, url, cert_fingerprint, first_seen_ms, last_seen_ms, state, audits_passed, audits_failed, consecutive_failures, last_audit_ms, last_audit_ok_ms, score)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (node_id) DO UPDATE SET url = excluded.url, cert_fingerprint = excluded.cert_fingerprint,
                last_seen_ms = excluded.last_seen_ms, state = excluded.state`)
-      .run(p.nodeId, p.url, p.certFingerprint, p.firstSeenMs, p.lastSeenMs, p.state)
+      .run(p.nodeId, p.url, p.certFingerprint, p.firstSeenMs, p.lastSeenMs, p.state, a.passed, a.failed, a.consecutiveFailures, a.lastMs, a.lastOkMs, a.score)
+  }
+
+  updatePeer(nodeId: NodeId, fields: Partial<Pick<PeerRecord, 'state' | 'audit'>>): void {
+    const sets: string[] = []
+    const values: unknown[] = []
+    if (fields.state !== undefined) {
+      sets.push('state = ?')
+      values.push(fields.state)
+    }
+    if (fields.audit !== undefined) {
+      const a = fields.audit
+      sets.push('audits_passed = ?', 'audits_failed = ?', 'consecutive_failures = ?', 'last_audit_ms = ?', 'last_audit_ok_ms = ?', 'score = ?')
+      values.push(a.passed, a.failed, a.consecutiveFailures, a.lastMs, a.lastOkMs, a.score)
+    }
+    if (sets.length > 0) this.#q(`UPDATE peers SET ${sets.join(', ')} WHERE node_id = ?`).run(...values, nodeId)
   }
 
   #peer(r: Row): PeerRecord {
@@ -247,6 +273,14 @@ export class SqliteIndexStore extends Resource implements IndexStore {
       firstSeenMs: num(r.first_seen_ms),
       lastSeenMs: num(r.last_seen_ms),
       state: str(r.state) as PeerRecord['state'],
+      audit: {
+        passed: num(r.audits_passed),
+        failed: num(r.audits_failed),
+        consecutiveFailures: num(r.consecutive_failures),
+        lastMs: r.last_audit_ms === null ? null : num(r.last_audit_ms),
+        lastOkMs: r.last_audit_ok_ms === null ? null : num(r.last_audit_ok_ms),
+        score: num(r.score),
+      },
     }))
   }
 
@@ -260,8 +294,15 @@ export class SqliteIndexStore extends Resource implements IndexStore {
   }
 
   putReplica(x: ReplicaRecord): void {
-    this.#q(`INSERT OR REPLACE INTO replicas (pack_id, node_id, receipt, stored_at_ms, last_audit_ms, status) VALUES (?, ?, ?, ?, ?, ?)`)
-      .run(x.packId, x.nodeId, x.receipt, x.storedAtMs, x.lastAuditMs, x.status)
+    this.#q(`INSERT OR REPLACE INTO replicas (pack_id, node_id, receipt, stored_at_ms, merkle_root, last_audit_ms, status, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(x.packId, x.nodeId, x.receipt, x.storedAtMs, x.merkleRoot, x.lastAuditMs, x.status, x.failures)
+  }
+
+  updateReplica(packId: PackId, nodeId: NodeId, fields: Partial<Pick<ReplicaRecord, 'status' | 'lastAuditMs' | 'failures'>>): void {
+    const cols: Record<string, string> = { status: 'status', lastAuditMs: 'last_audit_ms', failures: 'failures' }
+    const entries = Object.entries(fields).filter(([k, v]) => v !== undefined && cols[k])
+    if (entries.length === 0) return
+    this.#q(`UPDATE replicas SET ${entries.map(([k]) => `${cols[k]} = ?`).join(', ')} WHERE pack_id = ? AND node_id = ?`).run(...entries.map(([, v]) => v), packId, nodeId)
   }
 
   listReplicas(packId: PackId): ReplicaRecord[] {
@@ -278,8 +319,10 @@ export class SqliteIndexStore extends Resource implements IndexStore {
         nodeId: asNodeId(bytes(r.node_id)),
         receipt: bytes(r.receipt),
         storedAtMs: num(r.stored_at_ms),
+        merkleRoot: bytes(r.merkle_root),
         lastAuditMs: r.last_audit_ms === null ? null : num(r.last_audit_ms),
         status: str(r.status) as ReplicaRecord['status'],
+        failures: num(r.failures),
       }))
   }
 }

@@ -27,6 +27,9 @@ const SQL = {
   insertBlob: 'INSERT OR IGNORE INTO blobs (blob_tag, locator_tag, size_bytes) VALUES (?, ?, ?)',
   blobBytesBy: 'SELECT coalesce(sum(size_bytes), 0) AS n FROM blobs WHERE locator_tag = ?',
   blobBytes: 'SELECT coalesce(sum(size_bytes), 0) AS n FROM blobs',
+  lease: 'SELECT renewed_at_ms FROM leases WHERE owner_tag = ?',
+  renewLease: 'INSERT INTO leases (owner_tag, renewed_at_ms) VALUES (?, ?) ON CONFLICT (owner_tag) DO UPDATE SET renewed_at_ms = max(renewed_at_ms, excluded.renewed_at_ms)',
+  dropLease: 'DELETE FROM leases WHERE owner_tag = ?',
 } as const
 
 /** StorageCatalog on its own SQLite file (WAL, STRICT tables, numbered migrations); open() first. */
@@ -113,6 +116,19 @@ export class SqliteStorageCatalog extends Resource implements StorageCatalog {
 
   blobBytes(locatorTag?: Uint8Array): number {
     return Number(((locatorTag ? this.#stmt.blobBytesBy.get(locatorTag) : this.#stmt.blobBytes.get()) as { n: number }).n)
+  }
+
+  lease(ownerTag: Uint8Array): number | null {
+    const r = this.#stmt.lease.get(ownerTag) as { renewed_at_ms: number } | undefined
+    return r ? Number(r.renewed_at_ms) : null
+  }
+
+  renewLease(ownerTag: Uint8Array, atMs: number): void {
+    this.#stmt.renewLease.run(ownerTag, atMs)
+  }
+
+  dropLease(ownerTag: Uint8Array): void {
+    this.#stmt.dropLease.run(ownerTag)
   }
 
   *rows(): Iterable<CatalogRow> {

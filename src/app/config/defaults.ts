@@ -29,6 +29,14 @@ export interface DaemonConfig {
   catchUpSeconds: number
   /** Quiet time after the last change in a watched share before its backup starts. */
   watchDebounceSeconds: number
+  /** When audit rounds run (cron, five fields); each checks every replica and repairs. */
+  auditSchedule: string
+  /** How long a peer has to answer one audit request. */
+  auditDeadlineSeconds: number
+  /** Storage side: an owner that has not renewed for this long loses its objects here. */
+  leaseDays: number
+  /** How often known peers are asked for the peers they know (and told about this node). */
+  peerExchangeSeconds: number
 }
 
 export const CONFIG_VERSION = 1
@@ -47,4 +55,8 @@ export const DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   storagePerOwnerBytes: 2 * 1024 ** 3,
   catchUpSeconds: 60,
   watchDebounceSeconds: 5,
+  auditSchedule: '30 4 * * *',
+  auditDeadlineSeconds: 30,
+  leaseDays: 90,
+  peerExchangeSeconds: 600,
 } as const satisfies DaemonConfig) as Readonly<DaemonConfig>

@@ -16,6 +16,10 @@ export interface ConfigFlags {
   storagePerOwnerBytes?: string
   catchUpSeconds?: string
   watchDebounceSeconds?: string
+  auditSchedule?: string
+  auditDeadlineSeconds?: string
+  leaseDays?: string
+  peerExchangeSeconds?: string
 }
 
 /** The QULOUD_* twin of every flag. */
@@ -31,6 +35,10 @@ export const ENV_VARS: Record<keyof ConfigFlags, string> = {
   storagePerOwnerBytes: 'QULOUD_STORAGE_PER_OWNER_BYTES',
   catchUpSeconds: 'QULOUD_CATCH_UP_SECONDS',
   watchDebounceSeconds: 'QULOUD_WATCH_DEBOUNCE_SECONDS',
+  auditSchedule: 'QULOUD_AUDIT_SCHEDULE',
+  auditDeadlineSeconds: 'QULOUD_AUDIT_DEADLINE_SECONDS',
+  leaseDays: 'QULOUD_LEASE_DAYS',
+  peerExchangeSeconds: 'QULOUD_PEER_EXCHANGE_SECONDS',
 }
 
 function fromEnv(env: Record<string, string | undefined>): ConfigFlags {
@@ -51,6 +59,10 @@ function fromEnv(env: Record<string, string | undefined>): ConfigFlags {
   set('storagePerOwnerBytes', str('storagePerOwnerBytes'))
   set('catchUpSeconds', str('catchUpSeconds'))
   set('watchDebounceSeconds', str('watchDebounceSeconds'))
+  set('auditSchedule', str('auditSchedule'))
+  set('auditDeadlineSeconds', str('auditDeadlineSeconds'))
+  set('leaseDays', str('leaseDays'))
+  set('peerExchangeSeconds', str('peerExchangeSeconds'))
   const ssdp = str('ssdp')
   if (ssdp !== undefined) {
     if (!['1', '0', 'true', 'false', 'on', 'off'].includes(ssdp)) throw configInvalid(`${ENV_VARS.ssdp} must be true or false`)

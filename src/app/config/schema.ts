@@ -2,7 +2,7 @@ import { configInvalid } from '../../core/errors.js'
 import { CONFIG_VERSION, type DaemonConfig, type ListenAddress } from './defaults.js'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
-const KNOWN_KEYS = new Set(['version', 'dataDir', 'webListen', 'peerListen', 'ssdp', 'peers', 'passphraseFile', 'logLevel', 'storageCapacityBytes', 'storagePerOwnerBytes', 'catchUpSeconds', 'watchDebounceSeconds'])
+const KNOWN_KEYS = new Set(['version', 'dataDir', 'webListen', 'peerListen', 'ssdp', 'peers', 'passphraseFile', 'logLevel', 'storageCapacityBytes', 'storagePerOwnerBytes', 'catchUpSeconds', 'watchDebounceSeconds', 'auditSchedule', 'auditDeadlineSeconds', 'leaseDays', 'peerExchangeSeconds'])
 
 /** Parses "HOST:PORT" (IPv6 as "[::1]:PORT"); throws CONFIG_INVALID naming the setting. */
 export function parseListen(text: string, setting: string): ListenAddress {
@@ -42,6 +42,12 @@ function count(value: unknown, setting: string, min: number, max: number): numbe
   return n
 }
 
+/** A cron expression of five fields (the scheduler checks the fields' values when it arms it). */
+function cron(value: unknown, setting: string): string {
+  if (typeof value !== 'string' || !/^\S+( \S+){4}$/.test(value.trim()) || value.length > 100) throw configInvalid(`${setting} must be a cron expression of five fields (minute hour day month weekday)`)
+  return value.trim()
+}
+
 /** Validates a merged configuration (combinations included) and returns it frozen. */
 export function validateConfig(raw: Record<string, unknown>): Readonly<DaemonConfig> {
   for (const key of Object.keys(raw)) if (!KNOWN_KEYS.has(key)) throw configInvalid(`unknown setting "${key}"`)
@@ -71,6 +77,10 @@ export function validateConfig(raw: Record<string, unknown>): Readonly<DaemonCon
     storagePerOwnerBytes: count(raw.storagePerOwnerBytes, 'storagePerOwnerBytes', 0, Number.MAX_SAFE_INTEGER),
     catchUpSeconds: count(raw.catchUpSeconds, 'catchUpSeconds', 1, 86_400),
     watchDebounceSeconds: count(raw.watchDebounceSeconds, 'watchDebounceSeconds', 0, 3600),
+    auditSchedule: cron(raw.auditSchedule, 'auditSchedule'),
+    auditDeadlineSeconds: count(raw.auditDeadlineSeconds, 'auditDeadlineSeconds', 1, 3600),
+    leaseDays: count(raw.leaseDays, 'leaseDays', 1, 3650),
+    peerExchangeSeconds: count(raw.peerExchangeSeconds, 'peerExchangeSeconds', 1, 86_400),
   }
   return Object.freeze({ ...config, webListen: Object.freeze(webListen), peerListen: Object.freeze(peerListen), peers: Object.freeze(config.peers) as string[] })
 }

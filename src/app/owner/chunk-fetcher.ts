@@ -48,6 +48,8 @@ export class ChunkFetcher {
   /** Whether each pack is still in the local spool, looked up once per pack. */
   readonly #local = new Map<string, Promise<boolean>>()
   bytesFetched = 0
+  /** The peer that served each pack's last range (absent: the local spool). */
+  readonly servedBy = new Map<string, PeerRef>()
 
   constructor(
     private readonly deps: FetcherDeps,
@@ -98,6 +100,7 @@ export class ChunkFetcher {
         const ticket = await this.#ticket(peer, packId)
         const bytes = await this.deps.pool.client(peer).fetch(packId, ticket, { offset, length })
         this.bytesFetched += bytes.length
+        this.servedBy.set(toHex(packId), peer)
         return bytes
       } catch (err) {
         rethrowIfBug(err)

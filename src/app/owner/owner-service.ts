@@ -10,7 +10,7 @@ import type { RestoreTarget } from '../../core/ports/restore-target.js'
 import type { ChangeWatcher, Scheduler } from '../../core/ports/scheduler.js'
 import type { DataDir } from '../../core/ports/data-dir.js'
 import { asShareId, SHARE_ID_BYTES, type PackId } from '../../core/ids.js'
-import { BackupError, inputInvalid, notFound, repoLocked, rethrowIfBug } from '../../core/errors.js'
+import { BackupError, configInvalid, inputInvalid, notFound, repoLocked, rethrowIfBug } from '../../core/errors.js'
 import { encodeShareKeyText, parseShareKeyText, uniquePeers, type PeerRef, type SharePointerValue, type SnapshotSummary } from '../../core/snapshot/index.js'
 import { bytesEqual, toHex } from '../../shared/bytes.js'
 import type { IngestService } from '../ingest-service.js'
@@ -23,6 +23,8 @@ import { ChunkFetcher } from './chunk-fetcher.js'
 import { RestoreService } from './restore-service.js'
 import { JobRegistry, type JobView } from './jobs.js'
 import { readShare, type ShareView } from './share-reader.js'
+import { Auditor, type AuditRoundResult } from './auditor.js'
+import { Repairer, type RepairResult } from './repairer.js'
 
 export interface OwnerDeps {
   sodium: Sodium
@@ -47,6 +49,10 @@ export interface OwnerDeps {
   catchUpIntervalMs: number
   /** Quiet time after the last change in a watched share before its backup starts. */
   watchDebounceMs: number
+  /** When audit rounds run (cron); null: only when asked. */
+  auditSchedule: string | null
+  /** How long a peer has to answer one audit request. */
+  auditDeadlineMs: number
 }
 
 export const SHARE_NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u
@@ -77,6 +83,15 @@ export interface ShareStatus {
   degraded: number
   lost: number
   peers: number
+  /** When a copy of this share was last audited. */
+  lastAuditMs: number | null
+}
+
+export interface AuditJobResult extends Record<string, unknown> {
+  round: AuditRoundResult
+  repairs: Array<{ share: string } & RepairResult>
+  /** Packs (over all shares) still short of copies after the repair. */
+  missing: number
 }
 
 /**
@@ -90,6 +105,10 @@ export class OwnerService {
   readonly #publisher: Publisher
   readonly #backup: BackupService
   readonly #restore: RestoreService
+  readonly #auditor: Auditor
+  readonly #repairer: Repairer
+  #auditTimer: { stop(): void } | null = null
+  #lastAudit: AuditJobResult | null = null
   readonly #provers = new Map<string, Promise<Prover>>()
   readonly #timers = new Map<string, { stop(): void }>()
   readonly #watches = new Map<string, { close(): Promise<void> }>()
@@ -104,6 +123,8 @@ export class OwnerService {
     this.#publisher = new Publisher({ ...deps, replicator: this.#replicator })
     this.#backup = new BackupService({ ...deps, publisher: this.#publisher })
     this.#restore = new RestoreService(deps.sodium)
+    this.#auditor = new Auditor({ ...deps, deadlineMs: deps.auditDeadlineMs })
+    this.#repairer = new Repairer({ ...deps, publisher: this.#publisher })
   }
 
   get locked(): boolean {
@@ -120,6 +141,8 @@ export class OwnerService {
     if (!this.deps.owner) return
     await this.#sweepSpool()
     for (const s of this.deps.index.listShares()) await this.#arm(s)
+    if (this.deps.auditSchedule && !this.deps.scheduler.validate(this.deps.auditSchedule)) throw configInvalid(`auditSchedule "${this.deps.auditSchedule.slice(0, 60)}" is not a valid cron expression`)
+    if (this.deps.auditSchedule) this.#auditTimer = this.deps.scheduler.schedule(this.deps.auditSchedule, () => this.#startAudit('schedule'))
     this.#catchUp = setInterval(() => void this.#catchUpRound(), this.deps.catchUpIntervalMs)
     this.#catchUp.unref?.()
     void this.#catchUpRound()
@@ -130,6 +153,7 @@ export class OwnerService {
     if (this.#catchUp) clearInterval(this.#catchUp)
     for (const t of this.#debounce.values()) clearTimeout(t)
     for (const t of this.#timers.values()) t.stop()
+    this.#auditTimer?.stop()
     await Promise.allSettled([...this.#watches.values()].map((w) => w.close()))
     await this.#queue.catch(() => {})
     await Promise.allSettled([...this.#provers.values()].map(async (p) => (await p).close()))
@@ -176,7 +200,9 @@ export class OwnerService {
       const packs = index.listPacks(s.shareId)
       const copies = new Map<string, number>()
       const peers = new Set<string>()
+      let lastAuditMs: number | null = null
       for (const r of index.listReplicasOfShare(s.shareId)) {
+        if (r.lastAuditMs !== null && (lastAuditMs === null || r.lastAuditMs > lastAuditMs)) lastAuditMs = r.lastAuditMs
         if (!GOOD_REPLICA.has(r.status)) continue
         copies.set(toHex(r.packId), (copies.get(toHex(r.packId)) ?? 0) + 1)
         peers.add(toHex(r.nodeId))
@@ -190,7 +216,7 @@ export class OwnerService {
         else if (n > 0) degraded++
         else lost++
       }
-      return { name: s.name, path: s.path, imported: s.path === null, copies: s.copies, schedule: s.schedule, watch: s.watch, snapshots: index.listSnapshots(s.shareId).length, lastBackupMs: s.lastBackupMs, lastResult: s.lastResult, pending: s.pendingBackup, packs: packs.length, healthy, degraded, lost, peers: peers.size }
+      return { name: s.name, path: s.path, imported: s.path === null, copies: s.copies, schedule: s.schedule, watch: s.watch, snapshots: index.listSnapshots(s.shareId).length, lastBackupMs: s.lastBackupMs, lastResult: s.lastResult, pending: s.pendingBackup, packs: packs.length, healthy, degraded, lost, peers: peers.size, lastAuditMs }
     })
   }
 
@@ -198,6 +224,64 @@ export class OwnerService {
 
   peers() {
     return this.deps.index.listPeers()
+  }
+
+  /** Good copies each peer holds for this owner (by node id, hex). */
+  copiesByPeer(): Map<string, number> {
+    const { index } = this.deps
+    const out = new Map<string, number>()
+    for (const s of index.listShares()) for (const r of index.listReplicasOfShare(s.shareId)) if (GOOD_REPLICA.has(r.status)) out.set(toHex(r.nodeId), (out.get(toHex(r.nodeId)) ?? 0) + 1)
+    return out
+  }
+
+  /** The owner's word on a peer: blocked peers get nothing new and are not audited; unblocking makes it active. */
+  setPeerBlocked(nodeIdHex: string, blocked: boolean) {
+    const p = this.deps.pool.byId(nodeIdHex)
+    this.deps.index.updatePeer(p.nodeId, { state: blocked ? 'blocked' : 'active' })
+    return this.deps.index.getPeer(p.nodeId) as typeof p
+  }
+
+  // ── audits and repair ─────────────────────────────────────────────────────────────────────
+
+  get lastAudit(): AuditJobResult | null {
+    return this.#lastAudit
+  }
+
+  /** Starts an audit round and the repairs it calls for (or returns the one running). */
+  audit(): JobView {
+    const owner = this.#owner()
+    const running = this.jobs.running('audit', 'all')
+    if (running) return running
+    return this.jobs.start('audit', 'all', async (progress) => {
+      const run = this.#queue.then(async (): Promise<AuditJobResult> => {
+        const round = await this.#auditor.round((p) => progress({ phase: 'audit', ...p }))
+        const repairs: AuditJobResult['repairs'] = []
+        const shares = this.deps.index.listShares().filter((s) => s.path !== null)
+        let i = 0
+        for (const s of shares) {
+          progress({ phase: 'repair', sharesDone: i++, sharesTotal: shares.length })
+          const r = await this.#repairer.repair(s, owner.shareKeys(s), owner, () => this.#ownProver())
+          if (r.short > 0) repairs.push({ share: s.name, ...r })
+          if (r.short > 0) this.deps.log.info({ share: s.name, short: r.short, fromSpool: r.fromSpool, fromSource: r.fromSource, fetched: r.fetched, stillShort: r.stillShort }, 'Repair finished')
+        }
+        const missing = this.listShares().filter((s) => !s.imported).reduce((n, s) => n + s.degraded + s.lost, 0)
+        return { round, repairs, missing }
+      })
+      this.#queue = run.catch(() => {})
+      const result = await run
+      this.#lastAudit = result
+      return result
+    })
+  }
+
+  #startAudit(why: string): void {
+    if (this.#closed) return
+    try {
+      this.audit()
+      this.deps.log.info({ why }, 'Audit round started')
+    } catch (err) {
+      this.#warn(err, 'Could not start an audit round')
+    }
   }
 
   async addPeer(url: string) {
@@ -420,7 +504,7 @@ export class OwnerService {
     for await (const id of spool.list()) if (!index.getPack(id)) await spool.delete(id)
   }
 
-  #warn(err: unknown, msg: 'A backup failed' | 'Could not update the owner pointer' | 'Could not refresh a share from its peers' | 'A peer of the share key could not be added' | 'Could not queue a backup' | 'Catching up a degraded share failed'): void {
+  #warn(err: unknown, msg: 'A backup failed' | 'Could not update the owner pointer' | 'Could not refresh a share from its peers' | 'A peer of the share key could not be added' | 'Could not queue a backup' | 'Catching up a degraded share failed' | 'Could not start an audit round'): void {
     rethrowIfBug(err)
     this.deps.log.warn({ code: err instanceof BackupError ? err.code : 'UNKNOWN', reason: err instanceof Error ? err.message.slice(0, 300) : '' }, msg)
   }

@@ -1,5 +1,5 @@
 import type { ConnectPeer, PeerClient } from '../../core/ports/peer-client.js'
-import type { IndexStore, PeerRecord } from '../../core/ports/index-store.js'
+import { NEW_PEER_AUDIT, type IndexStore, type PeerRecord } from '../../core/ports/index-store.js'
 import type { Clock } from '../../core/ports/clock.js'
 import type { NodeIdentity } from '../../core/identity.js'
 import type { PeerRef } from '../../core/snapshot/index.js'
@@ -25,7 +25,7 @@ export class PeerPool {
       const a = await client.announcement()
       const now = this.deps.clock.nowMs()
       const old = this.deps.index.getPeer(a.nodeId)
-      const record: PeerRecord = { nodeId: a.nodeId, url: client.url, certFingerprint: a.certSha256, firstSeenMs: old?.firstSeenMs ?? now, lastSeenMs: now, state: old?.state === 'blocked' ? 'blocked' : 'active' }
+      const record: PeerRecord = { nodeId: a.nodeId, url: client.url, certFingerprint: a.certSha256, firstSeenMs: old?.firstSeenMs ?? now, lastSeenMs: now, state: old?.state ?? 'active', audit: old?.audit ?? { ...NEW_PEER_AUDIT } }
       this.deps.index.upsertPeer(record)
       await this.#drop(toHex(a.nodeId))
       return record
@@ -38,7 +38,7 @@ export class PeerPool {
   remember(ref: PeerRef): PeerRecord {
     const now = this.deps.clock.nowMs()
     const old = this.deps.index.getPeer(ref.nodeId)
-    const record: PeerRecord = old ?? { nodeId: ref.nodeId, url: ref.url, certFingerprint: ref.certSha256, firstSeenMs: now, lastSeenMs: now, state: 'active' }
+    const record: PeerRecord = old ?? { nodeId: ref.nodeId, url: ref.url, certFingerprint: ref.certSha256, firstSeenMs: now, lastSeenMs: now, state: 'active', audit: { ...NEW_PEER_AUDIT } }
     if (!old) this.deps.index.upsertPeer(record)
     return record
   }

@@ -7,7 +7,7 @@ import type { ShareKeys } from '../../core/crypto/index.js'
 import { BackupError, rethrowIfBug } from '../../core/errors.js'
 import { commitmentOf, idToField } from '../../core/proofs/index.js'
 import { receiptToJson } from '../../core/protocol/index.js'
-import { choosePeers } from '../../core/replication/index.js'
+import { choosePeers, siteOf } from '../../core/replication/index.js'
 import { shortHex, toHex, utf8 } from '../../shared/bytes.js'
 import { Semaphore } from '../../shared/semaphore.js'
 import type { PeerPool } from './peer-pool.js'
@@ -46,8 +46,11 @@ export class Replicator {
     const { index, spool, pool, log } = this.deps
     const packs = index.listPacks(share.shareId)
     const holders = new Map<string, Set<string>>()
+    /** Peers holding a bad copy of a pack: not sent it again (a lost copy may be). */
+    const badAt = new Map<string, Set<string>>()
     const load = new Map<string, number>()
     for (const r of index.listReplicasOfShare(share.shareId)) {
+      if (r.status === 'bad') badAt.set(toHex(r.packId), (badAt.get(toHex(r.packId)) ?? new Set<string>()).add(toHex(r.nodeId)))
       if (!GOOD_REPLICA.has(r.status)) continue
       const set = holders.get(toHex(r.packId)) ?? new Set<string>()
       set.add(toHex(r.nodeId))
@@ -75,8 +78,11 @@ export class Replicator {
           const commitment = commitmentOf(this.deps.poseidon, keys.proofKey, idToField(pack.packId)).toString()
           for (;;) {
             const want = share.copies - have.size
-            const candidates = pool.active().filter((p) => !have.has(toHex(p.nodeId)) && !failed.has(toHex(p.nodeId)))
-            const targets = choosePeers(candidates.map((p) => ({ id: toHex(p.nodeId), load: load.get(toHex(p.nodeId)) ?? 0, peer: p })), want).map((c) => c.peer)
+            const bad = badAt.get(toHex(pack.packId))
+            const active = pool.active()
+            const candidates = active.filter((p) => !have.has(toHex(p.nodeId)) && !failed.has(toHex(p.nodeId)) && !bad?.has(toHex(p.nodeId)))
+            const holderSites = active.filter((p) => have.has(toHex(p.nodeId))).map((p) => siteOf(p.url))
+            const targets = choosePeers(candidates.map((p) => ({ id: toHex(p.nodeId), load: load.get(toHex(p.nodeId)) ?? 0, score: p.audit.score, failedLast: p.audit.consecutiveFailures > 0, ...siteOf(p.url), peer: p })), want, holderSites).map((c) => c.peer)
             if (want <= 0 || targets.length === 0) break
             await Promise.all(
               targets.map(async (peer) => {
@@ -119,6 +125,6 @@ export class Replicator {
     const { pool, index, clock } = this.deps
     await pool.ensureOwnerKey(peer, owner.verificationKey)
     const receipt = await pool.client(peer).store({ objectId: pack.packId, ownerNodeId: owner.identity.nodeId, commitment, merkleRoot: pack.merkleRoot, ownerKeySha256: owner.verificationKeySha256, bytes })
-    index.putReplica({ packId: pack.packId, nodeId: peer.nodeId, receipt: utf8(JSON.stringify(receiptToJson(receipt))), storedAtMs: clock.nowMs(), lastAuditMs: null, status: 'stored' })
+    index.putReplica({ packId: pack.packId, nodeId: peer.nodeId, receipt: utf8(JSON.stringify(receiptToJson(receipt))), storedAtMs: clock.nowMs(), merkleRoot: receipt.merkleRoot, lastAuditMs: null, status: 'stored', failures: 0 })
   }
 }

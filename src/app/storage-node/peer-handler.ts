@@ -10,7 +10,8 @@ import { sampleLeafIndices, type MerkleProof } from '../../core/audit/index.js'
 import { bytesEqual, shortHex, toHex } from '../../shared/bytes.js'
 import type { StorageService } from './storage-service.js'
 import type { PublicStore } from './public-store.js'
-import { verifyAnnouncement, type SignedPointer } from '../../core/protocol/index.js'
+import type { SignedPointer } from '../../core/protocol/index.js'
+import type { PeerDirectory } from '../discovery/peer-directory.js'
 
 export const FETCH_TICKET_TTL_MS = 10 * 60_000
 const MAX_OPEN_TICKETS = 10_000
@@ -34,9 +35,9 @@ export interface PeerHandlerDeps {
   announcement: () => Announcement
   /** Share pointers and public blobs. */
   publicStore: PublicStore
+  /** The nodes this one knows, for peer exchange. */
+  directory: PeerDirectory
 }
-
-export const MAX_KNOWN_PEERS = 1000
 
 /**
  * The storage node's side of the federation protocol, below HTTP (docs/PROTOCOL.md §5): each
@@ -46,8 +47,6 @@ export const MAX_KNOWN_PEERS = 1000
 export class PeerHandler {
   /** Fetch tickets: a proof buys read access to its objects for a few minutes. */
   readonly #tickets = new Map<string, { objects: Set<string>; expiresAtMs: number }>()
-  /** Verified announcements other nodes sent, for peer exchange: node id (hex) → newest. */
-  readonly #peers = new Map<string, Announcement>()
 
   constructor(private readonly deps: PeerHandlerDeps) {}
 
@@ -170,29 +169,24 @@ export class PeerHandler {
     return out
   }
 
+  /** POST /v1/lease, signed by an owner: renews the lease on all its objects here at once. */
+  renewLease(signer: NodeId, leaseMs: number): { renewedAtMs: number; expiresAtMs: number } {
+    const renewedAtMs = this.deps.storage.renewLease(signer)
+    return { renewedAtMs, expiresAtMs: renewedAtMs + leaseMs }
+  }
+
   announcement(): Announcement {
     return this.deps.announcement()
   }
 
   /** GET /v1/peers: the current announcements this node knows, for peer exchange. */
   peers(): Announcement[] {
-    const now = this.deps.clock.nowMs()
-    for (const [k, a] of this.#peers) if (a.expiresAtMs <= now) this.#peers.delete(k)
-    return [...this.#peers.values()]
+    return this.deps.directory.announcements()
   }
 
   /** POST /v1/peers: another node's signed announcement, verified, kept until it expires. */
   learnPeer(raw: unknown): Announcement {
-    const a = verifyAnnouncement(this.deps.sodium, raw, this.deps.clock.nowMs())
-    if (bytesEqual(a.nodeId, this.nodeId)) throw inputInvalid('that is this node\'s own announcement')
-    const k = toHex(a.nodeId)
-    const known = this.#peers.get(k)
-    if (!known || known.issuedAtMs < a.issuedAtMs) {
-      this.#peers.delete(k)
-      this.#peers.set(k, a)
-    }
-    while (this.#peers.size > MAX_KNOWN_PEERS) this.#peers.delete(this.#peers.keys().next().value as string)
-    return a
+    return this.deps.directory.learn(raw, 'announced')
   }
 
   putPointer(locator: Uint8Array, raw: unknown): SignedPointer {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { StorageService, type StoreRequest } from './storage-service.js'
 import { SqliteStorageCatalog } from '../../adapters/sqlite/sqlite-storage-catalog.js'
 import { FsObjectStore } from '../../adapters/fs/fs-object-store.js'
-import { deriveStorageKeys, objectTag } from '../../core/storage/index.js'
+import { deriveStorageKeys, nodeTag, objectTag } from '../../core/storage/index.js'
 import { merkleRoot, verifyMerkleProof } from '../../core/audit/index.js'
 import { asNodeId, asPackId } from '../../core/ids.js'
 import { toHex } from '../../shared/bytes.js'
@@ -13,13 +13,13 @@ import { sampleBytes, sodium, tempDir, walkFiles } from '../../../test/helpers/i
 const clock = { nowMs: () => 1_700_000_000_000 }
 const MIB = 1024 * 1024
 
-async function node(t: ExecutionContext, limits: ConstructorParameters<typeof StorageService>[0]['limits'] = {}) {
+async function node(t: ExecutionContext, limits: ConstructorParameters<typeof StorageService>[0]['limits'] = {}, at: { nowMs(): number } = clock) {
   const dir = await tempDir(t)
   const catalog = new SqliteStorageCatalog(join(dir, 'storage.sqlite'))
   await catalog.open()
   t.teardown(() => catalog.close())
   const keys = deriveStorageKeys(sodium, sodium.randomBytes(32))
-  const service = new StorageService({ sodium, keys, catalog, objects: new FsObjectStore(join(dir, 'objects')), clock, limits })
+  const service = new StorageService({ sodium, keys, catalog, objects: new FsObjectStore(join(dir, 'objects')), clock: at, limits })
   service.pinOwnerKey(owner, vkBytes)
   return { dir, keys, catalog, service }
 }
@@ -163,4 +163,36 @@ test('the catalog is bound to the storage key: another key cannot read it', asyn
   t.teardown(() => catalog.close())
   const stranger = new StorageService({ sodium, keys: deriveStorageKeys(sodium, sodium.randomBytes(32)), catalog, objects: new FsObjectStore(join(dir, 'objects')), clock })
   t.is(stranger.meta(req.objectId), null, 'tags differ under another key')
+})
+
+test('leases: an owner that stops renewing loses its objects after the lease; renewals and stores keep them; objects from before leases get one', async (t) => {
+  const DAY = 24 * 3600_000
+  let now = 1_700_000_000_000
+  const { service, dir, keys, catalog } = await node(t, {}, { nowMs: () => now })
+  const other = asNodeId(sampleBytes(102, 32))
+  service.pinOwnerKey(other, vkBytes)
+  const a = request(11, 5000)
+  const b = request(12, 6000, { ownerNodeId: other, objectId: asPackId(sampleBytes(5012, 32)) })
+  await service.store(a)
+  await service.store(b)
+  t.is(service.leaseOf(owner), now)
+  t.throws(() => service.renewLease(asNodeId(sampleBytes(103, 32))), { code: 'OBJECT_MISSING' })
+
+  now += 60 * DAY
+  t.is(service.renewLease(other), now)
+  now += 31 * DAY // owner: 91 days since its store; other: 31 days since its renewal
+  t.deepEqual(await service.sweepLeases(90 * DAY), { objects: 1, bytes: 5000 })
+  t.is(service.meta(a.objectId), null)
+  t.truthy(service.meta(b.objectId))
+  t.false([...walkFiles(join(dir, 'objects'))].some((f) => f.includes(toHex(objectTag(sodium, keys, a.objectId)))))
+  t.true([...walkFiles(join(dir, 'objects'))].some((f) => f.includes(toHex(objectTag(sodium, keys, b.objectId)))))
+  t.deepEqual(await service.read(b.objectId), b.bytes)
+
+  // An object stored before leases existed has no lease row: the sweep starts one, deletes nothing.
+  catalog.dropLease(nodeTag(sodium, keys, other))
+  now += 200 * DAY
+  t.deepEqual(await service.sweepLeases(90 * DAY), { objects: 0, bytes: 0 })
+  t.is(service.leaseOf(other), now)
+  now += 90 * DAY
+  t.deepEqual(await service.sweepLeases(90 * DAY), { objects: 1, bytes: 6000 })
 })

@@ -113,6 +113,8 @@ export class StorageService {
     try {
       const meta: StoredObjectMeta = { objectId: req.objectId, ownerNodeId: req.ownerNodeId, senderNodeId: req.senderNodeId, commitment: req.commitment, merkleRoot: req.merkleRoot.slice(), sizeBytes: size, storedAtMs: clock.nowMs() }
       await objects.put(name, sealAtRest(sodium, keys.atRest, req.objectId, req.bytes))
+      // A store renews its owner's lease: an owner that still backs up here is still here.
+      catalog.renewLease(ownerTag, meta.storedAtMs)
       if (!catalog.insert({ objectTag: tag, senderTag, ownerTag, sizeBytes: size, sealedMeta: sealMeta(sodium, keys, meta) })) {
         // Another store of the same id won the race; it must be the same object.
         const other = openMeta(sodium, keys, tag, (catalog.get(tag) as { sealedMeta: Uint8Array }).sealedMeta)
@@ -239,6 +241,55 @@ export class StorageService {
     if (!this.deps.catalog.delete(tag)) return false
     await this.deps.objects.delete(name)
     return true
+  }
+
+  /**
+   * One signed renewal per owner and period keeps all of that owner's objects here (docs/PROTOCOL.md
+   * §5.8). Only an owner with a key pinned here has a lease to renew; returns the renewal time.
+   */
+  renewLease(ownerNodeId: NodeId): number {
+    const { sodium, keys, catalog, clock } = this.deps
+    if (!this.ownerKey(ownerNodeId)) throw objectMissing(`any object of owner ${shortHex(ownerNodeId)}`)
+    const now = clock.nowMs()
+    catalog.renewLease(nodeTag(sodium, keys, ownerNodeId), now)
+    return now
+  }
+
+  /** When an owner's lease was last renewed (null: never, e.g. objects stored before leases existed). */
+  leaseOf(ownerNodeId: NodeId): number | null {
+    return this.deps.catalog.lease(nodeTag(this.deps.sodium, this.deps.keys, ownerNodeId))
+  }
+
+  /**
+   * Deletes the objects of every owner whose lease ran out (`leaseMs` since its last renewal or
+   * store). An owner with objects but no lease yet (stored before leases existed) gets one now,
+   * so an upgrade never deletes anything at once.
+   */
+  async sweepLeases(leaseMs: number): Promise<{ objects: number; bytes: number }> {
+    const { catalog, clock, objects } = this.deps
+    const now = clock.nowMs()
+    const expired = new Map<string, boolean>()
+    const doomed: Array<{ tag: Uint8Array; sizeBytes: number }> = []
+    // Read all rows first: the catalog may not be written while it is being iterated.
+    const rows = Array.from(catalog.rows(), (r) => ({ ownerTag: r.ownerTag, objectTag: r.objectTag, sizeBytes: r.sizeBytes }))
+    for (const row of rows) {
+      const k = toHex(row.ownerTag)
+      let gone = expired.get(k)
+      if (gone === undefined) {
+        const at = catalog.lease(row.ownerTag)
+        if (at === null) catalog.renewLease(row.ownerTag, now)
+        gone = at !== null && at + leaseMs <= now
+        expired.set(k, gone)
+      }
+      if (gone) doomed.push({ tag: row.objectTag, sizeBytes: row.sizeBytes })
+    }
+    let bytes = 0
+    for (const d of doomed) {
+      if (!catalog.delete(d.tag)) continue
+      await objects.delete(asPackId(d.tag))
+      bytes += d.sizeBytes
+    }
+    return { objects: doomed.length, bytes }
   }
 
   usage(senderNodeId?: NodeId): { usedBytes: number; capacityBytes: number; senderBytes?: number } {

@@ -1,1 +1,2 @@
 export * from './merkle.js'
+export * from './check.js'

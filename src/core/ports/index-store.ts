@@ -63,7 +63,21 @@ export interface ShareRecord {
   createdAtMs: number
 }
 
+/** active: takes new packs; failing: kept failing audits, takes none; blocked: the owner said no. */
 export type PeerState = 'active' | 'failing' | 'blocked'
+
+/** A peer's audit history as the owner saw it. */
+export interface PeerAudit {
+  passed: number
+  failed: number
+  consecutiveFailures: number
+  lastMs: number | null
+  lastOkMs: number | null
+  /** 0..1, a moving average of audit outcomes (1 = every recent audit passed). */
+  score: number
+}
+
+export const NEW_PEER_AUDIT: Readonly<PeerAudit> = Object.freeze({ passed: 0, failed: 0, consecutiveFailures: 0, lastMs: null, lastOkMs: null, score: 1 })
 
 export interface PeerRecord {
   nodeId: NodeId
@@ -72,8 +86,10 @@ export interface PeerRecord {
   firstSeenMs: number
   lastSeenMs: number
   state: PeerState
+  audit: PeerAudit
 }
 
+/** stored: receipt only; healthy: passed its last audit; bad: a wrong, late or no answer; lost: the peer says it has none. */
 export type ReplicaStatus = 'stored' | 'healthy' | 'bad' | 'lost'
 
 export interface ReplicaRecord {
@@ -82,8 +98,12 @@ export interface ReplicaRecord {
   /** The storage node's signed receipt, as received. */
   receipt: Uint8Array
   storedAtMs: number
+  /** The Merkle root of the bytes this peer holds (from its receipt). */
+  merkleRoot: Uint8Array
   lastAuditMs: number | null
   status: ReplicaStatus
+  /** Audits failed in a row. */
+  failures: number
 }
 
 /**
@@ -97,7 +117,11 @@ export interface ReplicaRecord {
  * - putSnapshot() replaces the snapshot with the same (shareId, seq); listSnapshots() is by seq.
  * - addShare() refuses a name or id in use with INPUT_INVALID; updateShare() changes only the
  *   fields given; removeShare() forgets the share, its file records and snapshots (packs stay).
- * - listReplicasOfShare() returns the replicas of every pack of the share.
+ * - upsertPeer() inserts a peer with the audit history given, or updates url, certificate,
+ *   last-seen and state of a known one (its first-seen time and audit history stay);
+ *   updatePeer() changes only the fields given.
+ * - listReplicasOfShare() returns the replicas of every pack of the share; updateReplica()
+ *   changes only the fields given of an existing replica (no-op when there is none).
  * - Methods MUST reject with CLOSED after close(), and with INDEX_CORRUPT when stored rows do not
  *   decode.
  */
@@ -110,6 +134,10 @@ export interface IndexStore {
   getPack(packId: PackId): PackRecord | null
   listPacks(shareId: ShareId): PackRecord[]
   setPackState(packId: PackId, state: PackState): void
+  /** A pack rebuilt from its source files has new nonces, hence a new root. */
+  setPackMerkleRoot(packId: PackId, merkleRoot: Uint8Array): void
+  /** The chunks of one pack, by offset. */
+  listChunksOfPack(packId: PackId): ChunkLocation[]
   findChunk(shareId: ShareId, chunkId: ChunkId): ChunkLocation | null
   countChunks(shareId: ShareId): number
 
@@ -130,8 +158,10 @@ export interface IndexStore {
   upsertPeer(peer: PeerRecord): void
   getPeer(nodeId: NodeId): PeerRecord | null
   listPeers(): PeerRecord[]
+  updatePeer(nodeId: NodeId, fields: Partial<Pick<PeerRecord, 'state' | 'audit'>>): void
 
   putReplica(replica: ReplicaRecord): void
   listReplicas(packId: PackId): ReplicaRecord[]
   listReplicasOfShare(shareId: ShareId): ReplicaRecord[]
+  updateReplica(packId: PackId, nodeId: NodeId, fields: Partial<Pick<ReplicaRecord, 'status' | 'lastAuditMs' | 'failures'>>): void
 }

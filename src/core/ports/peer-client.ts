@@ -37,6 +37,8 @@ export interface PeerClient {
   /** Leaves of one object by index; auditMany() asks for several objects, by index or by seed. */
   audit(objectId: PackId, leafIndices: number[]): Promise<{ sizeBytes: number; proofs: MerkleProof[] }>
   auditMany(asks: AuditAsk[]): Promise<Array<{ objectId: PackId; sizeBytes: number; proofs: MerkleProof[] }>>
+  /** Renews this owner's lease on all its objects at the peer (one signed message). */
+  renewLease(): Promise<{ renewedAtMs: number; expiresAtMs: number }>
   /** Tells the peer about a node (usually this one), for peer exchange. */
   announce(announcement: Announcement): Promise<void>
   /** The newest pointer the peer keeps, signature checked against the locator. */

@@ -9,6 +9,8 @@
  * - putPointer() MUST store atomically and only when seq is greater than the kept one; it returns
  *   whether it stored.
  * - insertBlob() returns false, changing nothing, when the blob tag exists.
+ * - renewLease() keeps the later of the kept and the given time; lease() is null for an owner
+ *   that never renewed; dropLease() forgets it.
  */
 export interface CatalogRow {
   objectTag: Uint8Array
@@ -33,4 +35,7 @@ export interface StorageCatalog {
   insertBlob(blob: { blobTag: Uint8Array; locatorTag: Uint8Array; sizeBytes: number }): boolean
   /** Bytes of public blobs under one locator, or under all of them. */
   blobBytes(locatorTag?: Uint8Array): number
+  lease(ownerTag: Uint8Array): number | null
+  renewLease(ownerTag: Uint8Array, atMs: number): void
+  dropLease(ownerTag: Uint8Array): void
 }

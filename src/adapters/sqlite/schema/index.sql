@@ -49,7 +49,7 @@ CREATE TABLE peers (
   first_seen_ms    INTEGER NOT NULL,
   last_seen_ms     INTEGER NOT NULL,
   state            TEXT NOT NULL CHECK (state IN ('active', 'failing', 'blocked'))
-) STRICT;
+, audits_passed INTEGER NOT NULL DEFAULT 0 CHECK (audits_passed >= 0), audits_failed INTEGER NOT NULL DEFAULT 0 CHECK (audits_failed >= 0), consecutive_failures INTEGER NOT NULL DEFAULT 0 CHECK (consecutive_failures >= 0), last_audit_ms INTEGER, last_audit_ok_ms INTEGER, score REAL NOT NULL DEFAULT 1.0 CHECK (score >= 0 AND score <= 1)) STRICT;
 
 CREATE TABLE replicas (
   pack_id       BLOB NOT NULL REFERENCES packs (pack_id),
@@ -57,7 +57,7 @@ CREATE TABLE replicas (
   receipt       BLOB NOT NULL,
   stored_at_ms  INTEGER NOT NULL,
   last_audit_ms INTEGER,
-  status        TEXT NOT NULL CHECK (status IN ('stored', 'healthy', 'bad', 'lost')),
+  status        TEXT NOT NULL CHECK (status IN ('stored', 'healthy', 'bad', 'lost')), merkle_root BLOB, failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
   PRIMARY KEY (pack_id, node_id)
 ) STRICT, WITHOUT ROWID;
 

@@ -24,3 +24,8 @@ CREATE TABLE blobs (
   size_bytes  INTEGER NOT NULL CHECK (size_bytes > 0)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX blobs_by_locator ON blobs (locator_tag);
+
+CREATE TABLE leases (
+  owner_tag     BLOB PRIMARY KEY CHECK (length(owner_tag) = 32),
+  renewed_at_ms INTEGER NOT NULL CHECK (renewed_at_ms >= 0)
+) STRICT, WITHOUT ROWID;

@@ -155,6 +155,12 @@ export async function runConformance(deps: ConformanceDeps, onCheck: (c: Conform
     for (const p of bySeed?.proofs ?? []) expect(verifyMerkleProof(sodium, root, size, p), `leaf ${p.leafIndex} does not verify`)
     await expectRaw(raw.request('POST', '/v1/audit', { body: json({ objects: [{ objectId: toHex(sodium.randomBytes(32)), leafIndices: [0] }] }), signed: true }), 404, 'OBJECT_MISSING')
   })
+  await check('lease: one signed message renews the owner\'s objects; unsigned renewals refused (SIGNATURE_INVALID)', [stored], async () => {
+    const before = deps.nowMs()
+    const lease = await client.renewLease()
+    expect(lease.expiresAtMs > lease.renewedAtMs && Math.abs(lease.renewedAtMs - before) < 5 * 60_000, 'the lease times are not plausible')
+    await expectRaw(raw.request('POST', '/v1/lease'), 401, 'SIGNATURE_INVALID')
+  })
   await check('bad input: malformed or truncated JSON and unknown fields (INPUT_INVALID), oversized bodies (BODY_TOO_LARGE), unknown routes (404)', [], async () => {
     await expectRaw(raw.request('POST', '/v1/fetch-grants', { body: new TextEncoder().encode('{"nonce":') }), 400, 'INPUT_INVALID')
     await expectRaw(raw.request('POST', '/v1/delete', { body: json({ nonce: '00', objectIds: [], proof: {}, surplus: true }) }), 400, 'INPUT_INVALID')

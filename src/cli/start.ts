@@ -54,6 +54,8 @@ export async function runStart(opts: StartOptions): Promise<void> {
       `  data folder:           ${config.dataDir}`,
       `  keys:                  ${keys}`,
       `  peer protocol:         ${node.peerUrl()} (TLS certificate sha256 ${node.peerCertSha256()})`,
+      `  discovery:             LAN (SSDP) ${config.ssdp ? 'on' : 'off'}, ${config.peers.length} bootstrap address(es), peer exchange every ${config.peerExchangeSeconds} s`,
+      `  audits:                "${config.auditSchedule}" (cron)`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

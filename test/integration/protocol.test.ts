@@ -245,6 +245,23 @@ test('peer exchange: a node learns verified announcements and passes them on', a
   t.is((await toA.peers()).length, 1)
 })
 
+test('leases: one signed message renews all of an owner\'s objects; unknown owners and unsigned requests are refused', async (t) => {
+  const server = await storageNode(t, 30)
+  const client = composePeerClient(server.url(), owner)
+  t.teardown(() => client.close())
+  const stranger = composePeerClient(server.url(), identityFromSeed(sodium, sampleBytes(31, 32)))
+  t.teardown(() => stranger.close())
+  await t.throwsAsync(stranger.renewLease(), { code: 'OBJECT_MISSING' })
+  await client.putOwnerKey(vkBytes)
+  await client.store(object(32, 5000))
+  const before = server.storage.leaseOf(owner.nodeId) as number
+  const lease = await client.renewLease()
+  t.true(lease.renewedAtMs >= before)
+  t.is(lease.expiresAtMs - lease.renewedAtMs, 90 * 24 * 3600_000)
+  t.is(server.storage.leaseOf(owner.nodeId), lease.renewedAtMs)
+  t.is((await raw(server.url(), 'POST', '/v1/lease')).error, 'SIGNATURE_INVALID')
+})
+
 test('a flood from one address is slowed down, and a body that trickles in is cut off', async (t) => {
   const server = await storageNode(t, 80, {}, 1500)
   const started = Date.now()

@@ -35,6 +35,8 @@ test('the entrypoint runs the compiled node on the port Unraid passes as TCP_POR
   let out = ''
   child.stdout?.on('data', (d) => (out += d))
   t.is(await waitForHttp(web, m.healthPath), 200)
+  // The web port answers a moment before the node prints what it serves.
+  for (let i = 0; i < 100 && !/Press Ctrl-C/.test(out); i++) await new Promise((r) => setTimeout(r, 100))
   t.regex(out, new RegExp(`0\\.0\\.0\\.0:${web}`))
   t.true(existsSync(join(data, 'identity.json')), 'the node keeps its identity in the data folder it was given')
   // The health check script finds the same port from the same variables.

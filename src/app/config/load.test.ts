@@ -40,10 +40,21 @@ test('bad settings are CONFIG_INVALID naming the setting', (t) => {
     { fileText: JSON.stringify({ version: 1, surprise: true }) },
     { fileText: JSON.stringify({ version: 99 }) },
     { fileText: JSON.stringify({ webListen: '127.0.0.1:1' }) },
+    { env: { QULOUD_AUDIT_SCHEDULE: 'every night' } },
+    { env: { QULOUD_AUDIT_DEADLINE_SECONDS: '0' } },
+    { env: { QULOUD_LEASE_DAYS: '0' } },
+    { env: { QULOUD_LEASE_DAYS: '1.5' } },
+    { env: { QULOUD_PEER_EXCHANGE_SECONDS: '-1' } },
   ]
   for (const input of bad) t.throws(() => resolveConfig(input), { instanceOf: BackupError, code: 'CONFIG_INVALID' }, JSON.stringify(input))
   const err = t.throws(() => resolveConfig({ flags: { webListen: 'localhost' } }))
   t.regex(err?.message ?? '', /webListen/)
+  t.regex(t.throws(() => resolveConfig({ env: { QULOUD_LEASE_DAYS: '0' } }))?.message ?? '', /leaseDays/)
+})
+
+test('audit, lease and peer-exchange settings: defaults and QULOUD_* twins', (t) => {
+  t.like(resolveConfig({}), { auditSchedule: '30 4 * * *', auditDeadlineSeconds: 30, leaseDays: 90, peerExchangeSeconds: 600 })
+  t.like(resolveConfig({ env: { QULOUD_AUDIT_SCHEDULE: '*/5 * * * *', QULOUD_AUDIT_DEADLINE_SECONDS: '3', QULOUD_LEASE_DAYS: '30', QULOUD_PEER_EXCHANGE_SECONDS: '1' } }), { auditSchedule: '*/5 * * * *', auditDeadlineSeconds: 3, leaseDays: 30, peerExchangeSeconds: 1 })
 })
 
 test('migrateConfig applies steps in order and refuses gaps', (t) => {

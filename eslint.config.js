@@ -25,6 +25,11 @@ export default tseslint.config(
     },
   },
   {
+    // The settings page's own browser script.
+    files: ['ui/static/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', CSS: 'readonly', EventSource: 'readonly' } },
+  },
+  {
     files: ['src/core/**/*.ts'],
     ignores: ['src/core/**/*.test.ts'],
     rules: {

@@ -43,6 +43,14 @@ import { PublicStore } from './storage-node/public-store.js'
 import { loadOrCreateStorageKey, loadOrCreateTls } from './storage-node/peer-material.js'
 import { OwnerKeys } from './owner/owner-keys.js'
 import { OwnerService } from './owner/owner-service.js'
+import { AdminAuth } from './admin/admin-auth.js'
+import { NodeControl } from './node-control.js'
+import { Alerter, type AlertEvent } from './alerts/alerter.js'
+import { WebhookAlertSink } from '../adapters/webhook/webhook-alert-sink.js'
+import { LoginLimiter, SessionStore } from './admin/sessions.js'
+import { nodeMetrics } from './metrics.js'
+import { PromMetricsExporter } from '../adapters/prometheus/prom-metrics-exporter.js'
+import type { SettingsView } from '../web/pages.js'
 import { PeerPool } from './owner/peer-pool.js'
 import { FsRestoreTarget } from '../adapters/fs/fs-restore-target.js'
 import { NodeCronScheduler } from '../adapters/cron/node-cron-scheduler.js'
@@ -110,6 +118,9 @@ function ssdpUuid(identity: NodeIdentity): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`
 }
 
+/** How often shares are checked for a backup overdue (alerts). */
+export const ALERT_CHECK_MS = 10 * 60_000
+
 /** The local API's address and token, for the CLI (mode 0600). */
 export const API_FILE = 'api.json'
 
@@ -144,7 +155,7 @@ async function loadOwnerKeys(dataDir: FsDataDir, sodium: SodiumNativeCrypto, mas
  * API and settings page in one process. `masterKey` is null for a locked node: it still serves
  * as a storage node and shows its settings page.
  */
-export async function composeNode(config: Readonly<DaemonConfig>, opts: { version: string; log: Logger; masterKey: Uint8Array | null }): Promise<ComposedNode> {
+export async function composeNode(config: Readonly<DaemonConfig>, opts: { version: string; log: Logger; masterKey: Uint8Array | null; adminPassword?: string }): Promise<ComposedNode> {
   const { keyring, dataDir } = await composeKeyring(config.dataDir)
   const { sodium } = composeCrypto()
   const identity = await keyring.identity()
@@ -153,12 +164,13 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
   let listener: HttpListener | null = null
   let ownerService: OwnerService | null = null
   let ownerKeys: OwnerKeys | null = null
+  let masterKey = opts.masterKey
   const status = async (): Promise<NodeStatus> => ({
     version: opts.version,
     nodeId: toHex(identity.nodeId),
     ownerId: ownerKeys ? toHex(ownerKeys.identity.nodeId) : null,
     initialized: await keyring.isInitialized(),
-    locked: opts.masterKey === null,
+    locked: masterKey === null,
     ownerReady: ownerKeys !== null,
     dataDir: dataDir.path,
     webUrl: listener?.url ?? '',
@@ -168,6 +180,27 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
   let peer: ComposedPeerServer | null = null
   let exchange: PeerExchange | null = null
   let engine: Awaited<ReturnType<typeof composeOwnerEngine>> | null = null
+  /** Opens the owner engine, or reopens it with a master key (the settings page's setup or unlock). */
+  const openOwner = async (key: Uint8Array | null) => {
+    const old = engine
+    engine = null
+    await old?.close({ keepSnarkjs: true })
+    engine = await composeOwnerEngine({ dataDir, identity, masterKey: key, log, catchUpSeconds: config.catchUpSeconds, watchDebounceSeconds: config.watchDebounceSeconds, auditSchedule: config.auditSchedule, auditDeadlineSeconds: config.auditDeadlineSeconds, onAlert: (e) => void alerter.notify(e), shareRoots: config.shareRoots })
+    ownerService = engine.service
+    ownerKeys = engine.ownerKeys
+    masterKey = key
+    await ownerService.start()
+  }
+  const { kdf } = composeCrypto()
+  const admin = new AdminAuth({ sodium, kdf, dataDir })
+  if (opts.adminPassword && !(await admin.isSet())) await admin.set(opts.adminPassword)
+  const metrics = new PromMetricsExporter()
+  const alerter = new Alerter({ sink: config.alertWebhook ? new WebhookAlertSink(config.alertWebhook) : null, clock: composeCrypto().clock, log: log.child({ component: 'alerts' }), nodeId: toHex(identity.nodeId), backupWindowMs: config.alertBackupWindowHours * 3600_000 })
+  const overdue = setInterval(() => {
+    if (ownerService && !ownerService.locked) void alerter.checkOverdue(ownerService.listShares().map((s) => ({ name: s.name, imported: s.imported, createdAtMs: s.createdAtMs, lastBackupMs: s.lastBackupMs })))
+  }, ALERT_CHECK_MS)
+  overdue.unref()
+  const control = new NodeControl({ keyring, admin, proofKeys: new ProofKeyStore(dataDir), runSetup: runOwnerSetup, openOwner, log: log.child({ component: 'control' }) })
   const daemon = new Daemon([
     {
       name: 'peer',
@@ -202,11 +235,8 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
     {
       name: 'owner',
       open: async () => {
-        engine = await composeOwnerEngine({ dataDir, identity, masterKey: opts.masterKey, log, catchUpSeconds: config.catchUpSeconds, watchDebounceSeconds: config.watchDebounceSeconds, auditSchedule: config.auditSchedule, auditDeadlineSeconds: config.auditDeadlineSeconds })
-        ownerService = engine.service
-        ownerKeys = engine.ownerKeys
-        for (const url of config.peers) await ownerService.addPeer(url).catch((err) => log.warn({ url, code: err instanceof BackupError ? err.code : 'UNKNOWN' }, 'A bootstrap peer could not be added'))
-        await ownerService.start()
+        await openOwner(masterKey)
+        for (const url of config.peers) await (ownerService as OwnerService).addPeer(url).catch((err) => log.warn({ url, code: err instanceof BackupError ? err.code : 'UNKNOWN' }, 'A bootstrap peer could not be added'))
       },
       close: async () => {
         await engine?.close()
@@ -215,12 +245,36 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
     {
       name: 'web',
       open: async () => {
-        const web = createWebApp({ status, log: log.child({ component: 'web' }), api: { status, owner: ownerService as OwnerService, token, discovered: () => (peer ? (peer as ComposedPeerServer).directory.list() : []) } })
+        const p = peer as unknown as ComposedPeerServer
+        const owner = () => ownerService as OwnerService
+        const discovered = () => p.directory.list()
+        const { clock } = composeCrypto()
+        const sessions = new SessionStore({ clock, randomBytes: (n) => sodium.randomBytes(n) })
+        const settings = (): SettingsView => ({
+          webListen: `${config.webListen.host}:${config.webListen.port}`,
+          peerListen: `${config.peerListen.host}:${config.peerListen.port}`,
+          peerUrl: p.url(),
+          ssdp: config.ssdp,
+          bootstrapPeers: [...config.peers],
+          shareRoots: [...config.shareRoots],
+          auditSchedule: config.auditSchedule,
+          leaseDays: config.leaseDays,
+          storageCapacityBytes: config.storageCapacityBytes,
+          alertWebhook: config.alertWebhook ? `${new URL(config.alertWebhook).origin}/…` : null,
+        })
+        const web = createWebApp({
+          status,
+          log: log.child({ component: 'web' }),
+          api: { status, owner, token, discovered, sessions },
+          pages: { status, owner, control, admin, sessions, limiter: new LoginLimiter(clock), discovered, settings, storageUsage: () => p.storage.usage(), log: log.child({ component: 'pages' }) },
+          metrics: () => metrics.render(nodeMetrics({ owner: owner(), discovered: discovered().length, storage: p.storage.usage() })),
+        })
         listener = new HttpListener(web, config.webListen)
         await listener.open()
         await dataDir.writeAtomic(API_FILE, JSON.stringify({ url: listener.url, token }) + '\n', 0o600)
       },
       close: async () => {
+        clearInterval(overdue)
         await listener?.close()
       },
     },
@@ -239,7 +293,7 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
  * The owner engine on real adapters: index, spool, sealer threads, peer pool (signing as the
  * owner id when unlocked), provers, file-system source and restore target, cron and watches.
  */
-export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: NodeIdentity; masterKey: Uint8Array | null; log: Logger; catchUpSeconds: number; watchDebounceSeconds: number; auditSchedule?: string | null; auditDeadlineSeconds?: number }) {
+export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: NodeIdentity; masterKey: Uint8Array | null; log: Logger; catchUpSeconds: number; watchDebounceSeconds: number; auditSchedule?: string | null; auditDeadlineSeconds?: number; onAlert?: (e: AlertEvent) => void; shareRoots?: readonly string[] }) {
   const { sodium, clock } = composeCrypto()
   const { dataDir, log } = o
   const index = new SqliteIndexStore(dataDir.resolve('index.sqlite'))
@@ -259,16 +313,18 @@ export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: Node
     scheduler: new NodeCronScheduler(), watcher: new ChokidarWatcher(), dataDir,
     owner: ownerKeys, ...(o.masterKey && !ownerKeys ? { lockedReason: 'the owner has no proof keys yet: run "quloud proof-setup", then restart the node' } : {}), catchUpIntervalMs: o.catchUpSeconds * 1000, watchDebounceMs: o.watchDebounceSeconds * 1000,
     auditSchedule: o.auditSchedule ?? null, auditDeadlineMs: (o.auditDeadlineSeconds ?? DEFAULTS.auditDeadlineSeconds) * 1000,
+    ...(o.onAlert ? { onAlert: o.onAlert } : {}), shareRoots: o.shareRoots ?? [],
   })
   return {
     service,
     ownerKeys,
-    async close() {
+    /** `keepSnarkjs`: the node goes on (the owner engine is reopened), so snarkjs's threads stay for the storage node's verifier. */
+    async close(opts: { keepSnarkjs?: boolean } = {}) {
       await service.close()
       await sealer.close()
       await spool.close()
       await index.close()
-      await terminateSnarkjs()
+      if (!opts.keepSnarkjs) await terminateSnarkjs()
     },
   }
 }

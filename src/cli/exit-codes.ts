@@ -43,4 +43,5 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   PATH_UNSAFE: 30,
   COPIES_MISSING: 31,
   UNAUTHORIZED: 32,
+  CSRF_INVALID: 33,
 }

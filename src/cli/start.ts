@@ -42,7 +42,11 @@ export async function runStart(opts: StartOptions): Promise<void> {
     const { keyring } = await composeKeyring(config.dataDir)
     if (await keyring.isInitialized()) masterKey = await keyring.unlock(await readPassphraseFile(config.passphraseFile))
   }
-  const node = await composeNode(config, { version: VERSION, log, masterKey })
+  // The NAS templates may pass the settings page's admin password; it is hashed at start and
+  // dropped from this process's environment.
+  const adminPassword = process.env.QULOUD_ADMIN_PASSWORD || undefined
+  delete process.env.QULOUD_ADMIN_PASSWORD
+  const node = await composeNode(config, { version: VERSION, log, masterKey, ...(adminPassword ? { adminPassword } : {}) })
   await node.daemon.open()
   const status = await node.status()
   const keys = !status.initialized ? `not set up yet — run: quloud init --data ${config.dataDir}` : status.locked ? 'locked (start with --passphrase-file to back up)' : 'unlocked'

@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   'PATH_UNSAFE',
   'COPIES_MISSING',
   'UNAUTHORIZED',
+  'CSRF_INVALID',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -131,5 +132,6 @@ export const ownerKeyMismatch = (shortOwner: string, why = 'pinned another verif
 export const notFound = (what: string) => new BackupError('NOT_FOUND', `${what} does not exist`)
 export const pathUnsafe = (path: string, why: string) => new BackupError('PATH_UNSAFE', `refusing ${JSON.stringify(path.slice(0, 200))}: ${why}; nothing was written there`)
 export const copiesMissing = (why: string) => new BackupError('COPIES_MISSING', why, { retryable: true })
+export const csrfInvalid = () => new BackupError('CSRF_INVALID', 'the form or request lacks this session\'s CSRF token: reload the page and try again')
 export const unauthorized = () => new BackupError('UNAUTHORIZED', 'missing or wrong API token (see api.json in the data folder)')
 export const repoLocked = () => new BackupError('REPO_LOCKED', 'the node is locked: start it with --passphrase-file (QULOUD_PASSPHRASE_FILE) to use the owner keys')

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url'
 import type { Logger } from '../core/ports/logger.js'
 import type { NodeStatus } from '../app/node-status.js'
 import { jsonErrors, notFound } from './json-errors.js'
-import { createLocalApi, type LocalApiDeps } from './local-api.js'
+import { createLocalApi, requireBearer, type LocalApiDeps } from './local-api.js'
+import { createPages, type PagesDeps } from './pages.js'
 
 export const UI_VIEWS_DIR = fileURLToPath(new URL('../../ui/views/', import.meta.url))
 export const UI_STATIC_DIR = fileURLToPath(new URL('../../ui/static/', import.meta.url))
@@ -13,6 +14,10 @@ export interface WebDeps {
   log: Logger
   /** The owner API (absent in tests of the page alone). */
   api?: LocalApiDeps
+  /** The settings page (absent: a plain status page). */
+  pages?: PagesDeps
+  /** Prometheus metrics, served to holders of the API token. */
+  metrics?: () => Promise<{ contentType: string; body: string }>
 }
 
 /**
@@ -36,13 +41,27 @@ export function createWebApp(deps: WebDeps): express.Express {
     res.json({ status: 'ok' })
   })
   if (deps.api) app.use('/api/v1', createLocalApi(deps.api))
-  app.get('/', async (_req, res, next) => {
-    try {
-      res.render('status', { status: await deps.status() })
-    } catch (err) {
-      next(err)
-    }
-  })
+  if (deps.api && deps.metrics) {
+    const metrics = deps.metrics
+    app.get('/metrics', requireBearer(deps.api.token), async (_req, res, next) => {
+      try {
+        const m = await metrics()
+        res.set('Content-Type', m.contentType).send(m.body)
+      } catch (err) {
+        next(err)
+      }
+    })
+  }
+  if (deps.pages) app.use(createPages(deps.pages))
+  else {
+    app.get('/', async (_req, res, next) => {
+      try {
+        res.render('status', { status: await deps.status() })
+      } catch (err) {
+        next(err)
+      }
+    })
+  }
   app.use(notFound('no such page or API route'))
   app.use(jsonErrors(deps.log))
   return app

@@ -34,4 +34,5 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   PATH_UNSAFE: 400,
   COPIES_MISSING: 503,
   UNAUTHORIZED: 401,
+  CSRF_INVALID: 403,
 }

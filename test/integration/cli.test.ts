@@ -54,7 +54,10 @@ test('quloud start on embedded defaults serves health, status and page on loopba
   t.regex(String(status.nodeId), /^[0-9a-f]{64}$/)
   const page = await fetch(url)
   t.is(page.status, 200)
-  t.regex(await page.text(), /quloud init --data/)
+  // A fresh node serves the first-run wizard (and names the shell alternative).
+  const html = await page.text()
+  t.regex(html, /Welcome to Quloud/)
+  t.regex(html, /quloud init --data/)
   const missing = await fetch(`${url}nope`)
   t.is(missing.status, 404)
   t.is(((await missing.json()) as { error: { code: string } }).error.code, 'NOT_FOUND')

@@ -1,5 +1,5 @@
 import cron from 'node-cron'
-import type { Scheduler } from '../../core/ports/scheduler.js'
+import type { ScheduledRun, Scheduler } from '../../core/ports/scheduler.js'
 
 /** Scheduler on node-cron 4, in the machine's local time zone. */
 export class NodeCronScheduler implements Scheduler {
@@ -7,8 +7,8 @@ export class NodeCronScheduler implements Scheduler {
     return typeof expression === 'string' && expression.length <= 120 && cron.validate(expression)
   }
 
-  schedule(expression: string, run: () => void): { stop(): void } {
+  schedule(expression: string, run: () => void): ScheduledRun {
     const task = cron.schedule(expression, run, { noOverlap: true })
-    return { stop: () => void task.stop() }
+    return { stop: () => void task.stop(), nextRunMs: () => task.getNextRun()?.getTime() ?? null }
   }
 }

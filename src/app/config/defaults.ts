@@ -37,6 +37,12 @@ export interface DaemonConfig {
   leaseDays: number
   /** How often known peers are asked for the peers they know (and told about this node). */
   peerExchangeSeconds: number
+  /** Folders under which shares may be added (absolute paths); empty: any folder. */
+  shareRoots: string[]
+  /** Where alerts are POSTed as JSON (http or https URL); null: no alerts. */
+  alertWebhook: string | null
+  /** An alert when a share had no successful backup for this long. */
+  alertBackupWindowHours: number
 }
 
 export const CONFIG_VERSION = 1
@@ -59,4 +65,7 @@ export const DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   auditDeadlineSeconds: 30,
   leaseDays: 90,
   peerExchangeSeconds: 600,
+  shareRoots: [],
+  alertWebhook: null,
+  alertBackupWindowHours: 48,
 } as const satisfies DaemonConfig) as Readonly<DaemonConfig>

@@ -20,6 +20,9 @@ export interface ConfigFlags {
   auditDeadlineSeconds?: string
   leaseDays?: string
   peerExchangeSeconds?: string
+  shareRoots?: string[]
+  alertWebhook?: string
+  alertBackupWindowHours?: string
 }
 
 /** The QULOUD_* twin of every flag. */
@@ -39,6 +42,9 @@ export const ENV_VARS: Record<keyof ConfigFlags, string> = {
   auditDeadlineSeconds: 'QULOUD_AUDIT_DEADLINE_SECONDS',
   leaseDays: 'QULOUD_LEASE_DAYS',
   peerExchangeSeconds: 'QULOUD_PEER_EXCHANGE_SECONDS',
+  shareRoots: 'QULOUD_SHARE_ROOTS',
+  alertWebhook: 'QULOUD_ALERT_WEBHOOK',
+  alertBackupWindowHours: 'QULOUD_ALERT_BACKUP_WINDOW_HOURS',
 }
 
 function fromEnv(env: Record<string, string | undefined>): ConfigFlags {
@@ -63,6 +69,10 @@ function fromEnv(env: Record<string, string | undefined>): ConfigFlags {
   set('auditDeadlineSeconds', str('auditDeadlineSeconds'))
   set('leaseDays', str('leaseDays'))
   set('peerExchangeSeconds', str('peerExchangeSeconds'))
+  set('alertWebhook', str('alertWebhook'))
+  set('alertBackupWindowHours', str('alertBackupWindowHours'))
+  const roots = str('shareRoots')
+  if (roots !== undefined) out.shareRoots = roots.split(',').map((s) => s.trim()).filter(Boolean)
   const ssdp = str('ssdp')
   if (ssdp !== undefined) {
     if (!['1', '0', 'true', 'false', 'on', 'off'].includes(ssdp)) throw configInvalid(`${ENV_VARS.ssdp} must be true or false`)

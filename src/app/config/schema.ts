@@ -2,7 +2,7 @@ import { configInvalid } from '../../core/errors.js'
 import { CONFIG_VERSION, type DaemonConfig, type ListenAddress } from './defaults.js'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
-const KNOWN_KEYS = new Set(['version', 'dataDir', 'webListen', 'peerListen', 'ssdp', 'peers', 'passphraseFile', 'logLevel', 'storageCapacityBytes', 'storagePerOwnerBytes', 'catchUpSeconds', 'watchDebounceSeconds', 'auditSchedule', 'auditDeadlineSeconds', 'leaseDays', 'peerExchangeSeconds'])
+const KNOWN_KEYS = new Set(['version', 'dataDir', 'webListen', 'peerListen', 'ssdp', 'peers', 'passphraseFile', 'logLevel', 'storageCapacityBytes', 'storagePerOwnerBytes', 'catchUpSeconds', 'watchDebounceSeconds', 'auditSchedule', 'auditDeadlineSeconds', 'leaseDays', 'peerExchangeSeconds', 'shareRoots', 'alertWebhook', 'alertBackupWindowHours'])
 
 /** Parses "HOST:PORT" (IPv6 as "[::1]:PORT"); throws CONFIG_INVALID naming the setting. */
 export function parseListen(text: string, setting: string): ListenAddress {
@@ -40,6 +40,26 @@ function count(value: unknown, setting: string, min: number, max: number): numbe
   const n = typeof value === 'string' && /^\d{1,16}$/.test(value.trim()) ? Number(value) : value
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) throw configInvalid(`${setting} must be a whole number from ${min} to ${max}`)
   return n
+}
+
+function shareRoots(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > 64) throw configInvalid('shareRoots must be a list of absolute folder paths')
+  return value.map((v) => {
+    if (typeof v !== 'string' || !v.startsWith('/') || v.length > 1024 || /(^|\/)\.\.?(\/|$)/.test(v)) throw configInvalid(`shareRoots: "${String(v).slice(0, 80)}" is not an absolute folder path`)
+    return v.length > 1 ? v.replace(/\/+$/, '') : v
+  })
+}
+
+function webhook(value: unknown): string | null {
+  if (value === null) return null
+  let url: URL
+  try {
+    url = new URL(String(value))
+  } catch {
+    throw configInvalid('alertWebhook must be an http or https URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configInvalid('alertWebhook must be an http or https URL')
+  return url.href
 }
 
 /** A cron expression of five fields (the scheduler checks the fields' values when it arms it). */
@@ -81,6 +101,9 @@ export function validateConfig(raw: Record<string, unknown>): Readonly<DaemonCon
     auditDeadlineSeconds: count(raw.auditDeadlineSeconds, 'auditDeadlineSeconds', 1, 3600),
     leaseDays: count(raw.leaseDays, 'leaseDays', 1, 3650),
     peerExchangeSeconds: count(raw.peerExchangeSeconds, 'peerExchangeSeconds', 1, 86_400),
+    shareRoots: shareRoots(raw.shareRoots),
+    alertWebhook: webhook(raw.alertWebhook),
+    alertBackupWindowHours: count(raw.alertBackupWindowHours, 'alertBackupWindowHours', 1, 24 * 365),
   }
   return Object.freeze({ ...config, webListen: Object.freeze(webListen), peerListen: Object.freeze(peerListen), peers: Object.freeze(config.peers) as string[] })
 }

@@ -7,12 +7,12 @@ import type { Poseidon } from '../../core/ports/poseidon.js'
 import type { Prover } from '../../core/ports/prover.js'
 import type { SourceFs } from '../../core/ports/source-fs.js'
 import type { RestoreTarget } from '../../core/ports/restore-target.js'
-import type { ChangeWatcher, Scheduler } from '../../core/ports/scheduler.js'
+import type { ChangeWatcher, ScheduledRun, Scheduler } from '../../core/ports/scheduler.js'
 import type { DataDir } from '../../core/ports/data-dir.js'
 import { asShareId, SHARE_ID_BYTES, type PackId } from '../../core/ids.js'
 import { BackupError, configInvalid, inputInvalid, notFound, repoLocked, rethrowIfBug } from '../../core/errors.js'
-import { encodeShareKeyText, parseShareKeyText, uniquePeers, type PeerRef, type SharePointerValue, type SnapshotSummary } from '../../core/snapshot/index.js'
-import { bytesEqual, toHex } from '../../shared/bytes.js'
+import { decodeTree, encodeShareKeyText, parseShareKeyText, splitSharePath, uniquePeers, type ChunkRef, type PeerRef, type SharePointerValue, type SnapshotSummary } from '../../core/snapshot/index.js'
+import { bytesEqual, concatBytes, toHex } from '../../shared/bytes.js'
 import type { IngestService } from '../ingest-service.js'
 import type { OwnerKeys } from './owner-keys.js'
 import { PeerPool } from './peer-pool.js'
@@ -25,6 +25,7 @@ import { JobRegistry, type JobView } from './jobs.js'
 import { readShare, type ShareView } from './share-reader.js'
 import { Auditor, type AuditRoundResult } from './auditor.js'
 import { Repairer, type RepairResult } from './repairer.js'
+import type { AlertEvent } from '../alerts/alerter.js'
 
 export interface OwnerDeps {
   sodium: Sodium
@@ -53,6 +54,10 @@ export interface OwnerDeps {
   auditSchedule: string | null
   /** How long a peer has to answer one audit request. */
   auditDeadlineMs: number
+  /** Told when a backup fails or an audit finds bad copies (alerts). */
+  onAlert?: (e: AlertEvent) => void
+  /** Folders under which shares may be added; empty: any. */
+  shareRoots?: readonly string[]
 }
 
 export const SHARE_NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u
@@ -85,6 +90,16 @@ export interface ShareStatus {
   peers: number
   /** When a copy of this share was last audited. */
   lastAuditMs: number | null
+  createdAtMs: number
+}
+
+export interface BrowseEntry {
+  name: string
+  kind: 'file' | 'dir' | 'symlink'
+  mode: number
+  mtimeMs: number
+  sizeBytes?: number
+  target?: string
 }
 
 export interface AuditJobResult extends Record<string, unknown> {
@@ -109,8 +124,10 @@ export class OwnerService {
   readonly #repairer: Repairer
   #auditTimer: { stop(): void } | null = null
   #lastAudit: AuditJobResult | null = null
+  /** Since this engine started: for /metrics. */
+  readonly stats = { backupsCompleted: 0, backupsFailed: 0, bytesRead: 0, lastBackupSeconds: new Map<string, number>() }
   readonly #provers = new Map<string, Promise<Prover>>()
-  readonly #timers = new Map<string, { stop(): void }>()
+  readonly #timers = new Map<string, ScheduledRun>()
   readonly #watches = new Map<string, { close(): Promise<void> }>()
   readonly #debounce = new Map<string, ReturnType<typeof setTimeout>>()
   #queue: Promise<unknown> = Promise.resolve()
@@ -172,6 +189,9 @@ export class OwnerService {
     const schedule = input.schedule ?? null
     if (schedule !== null && !scheduler.validate(schedule)) throw inputInvalid(`"${String(schedule).slice(0, 60)}" is not a valid cron expression (five fields: minute hour day month weekday)`)
     if (schedule !== null && input.watch) throw inputInvalid('choose a schedule or continuous mode, not both')
+    const roots = this.deps.shareRoots ?? []
+    if (/(^|\/)\.\.?(\/|$)/.test(input.path)) throw inputInvalid('a share path must not contain "." or ".." parts')
+    if (roots.length > 0 && !roots.some((r) => input.path === r || input.path.startsWith(r === '/' ? '/' : `${r}/`))) throw inputInvalid(`shares must be folders inside ${roots.join(', ')}`)
     const root = await this.deps.sourceFor(input.path).stat('').catch(() => null)
     if (!root || root.kind !== 'dir') throw inputInvalid(`${input.path} is not a folder this node can read`)
     const share: ShareRecord = { shareId: asShareId(this.deps.sodium.randomBytes(SHARE_ID_BYTES)), name: input.name, path: input.path, copies, schedule, watch: input.watch ?? false, wrappedKey: null, pointerSeq: 0, pendingBackup: false, lastBackupMs: null, lastResult: null, createdAtMs: clock.nowMs() }
@@ -216,8 +236,14 @@ export class OwnerService {
         else if (n > 0) degraded++
         else lost++
       }
-      return { name: s.name, path: s.path, imported: s.path === null, copies: s.copies, schedule: s.schedule, watch: s.watch, snapshots: index.listSnapshots(s.shareId).length, lastBackupMs: s.lastBackupMs, lastResult: s.lastResult, pending: s.pendingBackup, packs: packs.length, healthy, degraded, lost, peers: peers.size, lastAuditMs }
+      return { name: s.name, path: s.path, imported: s.path === null, copies: s.copies, schedule: s.schedule, watch: s.watch, snapshots: index.listSnapshots(s.shareId).length, lastBackupMs: s.lastBackupMs, lastResult: s.lastResult, pending: s.pendingBackup, packs: packs.length, healthy, degraded, lost, peers: peers.size, lastAuditMs, createdAtMs: s.createdAtMs }
     })
+  }
+
+  /** When a share's next scheduled backup runs (null: continuous or when asked). */
+  nextBackupMs(name: string): number | null {
+    const s = this.deps.index.getShare(name)
+    return s ? (this.#timers.get(toHex(s.shareId))?.nextRunMs() ?? null) : null
   }
 
   // ── peers ─────────────────────────────────────────────────────────────────────────────────
@@ -232,6 +258,17 @@ export class OwnerService {
     const out = new Map<string, number>()
     for (const s of index.listShares()) for (const r of index.listReplicasOfShare(s.shareId)) if (GOOD_REPLICA.has(r.status)) out.set(toHex(r.nodeId), (out.get(toHex(r.nodeId)) ?? 0) + 1)
     return out
+  }
+
+  /** Bytes of this owner's packs on peers, every good copy counted. */
+  bytesOnPeers(): number {
+    const { index } = this.deps
+    let n = 0
+    for (const s of index.listShares()) {
+      const size = new Map(index.listPacks(s.shareId).map((p) => [toHex(p.packId), p.sizeBytes]))
+      for (const r of index.listReplicasOfShare(s.shareId)) if (GOOD_REPLICA.has(r.status)) n += size.get(toHex(r.packId)) ?? 0
+    }
+    return n
   }
 
   /** The owner's word on a peer: blocked peers get nothing new and are not audited; unblocking makes it active. */
@@ -270,6 +307,7 @@ export class OwnerService {
       this.#queue = run.catch(() => {})
       const result = await run
       this.#lastAudit = result
+      if (result.round.failed > 0 || result.missing > 0) this.deps.onAlert?.({ kind: 'copies-lost', failedCopies: result.round.failed, missingPacks: result.missing, peers: result.round.peers.filter((p) => p.failed > 0).map((p) => p.url) })
       return result
     })
   }
@@ -308,11 +346,18 @@ export class OwnerService {
         return { snapshot: out.snapshot, result: out.result, filesRead: out.stats.filesRead, filesUnchanged: out.stats.filesUnchanged, filesSkipped: out.stats.filesSkipped, bytesRead: out.stats.bytesRead, packsWritten: out.stats.packsWritten, shortPacks: out.publish.shortPacks }
       })
       this.#queue = run.catch(() => {})
+      const started = this.deps.clock.nowMs()
       const result = await run.catch((err) => {
         this.#warn(err, 'A backup failed')
-        this.deps.index.updateShare(share.shareId, { lastResult: err instanceof BackupError ? err.code : 'failed' })
+        const code = err instanceof BackupError ? err.code : 'failed'
+        this.deps.index.updateShare(share.shareId, { lastResult: code })
+        this.stats.backupsFailed++
+        this.deps.onAlert?.({ kind: 'backup-failed', share: share.name, code })
         throw err
       })
+      this.stats.backupsCompleted++
+      this.stats.bytesRead += result.bytesRead
+      this.stats.lastBackupSeconds.set(share.name, (this.deps.clock.nowMs() - started) / 1000)
       return result
     })
   }
@@ -359,6 +404,14 @@ export class OwnerService {
     const want = snapshot === undefined || snapshot === 'latest' ? snaps.at(-1) : snaps.find((s) => String(s.seq) === String(snapshot))
     if (!want) throw notFound(snapshot === undefined || snapshot === 'latest' ? `a snapshot of "${name}"` : `snapshot ${String(snapshot).slice(0, 20)} of "${name}"`)
     const keys = owner.shareKeys(share)
+    const fetcher = await this.#fetcher(share, keys)
+    const target = await this.deps.openTarget(to)
+    const out = await this.#restore.restore({ keys, root: want.root, paths, target, fetcher, onProgress: (p) => progress({ ...p }) })
+    return { snapshot: want.seq, ...out, bytesFetched: fetcher.bytesFetched }
+  }
+
+  /** A chunk fetcher for a share: the index's replicas first, else what its pointer says. */
+  async #fetcher(share: ShareRecord, keys: ReturnType<OwnerKeys['shareKeys']>): Promise<ChunkFetcher> {
     const local = this.deps.index.listPacks(share.shareId).length > 0
     const view: ShareView | null = local ? null : await this.#refresh(share)
     const locate = (packId: PackId) => {
@@ -370,10 +423,32 @@ export class OwnerService {
       return uniquePeers([...fromIndex, ...(view ? view.locate(packId) : this.#allPeers())])
     }
     const prover = view ? () => this.#proverFor(view.pointer, this.#allPeers()) : () => this.#ownProver()
-    const fetcher = new ChunkFetcher({ ...this.deps, prover, spool: this.deps.spool }, keys, locate)
-    const target = await this.deps.openTarget(to)
-    const out = await this.#restore.restore({ keys, root: want.root, paths, target, fetcher, onProgress: (p) => progress({ ...p }) })
-    return { snapshot: want.seq, ...out, bytesFetched: fetcher.bytesFetched }
+    return new ChunkFetcher({ ...this.deps, prover, spool: this.deps.spool }, keys, locate)
+  }
+
+  /** The entries of one folder of a snapshot (for browsing before a restore). */
+  async browse(name: string, snapshot: string | number | undefined, path: string): Promise<{ snapshot: number; path: string; entries: BrowseEntry[] }> {
+    const owner = this.#owner()
+    const share = this.#share(name)
+    const snaps = await this.snapshots(name)
+    const want = snapshot === undefined || snapshot === 'latest' ? snaps.at(-1) : snaps.find((s) => String(s.seq) === String(snapshot))
+    if (!want) throw notFound(`snapshot ${String(snapshot ?? 'latest').slice(0, 20)} of "${name}"`)
+    const keys = owner.shareKeys(share)
+    const fetcher = await this.#fetcher(share, keys)
+    const read = async (refs: ChunkRef[], where: string) => {
+      fetcher.want(refs.map((r) => r.packId))
+      return decodeTree(concatBytes(await Promise.all(refs.map((r) => fetcher.chunk(r)))), where)
+    }
+    const parts = typeof path === 'string' && path !== '' && path !== '/' ? splitSharePath(path) : []
+    let entries = await read(want.root, 'the root manifest')
+    for (let i = 0; i < parts.length; i++) {
+      const e = entries.find((x) => x.name === parts[i])
+      if (!e || e.kind !== 'dir') throw notFound(`folder "${parts.slice(0, i + 1).join('/')}" in snapshot ${want.seq}`)
+      entries = await read(e.tree, parts.slice(0, i + 1).join('/'))
+    }
+    const out = entries.map((e): BrowseEntry => ({ name: e.name, kind: e.kind, mode: e.mode, mtimeMs: e.mtimeMs, ...(e.kind === 'file' ? { sizeBytes: e.sizeBytes } : {}), ...(e.kind === 'symlink' ? { target: e.target } : {}) }))
+    out.sort((a, b) => (a.kind === 'dir') !== (b.kind === 'dir') ? (a.kind === 'dir' ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+    return { snapshot: want.seq, path: parts.join('/'), entries: out }
   }
 
   // ── share keys ────────────────────────────────────────────────────────────────────────────

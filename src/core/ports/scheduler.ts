@@ -2,8 +2,14 @@
 export interface Scheduler {
   /** True when `expression` is a valid 5- or 6-field cron expression. */
   validate(expression: string): boolean
-  /** Calls `run` at every time the expression names until stop(). */
-  schedule(expression: string, run: () => void): { stop(): void }
+  /** Calls `run` at every time the expression names until stop(); nextRunMs() says when next. */
+  schedule(expression: string, run: () => void): ScheduledRun
+}
+
+export interface ScheduledRun {
+  stop(): void
+  /** When `run` is called next (ms since the epoch), or null when never. */
+  nextRunMs(): number | null
 }
 
 /**

@@ -45,6 +45,7 @@ import { OwnerKeys } from './owner/owner-keys.js'
 import { OwnerService } from './owner/owner-service.js'
 import { AdminAuth } from './admin/admin-auth.js'
 import { NodeControl } from './node-control.js'
+import { ConfigFile } from './config/config-file.js'
 import { Alerter, type AlertEvent } from './alerts/alerter.js'
 import { WebhookAlertSink } from '../adapters/webhook/webhook-alert-sink.js'
 import { LoginLimiter, SessionStore } from './admin/sessions.js'
@@ -185,7 +186,7 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
     const old = engine
     engine = null
     await old?.close({ keepSnarkjs: true })
-    engine = await composeOwnerEngine({ dataDir, identity, masterKey: key, log, catchUpSeconds: config.catchUpSeconds, watchDebounceSeconds: config.watchDebounceSeconds, auditSchedule: config.auditSchedule, auditDeadlineSeconds: config.auditDeadlineSeconds, onAlert: (e) => void alerter.notify(e), shareRoots: config.shareRoots })
+    engine = await composeOwnerEngine({ dataDir, identity, masterKey: key, log, catchUpSeconds: config.catchUpSeconds, watchDebounceSeconds: config.watchDebounceSeconds, auditSchedule: config.auditSchedule, auditDeadlineSeconds: config.auditDeadlineSeconds, onAlert: (e) => void alerter.notify(e), shareRoots: config.shareRoots, uploadLimitBytesPerSec: config.uploadLimitBytesPerSec })
     ownerService = engine.service
     ownerKeys = engine.ownerKeys
     masterKey = key
@@ -251,7 +252,7 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
         const { clock } = composeCrypto()
         const sessions = new SessionStore({ clock, randomBytes: (n) => sodium.randomBytes(n) })
         const settings = (): SettingsView => ({
-          webListen: `${config.webListen.host}:${config.webListen.port}`,
+          webListen: listener?.url.replace(/\/$/, '') ?? `${config.webListen.host}:${config.webListen.port}`,
           peerListen: `${config.peerListen.host}:${config.peerListen.port}`,
           peerUrl: p.url(),
           ssdp: config.ssdp,
@@ -260,13 +261,14 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
           auditSchedule: config.auditSchedule,
           leaseDays: config.leaseDays,
           storageCapacityBytes: config.storageCapacityBytes,
+          uploadLimitBytesPerSec: config.uploadLimitBytesPerSec,
           alertWebhook: config.alertWebhook ? `${new URL(config.alertWebhook).origin}/…` : null,
         })
         const web = createWebApp({
           status,
           log: log.child({ component: 'web' }),
           api: { status, owner, token, discovered, sessions },
-          pages: { status, owner, control, admin, sessions, limiter: new LoginLimiter(clock), discovered, settings, storageUsage: () => p.storage.usage(), log: log.child({ component: 'pages' }) },
+          pages: { status, owner, control, admin, sessions, limiter: new LoginLimiter(clock), discovered, settings, storageUsage: () => p.storage.usage(), saveSettings: async (c) => void (await new ConfigFile(dataDir, (e) => new NodeCronScheduler().validate(e)).update(c)), log: log.child({ component: 'pages' }) },
           metrics: () => metrics.render(nodeMetrics({ owner: owner(), discovered: discovered().length, storage: p.storage.usage() })),
         })
         listener = new HttpListener(web, config.webListen)
@@ -293,7 +295,7 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
  * The owner engine on real adapters: index, spool, sealer threads, peer pool (signing as the
  * owner id when unlocked), provers, file-system source and restore target, cron and watches.
  */
-export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: NodeIdentity; masterKey: Uint8Array | null; log: Logger; catchUpSeconds: number; watchDebounceSeconds: number; auditSchedule?: string | null; auditDeadlineSeconds?: number; onAlert?: (e: AlertEvent) => void; shareRoots?: readonly string[] }) {
+export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: NodeIdentity; masterKey: Uint8Array | null; log: Logger; catchUpSeconds: number; watchDebounceSeconds: number; auditSchedule?: string | null; auditDeadlineSeconds?: number; onAlert?: (e: AlertEvent) => void; shareRoots?: readonly string[]; uploadLimitBytesPerSec?: number }) {
   const { sodium, clock } = composeCrypto()
   const { dataDir, log } = o
   const index = new SqliteIndexStore(dataDir.resolve('index.sqlite'))
@@ -313,7 +315,7 @@ export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: Node
     scheduler: new NodeCronScheduler(), watcher: new ChokidarWatcher(), dataDir,
     owner: ownerKeys, ...(o.masterKey && !ownerKeys ? { lockedReason: 'the owner has no proof keys yet: run "quloud proof-setup", then restart the node' } : {}), catchUpIntervalMs: o.catchUpSeconds * 1000, watchDebounceMs: o.watchDebounceSeconds * 1000,
     auditSchedule: o.auditSchedule ?? null, auditDeadlineMs: (o.auditDeadlineSeconds ?? DEFAULTS.auditDeadlineSeconds) * 1000,
-    ...(o.onAlert ? { onAlert: o.onAlert } : {}), shareRoots: o.shareRoots ?? [],
+    ...(o.onAlert ? { onAlert: o.onAlert } : {}), shareRoots: o.shareRoots ?? [], uploadLimitBytesPerSec: o.uploadLimitBytesPerSec ?? 0,
   })
   return {
     service,

@@ -8,6 +8,7 @@ import type { NodeControl } from '../app/node-control.js'
 import type { AdminAuth } from '../app/admin/admin-auth.js'
 import type { LoginLimiter, SessionStore } from '../app/admin/sessions.js'
 import type { KnownPeer } from '../app/discovery/peer-directory.js'
+import type { EditableSettings } from '../app/config/config-file.js'
 import { toHex } from '../shared/bytes.js'
 import { requireAdmin, requireCsrf, sessionOf, sessions as sessionMiddleware, setSessionCookie } from './session-auth.js'
 import { HTTP_STATUS } from './http-status.js'
@@ -23,6 +24,8 @@ export interface SettingsView {
   auditSchedule: string
   leaseDays: number
   storageCapacityBytes: number
+  uploadLimitBytesPerSec: number
+  /** Only the webhook's origin: its path may hold a token. */
   alertWebhook: string | null
 }
 
@@ -37,6 +40,8 @@ export interface PagesDeps {
   settings: () => SettingsView
   /** Bytes this node keeps for others, and what it offers. */
   storageUsage: () => { usedBytes: number; capacityBytes: number }
+  /** Writes changed settings to config.json (they apply at the next start). */
+  saveSettings: (changes: EditableSettings) => Promise<void>
   log: Logger
 }
 
@@ -143,9 +148,8 @@ export function createPages(deps: PagesDeps): express.Router {
     res.redirect(303, '/login')
   })
 
-  // Everything below: the admin only.
-  r.use(requireAdmin)
-  r.use((_req, res, next) => {
+  // Everything below: the admin only (unknown paths never reach the guard, so they stay 404).
+  const gate = (_req: Request, res: Response, next: NextFunction) => {
     // A node without keys goes to the wizard first; a recovery key not yet confirmed comes back.
     void (async () => {
       if (sessionOf(res).pendingRecoveryKey) return res.redirect(303, '/setup/recovery-key')
@@ -153,15 +157,16 @@ export function createPages(deps: PagesDeps): express.Router {
       res.locals.nav = true
       next()
     })().catch(next)
-  })
+  }
+  const guard = [requireAdmin, gate]
 
-  r.post('/unlock', route(back('/', async (req, res) => {
+  r.post('/unlock', guard, route(back('/', async (req, res) => {
     await deps.control.unlock(field(req, 'passphrase'))
     flash(res, 'ok', 'Unlocked: backups run again.')
     res.redirect(303, '/')
   })))
 
-  r.get('/', route(async (req, res) => {
+  r.get('/', guard, route(async (req, res) => {
     const owner = deps.owner()
     const shares = owner.listShares()
     const peers = owner.peers()
@@ -179,10 +184,10 @@ export function createPages(deps: PagesDeps): express.Router {
     })
   }))
 
-  r.get('/shares', route(async (req, res) => {
+  r.get('/shares', guard, route(async (req, res) => {
     await render(req, res, 'shares', { shares: deps.owner().listShares(), roots: deps.settings().shareRoots })
   }))
-  r.post('/shares', route(back('/shares', async (req, res) => {
+  r.post('/shares', guard, route(back('/shares', async (req, res) => {
     const mode = field(req, 'mode')
     const copies = Number(field(req, 'copies') || '3')
     if (!Number.isInteger(copies)) throw inputInvalid('copies must be a whole number')
@@ -191,18 +196,18 @@ export function createPages(deps: PagesDeps): express.Router {
     flash(res, 'ok', `Share "${s.name}" added.`)
     res.redirect(303, '/shares')
   })))
-  r.post('/shares/:name/backup', route(back('/', async (req, res) => {
+  r.post('/shares/:name/backup', guard, route(back('/', async (req, res) => {
     deps.owner().backup(String(req.params.name))
     flash(res, 'ok', `Backup of "${req.params.name}" started.`)
     res.redirect(303, '/')
   })))
-  r.post('/shares/:name/remove', route(back('/shares', async (req, res) => {
+  r.post('/shares/:name/remove', guard, route(back('/shares', async (req, res) => {
     await deps.owner().removeShare(String(req.params.name))
     flash(res, 'ok', `Share "${req.params.name}" removed from this node; its copies on peers stay.`)
     res.redirect(303, '/shares')
   })))
 
-  r.get('/peers', route(async (req, res) => {
+  r.get('/peers', guard, route(async (req, res) => {
     const owner = deps.owner()
     const copies = owner.copiesByPeer()
     const peers = owner.peers().map((p) => ({ id: toHex(p.nodeId), url: p.url, state: p.state, copies: copies.get(toHex(p.nodeId)) ?? 0, audit: p.audit }))
@@ -210,25 +215,25 @@ export function createPages(deps: PagesDeps): express.Router {
     const discovered = deps.discovered().filter((d) => !known.has(toHex(d.announcement.nodeId))).map((d) => ({ id: toHex(d.announcement.nodeId), url: d.url, source: d.source, capacityBytes: d.announcement.capacityBytes, verified: d.verifiedAtMs !== null }))
     await render(req, res, 'peers', { peers, discovered })
   }))
-  r.post('/peers', route(back('/peers', async (req, res) => {
+  r.post('/peers', guard, route(back('/peers', async (req, res) => {
     const p = await deps.owner().addPeer(field(req, 'url').trim())
     flash(res, 'ok', `Peer ${toHex(p.nodeId).slice(0, 16)} added; its certificate is pinned.`)
     res.redirect(303, '/peers')
   })))
-  r.post('/peers/:id/state', route(back('/peers', async (req, res) => {
+  r.post('/peers/:id/state', guard, route(back('/peers', async (req, res) => {
     const state = field(req, 'state')
     if (state !== 'blocked' && state !== 'active') throw inputInvalid('a peer is trusted or blocked')
     deps.owner().setPeerBlocked(String(req.params.id), state === 'blocked')
     flash(res, 'ok', state === 'blocked' ? 'Peer blocked: it gets no new packs and is not audited.' : 'Peer trusted again.')
     res.redirect(303, '/peers')
   })))
-  r.post('/audit', route(back('/', async (_req, res) => {
+  r.post('/audit', guard, route(back('/', async (_req, res) => {
     deps.owner().audit()
     flash(res, 'ok', 'Audit round started.')
     res.redirect(303, '/')
   })))
 
-  r.get('/snapshots', route(async (req, res) => {
+  r.get('/snapshots', guard, route(async (req, res) => {
     const owner = deps.owner()
     const shares = owner.listShares()
     const name = typeof req.query.share === 'string' ? req.query.share : shares[0]?.name
@@ -245,7 +250,7 @@ export function createPages(deps: PagesDeps): express.Router {
     }
     await render(req, res, 'snapshots', data)
   }))
-  r.post('/restore', route(back('/snapshots', async (req, res) => {
+  r.post('/restore', guard, route(back('/snapshots', async (req, res) => {
     const raw = (req.body as Record<string, unknown>).paths
     const paths = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((p): p is string => typeof p === 'string')
     if (paths.length === 0) throw inputInvalid('tick the files or folders to restore')
@@ -254,27 +259,48 @@ export function createPages(deps: PagesDeps): express.Router {
     res.redirect(303, '/')
   })))
 
-  r.get('/keys', route(async (req, res) => {
+  r.get('/keys', guard, route(async (req, res) => {
     await render(req, res, 'keys', { shares: deps.owner().listShares(), exported: null })
   }))
-  r.post('/keys/export', route(back('/keys', async (req, res) => {
+  r.post('/keys/export', guard, route(back('/keys', async (req, res) => {
     const name = field(req, 'share')
     const text = deps.owner().exportKey(name)
     res.set('Cache-Control', 'no-store')
     await render(req, res, 'keys', { shares: deps.owner().listShares(), exported: { name, text, qr: await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) } })
   })))
-  r.post('/keys/import', route(back('/keys', async (req, res) => {
+  r.post('/keys/import', guard, route(back('/keys', async (req, res) => {
     const s = await deps.owner().importKey(field(req, 'text'))
     flash(res, 'ok', `Share "${s.name}" imported: browse and restore it under Snapshots.`)
     res.redirect(303, '/snapshots?share=' + encodeURIComponent(s.name))
   })))
 
-  r.get('/settings', route(async (req, res) => {
+  r.get('/settings', guard, route(async (req, res) => {
     await render(req, res, 'settings', { settings: deps.settings() })
   }))
+  r.post('/settings', guard, route(back('/settings', async (req, res) => {
+    const number = (name: string, scale: number, what: string) => {
+      const v = field(req, name).trim()
+      const n = Number(v === '' ? '0' : v)
+      if (!Number.isFinite(n) || n < 0) throw inputInvalid(`${what} must be a number, 0 or more`)
+      return Math.round(n * scale)
+    }
+    const changes: EditableSettings = {
+      ssdp: field(req, 'ssdp') === 'on',
+      uploadLimitBytesPerSec: number('uploadLimitMBps', 1e6, 'the upload limit'),
+      storageCapacityBytes: number('capacityGB', 1e9, 'the space offered'),
+      auditSchedule: field(req, 'auditSchedule').trim(),
+      shareRoots: field(req, 'shareRoots').split(',').map((s) => s.trim()).filter(Boolean),
+    }
+    const hook = field(req, 'alertWebhook').trim()
+    if (field(req, 'alertWebhookRemove') === 'on') changes.alertWebhook = null
+    else if (hook !== '') changes.alertWebhook = hook
+    await deps.saveSettings(changes)
+    flash(res, 'ok', 'Saved to config.json. Restart Quloud (or its NAS app) to apply.')
+    res.redirect(303, '/settings')
+  })))
 
   /** Live updates for the page (Server-Sent Events): jobs and share health once a second. */
-  r.get('/events', (req, res) => {
+  r.get('/events', guard, (req: Request, res: Response) => {
     res.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
     res.flushHeaders()
     const send = () => {

@@ -29,10 +29,16 @@ test('alerts reach a webhook as JSON: a failed backup, lost copies, and an overd
   let now = 1_700_000_000_000
   const alerter = new Alerter({ sink: new WebhookAlertSink(r.url), clock: { nowMs: () => now }, log, nodeId: 'ab'.repeat(32), backupWindowMs: 48 * HOUR })
   await alerter.notify({ kind: 'backup-failed', share: 'photos', code: 'IO_FAILED' })
+  await alerter.notify({ kind: 'backup-failed', share: 'photos', code: 'IO_FAILED' }) // the node's retry: no second alert
   await alerter.notify({ kind: 'copies-lost', failedCopies: 3, missingPacks: 0, peers: ['https://10.0.0.2:30481'] })
   t.like(r.got[0], { event: 'backup-failed', share: 'photos', nodeId: 'ab'.repeat(32), atMs: now, _contentType: 'application/json', _path: '/hooks/secret-token-123' })
   t.regex(String(r.got[0]?.text), /^Quloud: the backup of "photos" failed \(IO_FAILED\)$/)
   t.like(r.got[1], { event: 'copies-lost', details: { failedCopies: 3, missingPacks: 0 } })
+  t.is(r.got.length, 2)
+  await alerter.notify({ kind: 'backup-ok', share: 'photos' })
+  await alerter.notify({ kind: 'backup-failed', share: 'photos', code: 'IO_FAILED' })
+  t.is(r.got.length, 3, 'after a success, a new failure alerts again')
+  r.got.pop()
 
   const shares = (lastBackupMs: number | null) => [{ name: 'photos', imported: false, createdAtMs: now - 100 * HOUR, lastBackupMs }, { name: 'friend', imported: true, createdAtMs: 0, lastBackupMs: null }]
   await alerter.checkOverdue(shares(now - 10 * HOUR))

@@ -6,6 +6,7 @@ import { BackupError, rethrowIfBug } from '../../core/errors.js'
 /** What the owner engine reports for alerts. */
 export type AlertEvent =
   | { kind: 'backup-failed'; share: string; code: string }
+  | { kind: 'backup-ok'; share: string }
   | { kind: 'copies-lost'; failedCopies: number; missingPacks: number; peers: string[] }
 
 export interface ShareBackupState {
@@ -18,14 +19,25 @@ export interface ShareBackupState {
 /**
  * Sends alerts (DESIGN §10): a backup failed, an audit found copies that are lost or bad, or a
  * share had no successful backup within the expected window (once per share until it backs up
- * again). A failed send is retried once after a few seconds, then logged; it never stops a backup.
+ * again). A backup that keeps failing the same way (the node retries it) alerts once until it
+ * succeeds or fails otherwise. A failed send is retried once after a few seconds, then logged; it never stops a backup.
  */
 export class Alerter {
   readonly #overdue = new Set<string>()
+  /** Shares whose failure was reported, with its code. */
+  readonly #failing = new Map<string, string>()
 
   constructor(private readonly deps: { sink: AlertSink | null; clock: Clock; log: Logger; nodeId: string; backupWindowMs: number; retryDelayMs?: number }) {}
 
   notify(e: AlertEvent): Promise<void> {
+    if (e.kind === 'backup-ok') {
+      this.#failing.delete(e.share)
+      return Promise.resolve()
+    }
+    if (e.kind === 'backup-failed') {
+      if (this.#failing.get(e.share) === e.code) return Promise.resolve()
+      this.#failing.set(e.share, e.code)
+    }
     if (e.kind === 'backup-failed') return this.#send({ event: 'backup-failed', share: e.share, message: `the backup of "${e.share}" failed (${e.code})`, details: { code: e.code } })
     return this.#send({ event: 'copies-lost', message: `an audit found ${e.failedCopies} bad or lost cop${e.failedCopies === 1 ? 'y' : 'ies'}; ${e.missingPacks} pack(s) still lack copies after repair`, details: { failedCopies: e.failedCopies, missingPacks: e.missingPacks, peers: e.peers.join(',') } })
   }

@@ -43,6 +43,8 @@ export interface DaemonConfig {
   alertWebhook: string | null
   /** An alert when a share had no successful backup for this long. */
   alertBackupWindowHours: number
+  /** Upload limit to peers, bytes per second; 0: none. */
+  uploadLimitBytesPerSec: number
 }
 
 export const CONFIG_VERSION = 1
@@ -68,4 +70,5 @@ export const DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   shareRoots: [],
   alertWebhook: null,
   alertBackupWindowHours: 48,
+  uploadLimitBytesPerSec: 0,
 } as const satisfies DaemonConfig) as Readonly<DaemonConfig>

@@ -23,6 +23,7 @@ export interface ConfigFlags {
   shareRoots?: string[]
   alertWebhook?: string
   alertBackupWindowHours?: string
+  uploadLimitBytesPerSec?: string
 }
 
 /** The QULOUD_* twin of every flag. */
@@ -45,6 +46,7 @@ export const ENV_VARS: Record<keyof ConfigFlags, string> = {
   shareRoots: 'QULOUD_SHARE_ROOTS',
   alertWebhook: 'QULOUD_ALERT_WEBHOOK',
   alertBackupWindowHours: 'QULOUD_ALERT_BACKUP_WINDOW_HOURS',
+  uploadLimitBytesPerSec: 'QULOUD_UPLOAD_LIMIT_BYTES_PER_SEC',
 }
 
 function fromEnv(env: Record<string, string | undefined>): ConfigFlags {
@@ -71,6 +73,7 @@ function fromEnv(env: Record<string, string | undefined>): ConfigFlags {
   set('peerExchangeSeconds', str('peerExchangeSeconds'))
   set('alertWebhook', str('alertWebhook'))
   set('alertBackupWindowHours', str('alertBackupWindowHours'))
+  set('uploadLimitBytesPerSec', str('uploadLimitBytesPerSec'))
   const roots = str('shareRoots')
   if (roots !== undefined) out.shareRoots = roots.split(',').map((s) => s.trim()).filter(Boolean)
   const ssdp = str('ssdp')

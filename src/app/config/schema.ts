@@ -2,7 +2,7 @@ import { configInvalid } from '../../core/errors.js'
 import { CONFIG_VERSION, type DaemonConfig, type ListenAddress } from './defaults.js'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
-const KNOWN_KEYS = new Set(['version', 'dataDir', 'webListen', 'peerListen', 'ssdp', 'peers', 'passphraseFile', 'logLevel', 'storageCapacityBytes', 'storagePerOwnerBytes', 'catchUpSeconds', 'watchDebounceSeconds', 'auditSchedule', 'auditDeadlineSeconds', 'leaseDays', 'peerExchangeSeconds', 'shareRoots', 'alertWebhook', 'alertBackupWindowHours'])
+const KNOWN_KEYS = new Set(['version', 'dataDir', 'webListen', 'peerListen', 'ssdp', 'peers', 'passphraseFile', 'logLevel', 'storageCapacityBytes', 'storagePerOwnerBytes', 'catchUpSeconds', 'watchDebounceSeconds', 'auditSchedule', 'auditDeadlineSeconds', 'leaseDays', 'peerExchangeSeconds', 'shareRoots', 'alertWebhook', 'alertBackupWindowHours', 'uploadLimitBytesPerSec'])
 
 /** Parses "HOST:PORT" (IPv6 as "[::1]:PORT"); throws CONFIG_INVALID naming the setting. */
 export function parseListen(text: string, setting: string): ListenAddress {
@@ -104,6 +104,7 @@ export function validateConfig(raw: Record<string, unknown>): Readonly<DaemonCon
     shareRoots: shareRoots(raw.shareRoots),
     alertWebhook: webhook(raw.alertWebhook),
     alertBackupWindowHours: count(raw.alertBackupWindowHours, 'alertBackupWindowHours', 1, 24 * 365),
+    uploadLimitBytesPerSec: count(raw.uploadLimitBytesPerSec, 'uploadLimitBytesPerSec', 0, Number.MAX_SAFE_INTEGER),
   }
   return Object.freeze({ ...config, webListen: Object.freeze(webListen), peerListen: Object.freeze(peerListen), peers: Object.freeze(config.peers) as string[] })
 }

@@ -58,6 +58,8 @@ export interface OwnerDeps {
   onAlert?: (e: AlertEvent) => void
   /** Folders under which shares may be added; empty: any. */
   shareRoots?: readonly string[]
+  /** Upload limit to peers, bytes per second (0 or absent: none). */
+  uploadLimitBytesPerSec?: number
 }
 
 export const SHARE_NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u
@@ -356,6 +358,7 @@ export class OwnerService {
         throw err
       })
       this.stats.backupsCompleted++
+      this.deps.onAlert?.({ kind: 'backup-ok', share: share.name })
       this.stats.bytesRead += result.bytesRead
       this.stats.lastBackupSeconds.set(share.name, (this.deps.clock.nowMs() - started) / 1000)
       return result

@@ -10,6 +10,7 @@ import { receiptToJson } from '../../core/protocol/index.js'
 import { choosePeers, siteOf } from '../../core/replication/index.js'
 import { shortHex, toHex, utf8 } from '../../shared/bytes.js'
 import { Semaphore } from '../../shared/semaphore.js'
+import { TokenBucket } from '../../shared/token-bucket.js'
 import type { PeerPool } from './peer-pool.js'
 import type { OwnerKeys } from './owner-keys.js'
 
@@ -40,7 +41,13 @@ export const GOOD_REPLICA = new Set(['stored', 'healthy'])
  * left out for the rest of the run; a pack short of copies stays spooled for the next run.
  */
 export class Replicator {
-  constructor(private readonly deps: { index: IndexStore; spool: ObjectStore; pool: PeerPool; poseidon: Poseidon; clock: Clock; log: Logger }) {}
+  /** The owner's upload limit over all peers (absent: none). */
+  readonly #bucket: TokenBucket | null
+
+  constructor(private readonly deps: { index: IndexStore; spool: ObjectStore; pool: PeerPool; poseidon: Poseidon; clock: Clock; log: Logger; uploadLimitBytesPerSec?: number }) {
+    const limit = deps.uploadLimitBytesPerSec ?? 0
+    this.#bucket = limit > 0 ? new TokenBucket(limit, Math.max(limit, 1024 * 1024)) : null
+  }
 
   async replicate(share: ShareRecord, keys: ShareKeys, owner: OwnerKeys, onProgress?: (p: ReplicationProgress) => void): Promise<ReplicationResult> {
     const { index, spool, pool, log } = this.deps
@@ -123,6 +130,8 @@ export class Replicator {
 
   async #storeOne(peer: PeerRecord, pack: PackRecord, bytes: Uint8Array, commitment: string, owner: OwnerKeys): Promise<void> {
     const { pool, index, clock } = this.deps
+    const wait = this.#bucket?.reserve(bytes.length, clock.nowMs()) ?? 0
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
     await pool.ensureOwnerKey(peer, owner.verificationKey)
     const receipt = await pool.client(peer).store({ objectId: pack.packId, ownerNodeId: owner.identity.nodeId, commitment, merkleRoot: pack.merkleRoot, ownerKeySha256: owner.verificationKeySha256, bytes })
     index.putReplica({ packId: pack.packId, nodeId: peer.nodeId, receipt: utf8(JSON.stringify(receiptToJson(receipt))), storedAtMs: clock.nowMs(), merkleRoot: receipt.merkleRoot, lastAuditMs: null, status: 'stored', failures: 0 })

@@ -268,7 +268,14 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
           status,
           log: log.child({ component: 'web' }),
           api: { status, owner, token, discovered, sessions },
-          pages: { status, owner, control, admin, sessions, limiter: new LoginLimiter(clock), discovered, settings, storageUsage: () => p.storage.usage(), saveSettings: async (c) => void (await new ConfigFile(dataDir, (e) => new NodeCronScheduler().validate(e)).update(c)), log: log.child({ component: 'pages' }) },
+          pages: { status, owner, control, admin, sessions, limiter: new LoginLimiter(clock), discovered, settings, storageUsage: () => p.storage.usage(),
+            storageSenders: () => p.storage.senders().map((s) => ({ id: toHex(s.senderNodeId), usedBytes: s.usedBytes, quotaBytes: s.quotaBytes, ownQuota: s.ownQuota })),
+            setStorageQuota: (id, bytes) => {
+              const known = p.storage.senders().find((s) => toHex(s.senderNodeId) === id)
+              if (!known) throw new BackupError('NOT_FOUND', 'no owner with that id keeps anything here')
+              p.storage.setSenderQuota(known.senderNodeId, bytes)
+            },
+            saveSettings: async (c) => void (await new ConfigFile(dataDir, (e) => new NodeCronScheduler().validate(e)).update(c)), log: log.child({ component: 'pages' }) },
           metrics: () => metrics.render(nodeMetrics({ owner: owner(), discovered: discovered().length, storage: p.storage.usage() })),
         })
         listener = new HttpListener(web, config.webListen)

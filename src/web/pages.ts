@@ -40,6 +40,10 @@ export interface PagesDeps {
   settings: () => SettingsView
   /** Bytes this node keeps for others, and what it offers. */
   storageUsage: () => { usedBytes: number; capacityBytes: number }
+  /** The owners whose packs this node keeps, what each uses and its quota. */
+  storageSenders: () => Array<{ id: string; usedBytes: number; quotaBytes: number; ownQuota: boolean }>
+  /** Gives one of them its own quota (null: the node's default). */
+  setStorageQuota: (idHex: string, bytes: number | null) => void
   /** Writes changed settings to config.json (they apply at the next start). */
   saveSettings: (changes: EditableSettings) => Promise<void>
   log: Logger
@@ -213,8 +217,18 @@ export function createPages(deps: PagesDeps): express.Router {
     const peers = owner.peers().map((p) => ({ id: toHex(p.nodeId), url: p.url, state: p.state, copies: copies.get(toHex(p.nodeId)) ?? 0, audit: p.audit }))
     const known = new Set(peers.map((p) => p.id))
     const discovered = deps.discovered().filter((d) => !known.has(toHex(d.announcement.nodeId))).map((d) => ({ id: toHex(d.announcement.nodeId), url: d.url, source: d.source, capacityBytes: d.announcement.capacityBytes, verified: d.verifiedAtMs !== null }))
-    await render(req, res, 'peers', { peers, discovered })
+    await render(req, res, 'peers', { peers, discovered, senders: deps.storageSenders() })
   }))
+  r.post('/storage/:id/quota', guard, route(back('/peers', async (req, res) => {
+    const id = String(req.params.id)
+    if (!/^[0-9a-f]{64}$/.test(id)) throw inputInvalid('no such owner')
+    const v = field(req, 'quotaGB').trim()
+    const gb = v === '' ? null : Number(v)
+    if (gb !== null && (!Number.isFinite(gb) || gb < 0)) throw inputInvalid('a quota is a number of GB, 0 or more (empty: the default)')
+    deps.setStorageQuota(id, gb === null ? null : Math.round(gb * 1e9))
+    flash(res, 'ok', gb === null ? 'That owner is back to the default quota.' : `That owner may now keep ${gb} GB here.`)
+    res.redirect(303, '/peers')
+  })))
   r.post('/peers', guard, route(back('/peers', async (req, res) => {
     const p = await deps.owner().addPeer(field(req, 'url').trim())
     flash(res, 'ok', `Peer ${toHex(p.nodeId).slice(0, 16)} added; its certificate is pinned.`)

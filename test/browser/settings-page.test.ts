@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { tempDir } from '../helpers/index.js'
 import { writeTree } from '../helpers/tree.js'
 import { ownerSetup } from '../helpers/zk.js'
-import { startNode, storageNodes } from '../helpers/nodes.js'
+import { initOwner, startNode, storageNodes } from '../helpers/nodes.js'
 import { CHROMIUM, launchChromium, screenshots } from '../helpers/browser.js'
 
 const ADMIN = 'correct horse battery'
@@ -166,6 +166,23 @@ if (!existsSync(CHROMIUM)) console.log(`Browser tests skipped: ${CHROMIUM} is mi
   await anonPage.goto(`${url}shares`)
   t.regex(anonPage.url(), /\/login$/)
   await stranger.close()
+
+  // A friend backs up to this node: it shows among the owners storing here and gets a quota.
+  const f = await initOwner(t, 'b')
+  const friend = await startNode(t, f.data, { unlock: f.pw })
+  const friendSrc = join(await tempDir(t), 'friend')
+  await writeTree(friendSrc, { 'f.txt': 'friendly' })
+  for (const args of [['peer', 'add', node.peerUrl], ['share', 'add', 'stuff', friendSrc, '--copies', '1'], ['backup', 'stuff', '--wait']]) {
+    const r = await friend.cli(args)
+    t.is(r.code, 0, r.stderr)
+  }
+  await page.goto(`${url}peers`)
+  t.is(await page.locator('form[action^="/storage/"]').count(), 1)
+  await page.fill('form[action^="/storage/"] input[name=quotaGB]', '1.5')
+  await page.click('form[action^="/storage/"] button')
+  t.regex(await page.textContent('.flash.ok') ?? '', /1\.5 GB/)
+  t.regex(await page.textContent('main') ?? '', /1\.5 GB(?! \(default\))/)
+  await screenshots(page, '05-peers')
 
   t.deepEqual(errors, [])
   await context.close()

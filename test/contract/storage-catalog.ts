@@ -63,6 +63,17 @@ export function storageCatalogContract(label: string, make: (t: ExecutionContext
     t.is(c.lease(tag(8)), null)
   })
 
+  test(`${label} › a sender's own quota is kept, replaced and removed`, async (t) => {
+    const c = await make(t)
+    t.is(c.quota(tag(3)), null)
+    c.setQuota(tag(3), 1000)
+    c.setQuota(tag(3), 0)
+    t.is(c.quota(tag(3)), 0)
+    t.is(c.quota(tag(4)), null)
+    c.setQuota(tag(3), null)
+    t.is(c.quota(tag(3)), null)
+  })
+
   test(`${label} › blobs are kept once and summed per locator`, async (t) => {
     const c = await make(t)
     t.true(c.insertBlob({ blobTag: tag(1), locatorTag: tag(50), sizeBytes: 10 }))

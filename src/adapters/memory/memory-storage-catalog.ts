@@ -8,6 +8,7 @@ export class MemoryStorageCatalog implements StorageCatalog {
   readonly #pointers = new Map<string, { seq: number; sealed: Uint8Array }>()
   readonly #blobs = new Map<string, { locatorTag: Uint8Array; sizeBytes: number }>()
   readonly #leases = new Map<string, number>()
+  readonly #quotas = new Map<string, number>()
 
   get(objectTag: Uint8Array): CatalogRow | null {
     const r = this.#rows.get(toHex(objectTag))
@@ -89,6 +90,15 @@ export class MemoryStorageCatalog implements StorageCatalog {
 
   dropLease(ownerTag: Uint8Array): void {
     this.#leases.delete(toHex(ownerTag))
+  }
+
+  quota(senderTag: Uint8Array): number | null {
+    return this.#quotas.get(toHex(senderTag)) ?? null
+  }
+
+  setQuota(senderTag: Uint8Array, bytes: number | null): void {
+    if (bytes === null) this.#quotas.delete(toHex(senderTag))
+    else this.#quotas.set(toHex(senderTag), bytes)
   }
 
   *rows(): Iterable<CatalogRow> {

@@ -30,6 +30,9 @@ const SQL = {
   lease: 'SELECT renewed_at_ms FROM leases WHERE owner_tag = ?',
   renewLease: 'INSERT INTO leases (owner_tag, renewed_at_ms) VALUES (?, ?) ON CONFLICT (owner_tag) DO UPDATE SET renewed_at_ms = max(renewed_at_ms, excluded.renewed_at_ms)',
   dropLease: 'DELETE FROM leases WHERE owner_tag = ?',
+  quota: 'SELECT bytes FROM quotas WHERE sender_tag = ?',
+  setQuota: 'INSERT INTO quotas (sender_tag, bytes) VALUES (?, ?) ON CONFLICT (sender_tag) DO UPDATE SET bytes = excluded.bytes',
+  dropQuota: 'DELETE FROM quotas WHERE sender_tag = ?',
 } as const
 
 /** StorageCatalog on its own SQLite file (WAL, STRICT tables, numbered migrations); open() first. */
@@ -129,6 +132,16 @@ export class SqliteStorageCatalog extends Resource implements StorageCatalog {
 
   dropLease(ownerTag: Uint8Array): void {
     this.#stmt.dropLease.run(ownerTag)
+  }
+
+  quota(senderTag: Uint8Array): number | null {
+    const r = this.#stmt.quota.get(senderTag) as { bytes: number } | undefined
+    return r ? Number(r.bytes) : null
+  }
+
+  setQuota(senderTag: Uint8Array, bytes: number | null): void {
+    if (bytes === null) this.#stmt.dropQuota.run(senderTag)
+    else this.#stmt.setQuota.run(senderTag, bytes)
   }
 
   *rows(): Iterable<CatalogRow> {

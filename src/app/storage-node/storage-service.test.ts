@@ -196,3 +196,17 @@ test('leases: an owner that stops renewing loses its objects after the lease; re
   now += 90 * DAY
   t.deepEqual(await service.sweepLeases(90 * DAY), { objects: 1, bytes: 6000 })
 })
+
+test('a sender can get its own quota: listed with what it uses, enforced on its next store, removable', async (t) => {
+  const { service } = await node(t)
+  await service.store(request(21, 5000))
+  t.deepEqual(service.senders(), [{ senderNodeId: sender, usedBytes: 5000, quotaBytes: service.limits.perSenderBytes, ownQuota: false }])
+  service.setSenderQuota(sender, 8000)
+  t.like(service.senders()[0], { quotaBytes: 8000, ownQuota: true })
+  await t.throwsAsync(service.store(request(22, 5000)), { code: 'QUOTA_EXCEEDED' })
+  t.is(service.senders()[0]?.usedBytes, 5000, 'the refused store kept nothing')
+  t.throws(() => service.setSenderQuota(sender, -1), { code: 'INPUT_INVALID' })
+  service.setSenderQuota(sender, null)
+  await service.store(request(22, 5000))
+  t.like(service.senders()[0], { usedBytes: 10_000, ownQuota: false })
+})

@@ -105,7 +105,8 @@ export class StorageService {
     const senderTag = nodeTag(sodium, keys, req.senderNodeId)
     const senderKey = toHex(senderTag)
     const senderUsed = catalog.bytesBySender(senderTag) + (this.#reserved.get(senderKey) ?? 0)
-    if (senderUsed + size > this.limits.perSenderBytes) throw quotaExceeded(`node ${shortHex(req.senderNodeId)} would use ${senderUsed + size} bytes here; its quota is ${this.limits.perSenderBytes}`)
+    const senderQuota = catalog.quota(senderTag) ?? this.limits.perSenderBytes
+    if (senderUsed + size > senderQuota) throw quotaExceeded(`node ${shortHex(req.senderNodeId)} would use ${senderUsed + size} bytes here; its quota is ${senderQuota}`)
     const totalUsed = catalog.bytesTotal() + this.#reservedTotal
     if (totalUsed + size > this.limits.capacityBytes) throw quotaExceeded(`this node offers ${this.limits.capacityBytes} bytes and has ${this.limits.capacityBytes - totalUsed} left`)
     this.#reserved.set(senderKey, (this.#reserved.get(senderKey) ?? 0) + size)
@@ -290,6 +291,32 @@ export class StorageService {
       bytes += d.sizeBytes
     }
     return { objects: doomed.length, bytes }
+  }
+
+  /**
+   * Who stores here (each sender once, from its objects' sealed records), what each uses and its
+   * quota: for the settings page, where the node's admin may give one sender more or less room.
+   */
+  senders(): Array<{ senderNodeId: NodeId; usedBytes: number; quotaBytes: number; ownQuota: boolean }> {
+    const { sodium, keys, catalog } = this.deps
+    const seen = new Map<string, { senderNodeId: NodeId; usedBytes: number; tag: Uint8Array }>()
+    const rows = Array.from(catalog.rows(), (r) => ({ objectTag: r.objectTag, senderTag: r.senderTag, sizeBytes: r.sizeBytes, sealedMeta: r.sealedMeta }))
+    for (const r of rows) {
+      const k = toHex(r.senderTag)
+      const s = seen.get(k)
+      if (s) s.usedBytes += r.sizeBytes
+      else seen.set(k, { senderNodeId: openMeta(sodium, keys, r.objectTag, r.sealedMeta).senderNodeId, usedBytes: r.sizeBytes, tag: r.senderTag })
+    }
+    return [...seen.values()].map((s) => {
+      const own = catalog.quota(s.tag)
+      return { senderNodeId: s.senderNodeId, usedBytes: s.usedBytes, quotaBytes: own ?? this.limits.perSenderBytes, ownQuota: own !== null }
+    })
+  }
+
+  /** Gives one sender its own quota (null: back to the node's default). Objects already kept stay. */
+  setSenderQuota(senderNodeId: NodeId, bytes: number | null): void {
+    if (bytes !== null && (!Number.isSafeInteger(bytes) || bytes < 0)) throw inputInvalid('a quota is a whole number of bytes, 0 or more')
+    this.deps.catalog.setQuota(nodeTag(this.deps.sodium, this.deps.keys, senderNodeId), bytes)
   }
 
   usage(senderNodeId?: NodeId): { usedBytes: number; capacityBytes: number; senderBytes?: number } {

@@ -11,6 +11,7 @@
  * - insertBlob() returns false, changing nothing, when the blob tag exists.
  * - renewLease() keeps the later of the kept and the given time; lease() is null for an owner
  *   that never renewed; dropLease() forgets it.
+ * - quota() is null for a sender without its own quota; setQuota(tag, null) removes it.
  */
 export interface CatalogRow {
   objectTag: Uint8Array
@@ -38,4 +39,6 @@ export interface StorageCatalog {
   lease(ownerTag: Uint8Array): number | null
   renewLease(ownerTag: Uint8Array, atMs: number): void
   dropLease(ownerTag: Uint8Array): void
+  quota(senderTag: Uint8Array): number | null
+  setQuota(senderTag: Uint8Array, bytes: number | null): void
 }

@@ -29,3 +29,8 @@ CREATE TABLE leases (
   owner_tag     BLOB PRIMARY KEY CHECK (length(owner_tag) = 32),
   renewed_at_ms INTEGER NOT NULL CHECK (renewed_at_ms >= 0)
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE quotas (
+  sender_tag BLOB PRIMARY KEY CHECK (length(sender_tag) = 32),
+  bytes      INTEGER NOT NULL CHECK (bytes >= 0)
+) STRICT, WITHOUT ROWID;

@@ -48,6 +48,8 @@ import { NodeControl } from './node-control.js'
 import { ConfigFile } from './config/config-file.js'
 import { Alerter, type AlertEvent } from './alerts/alerter.js'
 import { WebhookAlertSink } from '../adapters/webhook/webhook-alert-sink.js'
+import { SmtpAlertSink } from '../adapters/smtp/smtp-alert-sink.js'
+import type { AlertSink } from '../core/ports/alert-sink.js'
 import { LoginLimiter, SessionStore } from './admin/sessions.js'
 import { nodeMetrics } from './metrics.js'
 import { PromMetricsExporter } from '../adapters/prometheus/prom-metrics-exporter.js'
@@ -196,7 +198,10 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
   const admin = new AdminAuth({ sodium, kdf, dataDir })
   if (opts.adminPassword && !(await admin.isSet())) await admin.set(opts.adminPassword)
   const metrics = new PromMetricsExporter()
-  const alerter = new Alerter({ sink: config.alertWebhook ? new WebhookAlertSink(config.alertWebhook) : null, clock: composeCrypto().clock, log: log.child({ component: 'alerts' }), nodeId: toHex(identity.nodeId), backupWindowMs: config.alertBackupWindowHours * 3600_000 })
+  const sinks: AlertSink[] = []
+  if (config.alertWebhook) sinks.push(new WebhookAlertSink(config.alertWebhook))
+  if (config.alertSmtpUrl && config.alertEmailTo) sinks.push(new SmtpAlertSink(config.alertSmtpUrl, config.alertEmailFrom ?? 'quloud@localhost', config.alertEmailTo))
+  const alerter = new Alerter({ sinks, clock: composeCrypto().clock, log: log.child({ component: 'alerts' }), nodeId: toHex(identity.nodeId), backupWindowMs: config.alertBackupWindowHours * 3600_000 })
   const overdue = setInterval(() => {
     if (ownerService && !ownerService.locked) void alerter.checkOverdue(ownerService.listShares().map((s) => ({ name: s.name, imported: s.imported, createdAtMs: s.createdAtMs, lastBackupMs: s.lastBackupMs })))
   }, ALERT_CHECK_MS)
@@ -262,6 +267,7 @@ export async function composeNode(config: Readonly<DaemonConfig>, opts: { versio
           leaseDays: config.leaseDays,
           storageCapacityBytes: config.storageCapacityBytes,
           uploadLimitBytesPerSec: config.uploadLimitBytesPerSec,
+          alertEmailTo: config.alertSmtpUrl ? config.alertEmailTo : null,
           alertWebhook: config.alertWebhook ? `${new URL(config.alertWebhook).origin}/…` : null,
         })
         const web = createWebApp({

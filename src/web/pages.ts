@@ -27,6 +27,8 @@ export interface SettingsView {
   uploadLimitBytesPerSec: number
   /** Only the webhook's origin: its path may hold a token. */
   alertWebhook: string | null
+  /** Who gets alert emails (the SMTP server's credentials are never shown). */
+  alertEmailTo: string | null
 }
 
 export interface PagesDeps {

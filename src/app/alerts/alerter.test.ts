@@ -27,7 +27,7 @@ const HOUR = 3600_000
 test('alerts reach a webhook as JSON: a failed backup, lost copies, and an overdue share once per window', async (t) => {
   const r = await receiver(t)
   let now = 1_700_000_000_000
-  const alerter = new Alerter({ sink: new WebhookAlertSink(r.url), clock: { nowMs: () => now }, log, nodeId: 'ab'.repeat(32), backupWindowMs: 48 * HOUR })
+  const alerter = new Alerter({ sinks: [new WebhookAlertSink(r.url)], clock: { nowMs: () => now }, log, nodeId: 'ab'.repeat(32), backupWindowMs: 48 * HOUR })
   await alerter.notify({ kind: 'backup-failed', share: 'photos', code: 'IO_FAILED' })
   await alerter.notify({ kind: 'backup-failed', share: 'photos', code: 'IO_FAILED' }) // the node's retry: no second alert
   await alerter.notify({ kind: 'copies-lost', failedCopies: 3, missingPacks: 0, peers: ['https://10.0.0.2:30481'] })
@@ -60,11 +60,11 @@ test('a webhook that fails is tried twice, then the failure is logged without it
   const r = await receiver(t, () => (++calls === 1 ? 500 : 204))
   const lines: string[] = []
   const capture = new JsonLogger({ level: 'warn', write: (line) => void lines.push(line) })
-  const alerter = new Alerter({ sink: new WebhookAlertSink(r.url), clock: { nowMs: () => 1 }, log: capture, nodeId: '00', backupWindowMs: HOUR, retryDelayMs: 10 })
+  const alerter = new Alerter({ sinks: [new WebhookAlertSink(r.url)], clock: { nowMs: () => 1 }, log: capture, nodeId: '00', backupWindowMs: HOUR, retryDelayMs: 10 })
   await alerter.notify({ kind: 'backup-failed', share: 'x', code: 'IO_FAILED' })
   t.is(calls, 2)
   t.is(r.got.length, 2)
-  const dead = new Alerter({ sink: new WebhookAlertSink('http://127.0.0.1:9/hooks/secret-token-123', 500), clock: { nowMs: () => 1 }, log: capture, nodeId: '00', backupWindowMs: HOUR, retryDelayMs: 10 })
+  const dead = new Alerter({ sinks: [new WebhookAlertSink('http://127.0.0.1:9/hooks/secret-token-123', 500)], clock: { nowMs: () => 1 }, log: capture, nodeId: '00', backupWindowMs: HOUR, retryDelayMs: 10 })
   await t.notThrowsAsync(dead.notify({ kind: 'backup-failed', share: 'x', code: 'IO_FAILED' }))
   t.true(lines.some((l) => l.includes('An alert could not be delivered')))
   t.false(lines.some((l) => l.includes('secret-token')))

@@ -27,7 +27,8 @@ export class Alerter {
   /** Shares whose failure was reported, with its code. */
   readonly #failing = new Map<string, string>()
 
-  constructor(private readonly deps: { sink: AlertSink | null; clock: Clock; log: Logger; nodeId: string; backupWindowMs: number; retryDelayMs?: number }) {}
+  /** `sinks`: the webhook and the email, as configured (none: alerts are only logged). */
+  constructor(private readonly deps: { sinks: AlertSink[]; clock: Clock; log: Logger; nodeId: string; backupWindowMs: number; retryDelayMs?: number }) {}
 
   notify(e: AlertEvent): Promise<void> {
     if (e.kind === 'backup-ok') {
@@ -60,9 +61,13 @@ export class Alerter {
   }
 
   async #send(a: Omit<Alert, 'nodeId' | 'atMs'>): Promise<void> {
-    const { sink, log } = this.deps
-    if (!sink) return
     const alert: Alert = { ...a, nodeId: this.deps.nodeId, atMs: this.deps.clock.nowMs() }
+    this.deps.log.info({ event: alert.event, share: alert.share ?? null }, 'Alert')
+    await Promise.all(this.deps.sinks.map((sink) => this.#deliver(sink, alert)))
+  }
+
+  async #deliver(sink: AlertSink, alert: Alert): Promise<void> {
+    const { log } = this.deps
     for (let attempt = 1; attempt <= 2; attempt++) {
       try {
         await sink.send(alert)

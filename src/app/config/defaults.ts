@@ -43,6 +43,12 @@ export interface DaemonConfig {
   alertWebhook: string | null
   /** An alert when a share had no successful backup for this long. */
   alertBackupWindowHours: number
+  /** Alerts by email: smtp:// (STARTTLS when offered) or smtps:// URL with credentials; null: none. */
+  alertSmtpUrl: string | null
+  /** Who gets alert emails (needed with alertSmtpUrl). */
+  alertEmailTo: string | null
+  /** The sender of alert emails (default quloud@localhost). */
+  alertEmailFrom: string | null
   /** Upload limit to peers, bytes per second; 0: none. */
   uploadLimitBytesPerSec: number
 }
@@ -71,4 +77,7 @@ export const DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   alertWebhook: null,
   alertBackupWindowHours: 48,
   uploadLimitBytesPerSec: 0,
+  alertSmtpUrl: null,
+  alertEmailTo: null,
+  alertEmailFrom: null,
 } as const satisfies DaemonConfig) as Readonly<DaemonConfig>

@@ -45,11 +45,18 @@ test('bad settings are CONFIG_INVALID naming the setting', (t) => {
     { env: { QULOUD_LEASE_DAYS: '0' } },
     { env: { QULOUD_LEASE_DAYS: '1.5' } },
     { env: { QULOUD_PEER_EXCHANGE_SECONDS: '-1' } },
+    { env: { QULOUD_ALERT_SMTP_URL: 'smtp://mail.example:587' } },
+    { env: { QULOUD_ALERT_SMTP_URL: 'http://mail.example', QULOUD_ALERT_EMAIL_TO: 'me@example.org' } },
+    { env: { QULOUD_ALERT_EMAIL_TO: 'not an address' } },
+    { env: { QULOUD_ALERT_WEBHOOK: 'ftp://hooks.example/x' } },
   ]
   for (const input of bad) t.throws(() => resolveConfig(input), { instanceOf: BackupError, code: 'CONFIG_INVALID' }, JSON.stringify(input))
   const err = t.throws(() => resolveConfig({ flags: { webListen: 'localhost' } }))
   t.regex(err?.message ?? '', /webListen/)
   t.regex(t.throws(() => resolveConfig({ env: { QULOUD_LEASE_DAYS: '0' } }))?.message ?? '', /leaseDays/)
+  // Secrets in URLs are never echoed back.
+  t.false((t.throws(() => resolveConfig({ env: { QULOUD_ALERT_SMTP_URL: 'smtp://u:hunter22@mail.example', QULOUD_ALERT_EMAIL_TO: 'x' } }))?.message ?? '').includes('hunter22'))
+  t.like(resolveConfig({ env: { QULOUD_ALERT_SMTP_URL: 'smtps://u:p@mail.example:465', QULOUD_ALERT_EMAIL_TO: 'me@example.org' } }), { alertSmtpUrl: 'smtps://u:p@mail.example:465', alertEmailTo: 'me@example.org', alertEmailFrom: null })
 })
 
 test('audit, lease and peer-exchange settings: defaults and QULOUD_* twins', (t) => {

@@ -24,6 +24,9 @@ export interface ConfigFlags {
   alertWebhook?: string
   alertBackupWindowHours?: string
   uploadLimitBytesPerSec?: string
+  alertSmtpUrl?: string
+  alertEmailTo?: string
+  alertEmailFrom?: string
 }
 
 /** The QULOUD_* twin of every flag. */
@@ -47,6 +50,9 @@ export const ENV_VARS: Record<keyof ConfigFlags, string> = {
   alertWebhook: 'QULOUD_ALERT_WEBHOOK',
   alertBackupWindowHours: 'QULOUD_ALERT_BACKUP_WINDOW_HOURS',
   uploadLimitBytesPerSec: 'QULOUD_UPLOAD_LIMIT_BYTES_PER_SEC',
+  alertSmtpUrl: 'QULOUD_ALERT_SMTP_URL',
+  alertEmailTo: 'QULOUD_ALERT_EMAIL_TO',
+  alertEmailFrom: 'QULOUD_ALERT_EMAIL_FROM',
 }
 
 function fromEnv(env: Record<string, string | undefined>): ConfigFlags {
@@ -74,6 +80,9 @@ function fromEnv(env: Record<string, string | undefined>): ConfigFlags {
   set('alertWebhook', str('alertWebhook'))
   set('alertBackupWindowHours', str('alertBackupWindowHours'))
   set('uploadLimitBytesPerSec', str('uploadLimitBytesPerSec'))
+  set('alertSmtpUrl', str('alertSmtpUrl'))
+  set('alertEmailTo', str('alertEmailTo'))
+  set('alertEmailFrom', str('alertEmailFrom'))
   const roots = str('shareRoots')
   if (roots !== undefined) out.shareRoots = roots.split(',').map((s) => s.trim()).filter(Boolean)
   const ssdp = str('ssdp')

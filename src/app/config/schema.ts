@@ -2,7 +2,7 @@ import { configInvalid } from '../../core/errors.js'
 import { CONFIG_VERSION, type DaemonConfig, type ListenAddress } from './defaults.js'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
-const KNOWN_KEYS = new Set(['version', 'dataDir', 'webListen', 'peerListen', 'ssdp', 'peers', 'passphraseFile', 'logLevel', 'storageCapacityBytes', 'storagePerOwnerBytes', 'catchUpSeconds', 'watchDebounceSeconds', 'auditSchedule', 'auditDeadlineSeconds', 'leaseDays', 'peerExchangeSeconds', 'shareRoots', 'alertWebhook', 'alertBackupWindowHours', 'uploadLimitBytesPerSec'])
+const KNOWN_KEYS = new Set(['version', 'dataDir', 'webListen', 'peerListen', 'ssdp', 'peers', 'passphraseFile', 'logLevel', 'storageCapacityBytes', 'storagePerOwnerBytes', 'catchUpSeconds', 'watchDebounceSeconds', 'auditSchedule', 'auditDeadlineSeconds', 'leaseDays', 'peerExchangeSeconds', 'shareRoots', 'alertWebhook', 'alertBackupWindowHours', 'uploadLimitBytesPerSec', 'alertSmtpUrl', 'alertEmailTo', 'alertEmailFrom'])
 
 /** Parses "HOST:PORT" (IPv6 as "[::1]:PORT"); throws CONFIG_INVALID naming the setting. */
 export function parseListen(text: string, setting: string): ListenAddress {
@@ -62,6 +62,25 @@ function webhook(value: unknown): string | null {
   return url.href
 }
 
+/** smtp:// or smtps:// with a host; the URL may hold credentials, so it is never echoed. */
+function smtpUrl(value: unknown): string | null {
+  if (value === null) return null
+  let url: URL
+  try {
+    url = new URL(String(value))
+  } catch {
+    throw configInvalid('alertSmtpUrl must be an smtp:// or smtps:// URL')
+  }
+  if ((url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || !url.hostname) throw configInvalid('alertSmtpUrl must be an smtp:// or smtps:// URL')
+  return url.href
+}
+
+function email(value: unknown, setting: string): string | null {
+  if (value === null) return null
+  if (typeof value !== 'string' || !/^[^\s@<>,;]{1,64}@[^\s@<>,;]{1,255}$/.test(value)) throw configInvalid(`${setting} must be one email address`)
+  return value
+}
+
 /** A cron expression of five fields (the scheduler checks the fields' values when it arms it). */
 function cron(value: unknown, setting: string): string {
   if (typeof value !== 'string' || !/^\S+( \S+){4}$/.test(value.trim()) || value.length > 100) throw configInvalid(`${setting} must be a cron expression of five fields (minute hour day month weekday)`)
@@ -105,6 +124,10 @@ export function validateConfig(raw: Record<string, unknown>): Readonly<DaemonCon
     alertWebhook: webhook(raw.alertWebhook),
     alertBackupWindowHours: count(raw.alertBackupWindowHours, 'alertBackupWindowHours', 1, 24 * 365),
     uploadLimitBytesPerSec: count(raw.uploadLimitBytesPerSec, 'uploadLimitBytesPerSec', 0, Number.MAX_SAFE_INTEGER),
+    alertSmtpUrl: smtpUrl(raw.alertSmtpUrl),
+    alertEmailTo: email(raw.alertEmailTo, 'alertEmailTo'),
+    alertEmailFrom: email(raw.alertEmailFrom, 'alertEmailFrom'),
   }
+  if (config.alertSmtpUrl !== null && config.alertEmailTo === null) throw configInvalid('alertSmtpUrl needs alertEmailTo (who gets the alert emails)')
   return Object.freeze({ ...config, webListen: Object.freeze(webListen), peerListen: Object.freeze(peerListen), peers: Object.freeze(config.peers) as string[] })
 }

@@ -51,6 +51,12 @@ export interface PagesDeps {
   log: Logger
 }
 
+/** How every screen writes times and sizes. */
+export const format = {
+  when: (ms: number | null | undefined, none = 'never') => (ms ? `${new Date(ms).toISOString().replace('T', ' ').slice(0, 16)} UTC` : none),
+  size: (b: number | undefined) => (b === undefined ? '' : b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : b >= 1e3 ? `${(b / 1e3).toFixed(1)} kB` : `${b} B`),
+}
+
 type Handler = (req: Request, res: Response) => Promise<void> | void
 const route = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => {
   Promise.resolve()
@@ -84,7 +90,7 @@ export function createPages(deps: PagesDeps): express.Router {
     const s = sessionOf(res) as ReturnType<typeof sessionOf> & { flash?: { kind: string; text: string } }
     const message = s.flash ?? null
     delete s.flash
-    res.status(status).render(view, { csrf: s.csrf, admin: s.admin, path: req.path, message, node: await deps.status(), ...data })
+    res.status(status).render(view, { csrf: s.csrf, admin: s.admin, path: req.path, message, node: await deps.status(), ...format, ...data })
   }
   /** A refused form comes back to its page with the reason; the error never reaches the logs with the form's values. */
   const back = (to: string, fn: Handler): Handler => async (req, res) => {

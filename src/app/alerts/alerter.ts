@@ -38,8 +38,8 @@ export class Alerter {
     if (e.kind === 'backup-failed') {
       if (this.#failing.get(e.share) === e.code) return Promise.resolve()
       this.#failing.set(e.share, e.code)
+      return this.#send({ event: 'backup-failed', share: e.share, message: `the backup of "${e.share}" failed (${e.code})`, details: { code: e.code } })
     }
-    if (e.kind === 'backup-failed') return this.#send({ event: 'backup-failed', share: e.share, message: `the backup of "${e.share}" failed (${e.code})`, details: { code: e.code } })
     return this.#send({ event: 'copies-lost', message: `an audit found ${e.failedCopies} bad or lost cop${e.failedCopies === 1 ? 'y' : 'ies'}; ${e.missingPacks} pack(s) still lack copies after repair`, details: { failedCopies: e.failedCopies, missingPacks: e.missingPacks, peers: e.peers.join(',') } })
   }
 

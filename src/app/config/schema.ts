@@ -50,28 +50,19 @@ function shareRoots(value: unknown): string[] {
   })
 }
 
-function webhook(value: unknown): string | null {
+/**
+ * A URL with one of `protocols` and a host, or null. Such URLs may hold a token or a password,
+ * so the error names the setting, never the value.
+ */
+function urlSetting(value: unknown, setting: string, protocols: string[], what: string): string | null {
   if (value === null) return null
-  let url: URL
+  let url: URL | null = null
   try {
     url = new URL(String(value))
   } catch {
-    throw configInvalid('alertWebhook must be an http or https URL')
+    // refused below
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configInvalid('alertWebhook must be an http or https URL')
-  return url.href
-}
-
-/** smtp:// or smtps:// with a host; the URL may hold credentials, so it is never echoed. */
-function smtpUrl(value: unknown): string | null {
-  if (value === null) return null
-  let url: URL
-  try {
-    url = new URL(String(value))
-  } catch {
-    throw configInvalid('alertSmtpUrl must be an smtp:// or smtps:// URL')
-  }
-  if ((url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || !url.hostname) throw configInvalid('alertSmtpUrl must be an smtp:// or smtps:// URL')
+  if (!url || !protocols.includes(url.protocol) || !url.hostname) throw configInvalid(`${setting} must be ${what}`)
   return url.href
 }
 
@@ -121,10 +112,10 @@ export function validateConfig(raw: Record<string, unknown>): Readonly<DaemonCon
     leaseDays: count(raw.leaseDays, 'leaseDays', 1, 3650),
     peerExchangeSeconds: count(raw.peerExchangeSeconds, 'peerExchangeSeconds', 1, 86_400),
     shareRoots: shareRoots(raw.shareRoots),
-    alertWebhook: webhook(raw.alertWebhook),
+    alertWebhook: urlSetting(raw.alertWebhook, 'alertWebhook', ['http:', 'https:'], 'an http or https URL'),
     alertBackupWindowHours: count(raw.alertBackupWindowHours, 'alertBackupWindowHours', 1, 24 * 365),
     uploadLimitBytesPerSec: count(raw.uploadLimitBytesPerSec, 'uploadLimitBytesPerSec', 0, Number.MAX_SAFE_INTEGER),
-    alertSmtpUrl: smtpUrl(raw.alertSmtpUrl),
+    alertSmtpUrl: urlSetting(raw.alertSmtpUrl, 'alertSmtpUrl', ['smtp:', 'smtps:'], 'an smtp:// or smtps:// URL'),
     alertEmailTo: email(raw.alertEmailTo, 'alertEmailTo'),
     alertEmailFrom: email(raw.alertEmailFrom, 'alertEmailFrom'),
   }

@@ -74,7 +74,9 @@ export class Auditor {
         const pack = packs.get(toHex(r.packId))
         if (!pack) continue
         const k = toHex(r.nodeId)
-        byPeer.set(k, [...(byPeer.get(k) ?? []), { replica: r, pack }])
+        const list = byPeer.get(k)
+        if (list) list.push({ replica: r, pack })
+        else byPeer.set(k, [{ replica: r, pack }])
       }
     }
     const peers = index.listPeers().filter((p) => p.state !== 'blocked' && byPeer.has(toHex(p.nodeId)))

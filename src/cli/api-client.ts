@@ -30,15 +30,19 @@ export class ApiClient {
   }
 
   async call<T = Record<string, unknown>>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    let res: Response
-    try {
-      res = await fetch(`${this.url}/api/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      })
-    } catch {
-      throw notRunning(this.dataDir)
+    let res: Response | null = null
+    // A GET is tried twice: a kept-alive connection the node closed just as it was reused fails
+    // once without the node being gone (polling a job meets this now and then).
+    for (let attempt = 1; !res; attempt++) {
+      try {
+        res = await fetch(`${this.url}/api/v1${path}`, {
+          method,
+          headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        })
+      } catch {
+        if (method !== 'GET' || attempt >= 2) throw notRunning(this.dataDir)
+      }
     }
     const text = await res.text()
     let json: Record<string, unknown> = {}

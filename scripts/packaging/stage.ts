@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, openSync, readSync, closeSync, copyFileSync, renameSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { glibcAtMost, readElf } from './elf.js'
 import { ROOT } from './manifest.js'
 
@@ -91,28 +91,49 @@ function fetchPackage(name: string, entry: LockEntry, cache: string): string {
   return dir
 }
 
-/** better-sqlite3 compiled for arm64 with Debian's cross compiler (g++-aarch64-linux-gnu). */
-function crossBuildBetterSqlite(version: string, cache: string): string {
-  const out = join(cache, `better_sqlite3-${version}-abi${process.versions.modules}-arm64.node`)
-  if (existsSync(out)) return out
+/** A node-gyp project compiled for arm64 with Debian's cross compiler (g++-aarch64-linux-gnu), cached. */
+function crossBuild(what: string, source: string, binary: string, cached: string): string {
+  if (existsSync(cached)) return cached
   const work = mkdtempSync(join(tmpdir(), 'quloud-xbuild-'))
   try {
-    cpSync(join(ROOT, 'node_modules/better-sqlite3'), work, { recursive: true, filter: (src) => !src.includes('/build') })
+    cpSync(source, work, { recursive: true, filter: (src) => !src.includes('/build') })
     const gyp = join(process.execPath, '../../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js')
     const nodedir = join(process.execPath, '../..')
     const env = { ...process.env, CC: 'aarch64-linux-gnu-gcc', CXX: 'aarch64-linux-gnu-g++', LINK: 'aarch64-linux-gnu-g++', AR: 'aarch64-linux-gnu-ar' }
     try {
       execFileSync(process.execPath, [gyp, 'rebuild', '--release', '--arch=arm64', `--nodedir=${nodedir}`, '-j', '2'], { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] })
     } catch (err) {
-      throw new StageError(`cross-compiling better-sqlite3 for arm64 failed (is g++-aarch64-linux-gnu installed?): ${String((err as { stderr?: Buffer }).stderr ?? err).slice(-400)}`)
+      throw new StageError(`cross-compiling ${what} for arm64 failed (is g++-aarch64-linux-gnu installed?): ${String((err as { stderr?: Buffer }).stderr ?? err).slice(-400)}`)
     }
-    mkdirSync(cache, { recursive: true })
-    copyFileSync(join(work, 'build/Release/better_sqlite3.node'), `${out}.tmp`)
-    renameSync(`${out}.tmp`, out)
-    return out
+    mkdirSync(dirname(cached), { recursive: true })
+    copyFileSync(join(work, 'build/Release', binary), `${cached}.tmp`)
+    renameSync(`${cached}.tmp`, cached)
+    return cached
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
+}
+
+/** better-sqlite3 compiled for arm64. */
+function crossBuildBetterSqlite(version: string, cache: string): string {
+  return crossBuild('better-sqlite3', join(ROOT, 'node_modules/better-sqlite3'), 'better_sqlite3.node', join(cache, `better_sqlite3-${version}-abi${process.versions.modules}-arm64.node`))
+}
+
+/** The prover's native BN254 module (native/bn254) for `cpu`, as app/native/bn254/build/Release/bn254_msm.node. */
+export function stageNativeMsm(app: string, cpu: Cpu, cache = join(ROOT, 'build/cache')): void {
+  const source = join(ROOT, 'native/bn254')
+  let binary = join(source, 'build/Release/bn254_msm.node')
+  if (cpu === 'x64') {
+    if (process.arch !== 'x64') throw new StageError('the x64 payload must be staged on an x64 machine (native/bn254 is built here)')
+    if (!existsSync(binary)) throw new StageError('native/bn254 is not built: run npm install')
+  } else {
+    const digest = createHash('sha256')
+    for (const f of ['binding.gyp', 'binding.c', 'msm.c', 'msm.h']) digest.update(readFileSync(join(source, f)))
+    binary = crossBuild('native/bn254', source, 'bn254_msm.node', join(cache, `bn254_msm-${digest.digest('hex').slice(0, 16)}-arm64.node`))
+  }
+  const dest = join(app, 'native/bn254/build/Release')
+  mkdirSync(dest, { recursive: true })
+  copyFileSync(binary, join(dest, 'bn254_msm.node'))
 }
 
 const PREBUILD_DIR: Record<Cpu, string> = { x64: 'linux-x64', arm64: 'linux-arm64' }

@@ -10,6 +10,10 @@ import type { Groth16Proof, Prover } from '../../src/core/ports/prover.js'
 import { BackupError } from '../../src/core/errors.js'
 import { SystemClock } from '../../src/adapters/system/system-clock.js'
 import { ownerSetup } from '../helpers/zk.js'
+import { Groth16Prover } from '../../src/adapters/snarkjs/groth16-prover.js'
+import { nativeMsm } from '../../src/adapters/snarkjs/native-msm.js'
+import { CIRCUIT_WASM, readCheckedArtifact } from '../../src/adapters/snarkjs/circuit-artifacts.js'
+import { WitnessCalculatorBuilder } from 'circom_runtime'
 import { sodium } from '../helpers/index.js'
 
 const [setupA, setupB, poseidon] = await Promise.all([ownerSetup('a'), ownerSetup('b'), CircomlibPoseidon.create()])
@@ -66,6 +70,25 @@ test('a valid proof verifies, and its public signals are the ones the verifier r
   const { proof, publicSignals: fromProver } = await prove({ nonce })
   t.deepEqual(fromProver, publicSignals(items, { nonce: nonceToField(nonce), nodeId: nodeA, action: 'fetch' }))
   await t.notThrowsAsync(check(nonces, nonce, JSON.parse(JSON.stringify(proof))))
+})
+
+test('the native and the WASM multi-exponentiation paths both make proofs that snarkjs accepts', async (t) => {
+  t.truthy(nativeMsm(), 'npm install builds the native module')
+  const calculator = await WitnessCalculatorBuilder(readCheckedArtifact(CIRCUIT_WASM))
+  const { nonce } = nonceStore().issue()
+  const signals = publicSignals(items, { nonce: nonceToField(nonce), nodeId: nodeA, action: 'fetch' })
+  const wtns = await calculator.calculateWTNSBin({ ...ownershipInput(keys.proofKey, items, { nonce: nonceToField(nonce), nodeId: nodeA, action: 'fetch' }) }, true)
+  for (const native of [true, false]) {
+    const prover = await Groth16Prover.load(setupA.provingKey, { native })
+    const { proof, publicSignals: out } = await prover.prove(wtns)
+    t.deepEqual(out, signals)
+    t.true(await groth16.verify(setupA.verificationKey, out, proof as never), native ? 'native' : 'wasm')
+    t.false(await groth16.verify(setupB.verificationKey, out, proof as never), 'not under another setup')
+  }
+  // A witness for another circuit size, or a damaged proving key, is refused before any work.
+  const prover = await Groth16Prover.load(setupA.provingKey)
+  await t.throwsAsync(prover.prove(wtns.slice(0, wtns.length - 32)), { message: /truncated|witness/ })
+  await t.throwsAsync(Groth16Prover.load(setupA.provingKey.slice(0, 1000)), { message: /truncated|lacks/ })
 })
 
 test('a wrong proofKey cannot produce a proof', async (t) => {

@@ -23,4 +23,5 @@ declare module 'ffjavascript' {
   }
   export const Scalar: { toRprLE(buff: Uint8Array, offset: number, value: bigint, n8: number): void }
   export function buildBn128(singleThread?: boolean): Promise<Curve>
+  export const utils: { stringifyBigInts(o: unknown): unknown }
 }

@@ -31,14 +31,14 @@ export class SnarkjsProver implements Prover {
       const worker = new Worker(WORKER_URL)
       const ready = new Promise<void>((resolve, reject) => {
         const onReady = (msg: any) => {
-          if (msg?.ready) {
-            worker.off('message', onReady)
-            resolve()
-          }
+          if (msg?.ready || msg?.initError) worker.off('message', onReady)
+          if (msg?.ready) resolve()
+          if (msg?.initError) reject(new InvariantError(`prover failed to load the proving key: ${msg.initError}`))
         }
         worker.on('message', onReady)
         worker.once('error', reject)
       })
+      ready.catch(() => {}) // surfaced by prove(); an unused pool must not crash the process
       const slot: Slot = { worker, load: 0, ready }
       worker.on('message', (msg: any) => this.#onMessage(msg))
       worker.on('error', (err) => this.#failAll(err))

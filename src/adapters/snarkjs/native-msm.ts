@@ -1,0 +1,25 @@
+import { createRequire } from 'node:module'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+/** msm(1 | 2, affine LEM bases, 32-byte LE scalars) → Jacobian LEM point (native/bn254/msm.h). */
+export type NativeMsm = (group: 1 | 2, bases: Uint8Array, scalars: Uint8Array) => Promise<Uint8Array>
+
+/** Where `npm install` builds the module (binding.gyp at the project root). */
+export const NATIVE_MSM_PATH = fileURLToPath(new URL('../../../native/bn254/build/Release/bn254_msm.node', import.meta.url))
+
+let loaded: NativeMsm | null | undefined
+
+/**
+ * The native BN254 multi-exponentiation, or null when it was not built (no compiler at install
+ * time) or QULOUD_NATIVE_MSM=0 turns it off; the prover then uses ffjavascript's WASM code.
+ */
+export function nativeMsm(): NativeMsm | null {
+  if (loaded !== undefined) return loaded
+  loaded = null
+  if (process.env.QULOUD_NATIVE_MSM !== '0' && existsSync(NATIVE_MSM_PATH)) {
+    const mod = createRequire(import.meta.url)(NATIVE_MSM_PATH) as { msm: NativeMsm }
+    loaded = mod.msm
+  }
+  return loaded
+}

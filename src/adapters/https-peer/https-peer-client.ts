@@ -24,6 +24,43 @@ export interface PeerClientOptions {
   retries?: number
 }
 
+/**
+ * The most a client reads of a peer's answer (docs/PROTOCOL.md §8): a peer's bytes are untrusted,
+ * so an answer is never read without a bound. Ranges are read to exactly their length.
+ */
+export const ANSWER_LIMITS = { json: 4 * 1024 * 1024, object: 64 * 1024 * 1024, blob: 16 * 1024 * 1024, error: 64 * 1024 } as const
+
+type Body = AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown }
+
+/**
+ * Reads an answer of at most `limit` bytes into one buffer, allocated once when the peer declares
+ * Content-Length (no chunk list to join, no second copy). Longer than the limit or than declared
+ * is PEER_REFUSED, and the connection is dropped instead of drained.
+ */
+export async function readAnswer(body: Body, declared: string | string[] | undefined, limit: number, url: string): Promise<Uint8Array> {
+  const length = typeof declared === 'string' && /^[0-9]{1,15}$/.test(declared) ? Number(declared) : -1
+  const refuse = (why: string) => {
+    body.destroy()
+    return new BackupError('PEER_REFUSED', `peer ${url} ${why}`)
+  }
+  if (length > limit) throw refuse(`announced a ${length}-byte answer; at most ${limit} bytes are read`)
+  let out = new Uint8Array(length >= 0 ? length : Math.min(limit, 64 * 1024))
+  let used = 0
+  for await (const piece of body) {
+    const end = used + piece.length
+    if (end > limit) throw refuse(`sent more than ${limit} bytes`)
+    if (length >= 0 && end > length) throw refuse(`sent more than the ${length} bytes it announced`)
+    if (end > out.length) {
+      const bigger = new Uint8Array(Math.min(limit, Math.max(out.length * 2, end)))
+      bigger.set(out.subarray(0, used))
+      out = bigger
+    }
+    out.set(piece, used)
+    used = end
+  }
+  return used === out.length ? out : out.subarray(0, used)
+}
+
 const unreachable = (url: string, why: string) => new BackupError('PEER_UNREACHABLE', `peer ${url} could not be reached: ${why}`, { retryable: true })
 
 /** PeerClient over HTTPS with undici 7, pinning the peer's self-signed certificate by SHA-256. */
@@ -77,7 +114,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     })
   }
 
-  async #call(method: 'GET' | 'POST' | 'PUT', path: string, { body, headers = {}, signed = false, idempotent = true, parse = 'json' as 'json' | 'bytes' } = {} as { body?: Uint8Array; headers?: Record<string, string>; signed?: boolean; idempotent?: boolean; parse?: 'json' | 'bytes' }): Promise<{ status: number; json?: unknown; bytes?: Uint8Array; headers: Record<string, string | string[] | undefined> }> {
+  async #call(method: 'GET' | 'POST' | 'PUT', path: string, { body, headers = {}, signed = false, idempotent = true, parse = 'json' as 'json' | 'bytes', limit = ANSWER_LIMITS.json } = {} as { body?: Uint8Array; headers?: Record<string, string>; signed?: boolean; idempotent?: boolean; parse?: 'json' | 'bytes'; limit?: number }): Promise<{ status: number; json?: unknown; bytes?: Uint8Array; headers: Record<string, string | string[] | undefined> }> {
     if (!this.#nodeId && path !== '/v1/announcement') await this.announcement()
     const attempts = idempotent ? this.#retries + 1 : 1
     for (let attempt = 1; ; attempt++) {
@@ -86,7 +123,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
       if (body) h['content-type'] ??= 'application/octet-stream'
       try {
         const res = await request(`${this.url}${path}`, { method, headers: h, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined, dispatcher: this.#agent })
-        const data = new Uint8Array(await res.body.arrayBuffer())
+        const data = await readAnswer(res.body, res.headers['content-length'], res.statusCode >= 400 ? ANSWER_LIMITS.error : limit, this.url)
         if (res.statusCode >= 400) throw this.#peerError(res.statusCode, data)
         if (parse === 'bytes') return { status: res.statusCode, bytes: data, headers: res.headers }
         try {
@@ -177,7 +214,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
   async fetch(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number }): Promise<Uint8Array> {
     const headers: Record<string, string> = { 'quloud-ticket': toHex(ticket) }
     if (range) headers.range = `bytes=${range.offset}-${range.offset + range.length - 1}`
-    const { bytes } = await this.#call('GET', `/v1/objects/${toHex(objectId)}`, { headers, parse: 'bytes' })
+    const { bytes } = await this.#call('GET', `/v1/objects/${toHex(objectId)}`, { headers, parse: 'bytes', limit: range ? range.length : ANSWER_LIMITS.object })
     const data = bytes as Uint8Array
     if (range && data.length !== range.length) throw new BackupError('PEER_REFUSED', `peer ${this.url} sent ${data.length} bytes for a range of ${range.length}`)
     return data
@@ -233,7 +270,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
   }
 
   async getBlob(locator: Uint8Array, sha256: Uint8Array): Promise<Uint8Array> {
-    const { bytes } = await this.#call('GET', `/v1/blobs/${toHex(locator)}/${toHex(sha256)}`, { parse: 'bytes' })
+    const { bytes } = await this.#call('GET', `/v1/blobs/${toHex(locator)}/${toHex(sha256)}`, { parse: 'bytes', limit: ANSWER_LIMITS.blob })
     if (!bytesEqual(this.opts.sodium.sha256(bytes as Uint8Array), sha256)) throw new BackupError('OBJECT_CORRUPT', `peer ${this.url} sent a blob that does not match its SHA-256`)
     return bytes as Uint8Array
   }
@@ -250,7 +287,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     const h = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, payload, this.opts.clock.nowMs()) : {}) }
     try {
       const res = await request(`${this.url}${path}`, { method, headers: h, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined, dispatcher: this.#agent })
-      const data = new Uint8Array(await res.body.arrayBuffer())
+      const data = await readAnswer(res.body, res.headers['content-length'], ANSWER_LIMITS.object, this.url)
       let errorCode: string | null = null
       if (res.statusCode >= 400) {
         try {

@@ -1,0 +1,28 @@
+import test from 'ava'
+import { Readable } from 'node:stream'
+import { BackupError } from '../../core/errors.js'
+import { readAnswer } from './https-peer-client.js'
+
+const pieces = (...sizes: number[]) => sizes.map((n, i) => new Uint8Array(n).fill(i + 1))
+const body = (parts: Uint8Array[]) => Readable.from(parts, { objectMode: true })
+const url = 'https://127.0.0.1:1'
+
+test('an answer is read whole, with or without Content-Length, byte for byte', async (t) => {
+  const parts = pieces(3, 70_000, 5)
+  const expected = Buffer.concat(parts)
+  t.deepEqual(Buffer.from(await readAnswer(body(parts), String(expected.length), 1 << 20, url)), expected)
+  t.deepEqual(Buffer.from(await readAnswer(body(parts), undefined, 1 << 20, url)), expected)
+  t.is((await readAnswer(body([]), '0', 10, url)).length, 0)
+})
+
+test('a peer announcing or sending more than the limit is refused and its stream dropped', async (t) => {
+  const announced = body(pieces(10))
+  await t.throwsAsync(readAnswer(announced, '11', 10, url), { instanceOf: BackupError, code: 'PEER_REFUSED', message: /announced a 11-byte answer/ })
+  t.true(announced.destroyed)
+  const unannounced = body(pieces(8, 8))
+  await t.throwsAsync(readAnswer(unannounced, undefined, 10, url), { instanceOf: BackupError, code: 'PEER_REFUSED', message: /more than 10 bytes/ })
+  t.true(unannounced.destroyed)
+  const lying = body(pieces(4, 4))
+  await t.throwsAsync(readAnswer(lying, '5', 100, url), { instanceOf: BackupError, code: 'PEER_REFUSED', message: /more than the 5 bytes it announced/ })
+  t.true(lying.destroyed)
+})

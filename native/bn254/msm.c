@@ -415,34 +415,21 @@ static void fp2_inv(fp2 *r, const fp2 *a) {
 DEFINE_CURVE(g1, fp)
 DEFINE_CURVE(g2, fp2)
 
-static const u64 (*scalar_view(const uint8_t *scalars, size_t n, u64 (**owned)[4]))[4] {
-  /* Little-endian 32-byte scalars are four little-endian u64 limbs; copy for alignment. */
-  u64 (*s)[4] = malloc(n * sizeof *s + 1);
-  memcpy(s, scalars, n * 32);
-  *owned = s;
-  return (const u64 (*)[4])s;
-}
+/* The exported entry points: copies of the inputs (aligned: the caller's bytes need not be), the
+ * sum, and the Jacobian result in the caller's layout. 32-byte little-endian scalars are four
+ * little-endian u64 limbs. */
+#define DEFINE_ENTRY(G, POINT_BYTES, RESULT_BYTES)                                                 \
+  void bn254_##G##_msm(uint8_t out[RESULT_BYTES], const uint8_t *bases, const uint8_t *scalars, size_t n) { \
+    u64 (*s)[4] = malloc(n * sizeof *s + 1);                                                      \
+    G##_aff *b = malloc(n * sizeof(G##_aff) + 1);                                                 \
+    memcpy(s, scalars, n * 32);                                                                   \
+    memcpy(b, bases, n * POINT_BYTES);                                                            \
+    G##_jac r;                                                                                    \
+    G##_msm(&r, b, (const u64 (*)[4])s, n);                                                       \
+    memcpy(out, &r, RESULT_BYTES);                                                                \
+    free(b);                                                                                      \
+    free(s);                                                                                      \
+  }
 
-void bn254_g1_msm(uint8_t out[96], const uint8_t *bases, const uint8_t *scalars, size_t n) {
-  u64 (*owned)[4];
-  const u64 (*s)[4] = scalar_view(scalars, n, &owned);
-  g1_aff *b = malloc(n * sizeof(g1_aff) + 1);
-  memcpy(b, bases, n * 64);
-  g1_jac r;
-  g1_msm(&r, b, s, n);
-  memcpy(out, &r, 96);
-  free(b);
-  free(owned);
-}
-
-void bn254_g2_msm(uint8_t out[192], const uint8_t *bases, const uint8_t *scalars, size_t n) {
-  u64 (*owned)[4];
-  const u64 (*s)[4] = scalar_view(scalars, n, &owned);
-  g2_aff *b = malloc(n * sizeof(g2_aff) + 1);
-  memcpy(b, bases, n * 128);
-  g2_jac r;
-  g2_msm(&r, b, s, n);
-  memcpy(out, &r, 192);
-  free(b);
-  free(owned);
-}
+DEFINE_ENTRY(g1, 64, 96)
+DEFINE_ENTRY(g2, 128, 192)

@@ -17,12 +17,14 @@ import { nativeMsm } from './native-msm.js'
 const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n
 const N8 = 32
 
+const viewOf = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
 interface Sections {
   [id: number]: Uint8Array
 }
 
 function readBinFile(bytes: Uint8Array, magic: string): Sections {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const view = viewOf(bytes)
   const found = String.fromCharCode(...bytes.subarray(0, 4))
   if (found !== magic) throw new InvariantError(`not a ${magic} file`)
   const count = view.getUint32(8, true)
@@ -45,9 +47,8 @@ const section = (s: Sections, id: number): Uint8Array => {
   return v
 }
 
-function readLE(bytes: Uint8Array, at: number): bigint {
-  const v = new DataView(bytes.buffer, bytes.byteOffset + at, 32)
-  return v.getBigUint64(0, true) | (v.getBigUint64(8, true) << 64n) | (v.getBigUint64(16, true) << 128n) | (v.getBigUint64(24, true) << 192n)
+function readLE(view: DataView, at: number): bigint {
+  return view.getBigUint64(at, true) | (view.getBigUint64(at + 8, true) << 64n) | (view.getBigUint64(at + 16, true) << 128n) | (view.getBigUint64(at + 24, true) << 192n)
 }
 
 function writeLE(view: DataView, at: number, value: bigint): void {
@@ -99,15 +100,15 @@ export class Groth16Prover {
     this.#curve = curve
     this.#native = native
     const s = readBinFile(zkey, 'zkey')
-    const header = new DataView(section(s, 1).buffer, section(s, 1).byteOffset, 4)
+    const header = viewOf(section(s, 1))
     if (header.getUint32(0, true) !== 1) throw new InvariantError('proving key is not a Groth16 key')
     const g = section(s, 2)
-    const gv = new DataView(g.buffer, g.byteOffset, g.byteLength)
+    const gv = viewOf(g)
     let at = 0
     const n8q = gv.getUint32(at, true)
     at += 4 + n8q
     const n8r = gv.getUint32(at, true)
-    if (n8q !== 32 || n8r !== 32 || readLE(g, at + 4) !== R) throw new InvariantError('proving key is not for BN254')
+    if (n8q !== 32 || n8r !== 32 || readLE(gv, at + 4) !== R) throw new InvariantError('proving key is not for BN254')
     at += 4 + n8r
     this.nVars = gv.getUint32(at, true)
     this.nPublic = gv.getUint32(at + 4, true)
@@ -129,7 +130,7 @@ export class Groth16Prover {
       throw new InvariantError('proving key sections do not match its header')
     }
     const coeffs = section(s, 4)
-    const cv = new DataView(coeffs.buffer, coeffs.byteOffset, coeffs.byteLength)
+    const cv = viewOf(coeffs)
     const n = cv.getUint32(0, true)
     this.#coefMatrix = new Uint8Array(n)
     this.#coefRow = new Uint32Array(n)
@@ -144,7 +145,7 @@ export class Groth16Prover {
       this.#coefRow[i] = row
       this.#coefSignal[i] = signal
       // snarkjs stores v·2^512 and multiplies in Montgomery form; keep v·2^256 (Montgomery form of v).
-      this.#coefValue[i] = (readLE(coeffs, o + 12) * MONT_INV) % R
+      this.#coefValue[i] = (readLE(cv, o + 12) * MONT_INV) % R
     }
   }
 
@@ -161,11 +162,12 @@ export class Groth16Prover {
   async prove(wtns: Uint8Array): Promise<{ proof: Record<string, unknown>; publicSignals: string[] }> {
     const ws = readBinFile(wtns, 'wtns')
     const wh = section(ws, 1)
-    const whv = new DataView(wh.buffer, wh.byteOffset, wh.byteLength)
-    if (whv.getUint32(0, true) !== N8 || readLE(wh, 4) !== R || whv.getUint32(4 + N8, true) !== this.nVars) {
+    const whv = viewOf(wh)
+    if (whv.getUint32(0, true) !== N8 || readLE(whv, 4) !== R || whv.getUint32(4 + N8, true) !== this.nVars) {
       throw new InvariantError('witness does not belong to this proving key')
     }
     const witness = section(ws, 2).slice()
+    const witnessView = viewOf(witness)
     const curve = this.#curve
     const msm = this.#native ? nativeMsm() : null
     const g1 = (bases: Uint8Array, scalars: Uint8Array) => (msm ? msm(1, bases, scalars) : curve.G1.multiExpAffine(bases, scalars))
@@ -174,7 +176,7 @@ export class Groth16Prover {
     // The multi-exponentiations over the witness need nothing else: start them first.
     const privateScalars = witness.subarray((this.nPublic + 1) * N8)
     const sums = Promise.all([g1(this.#a, witness), g1(this.#b1, witness), g2(this.#b2, witness), g1(this.#c, privateScalars)])
-    const h = this.#quotient(witness).then((scalars) => g1(this.#h, scalars))
+    const h = this.#quotient(witnessView).then((scalars) => g1(this.#h, scalars))
     const [[piA0, piB10, piB20, piC0], piH] = await Promise.all([sums, h])
 
     const G1 = curve.G1
@@ -193,19 +195,16 @@ export class Groth16Prover {
     piB = G2.toAffine(piB)
     piC = G1.toAffine(piC)
     const publicSignals: string[] = []
-    for (let i = 1; i <= this.nPublic; i++) publicSignals.push(readLE(witness, i * N8).toString())
+    for (let i = 1; i <= this.nPublic; i++) publicSignals.push(readLE(witnessView, i * N8).toString())
     const proof = utils.stringifyBigInts({ pi_a: G1.toObject(piA), pi_b: G2.toObject(piB), pi_c: G1.toObject(piC), protocol: 'groth16', curve: 'bn128' })
     return { proof: proof as Record<string, unknown>, publicSignals }
   }
 
   /** The scalars of H: (A·B − C) on the odd coset, as snarkjs computes them. */
-  async #quotient(witness: Uint8Array): Promise<Uint8Array> {
+  async #quotient(witness: DataView): Promise<Uint8Array> {
     const n = this.domainSize
-    const wv = new DataView(witness.buffer, witness.byteOffset, witness.byteLength)
     const w = new Array<bigint>(this.nVars)
-    for (let i = 0, o = 0; i < this.nVars; i++, o += N8) {
-      w[i] = wv.getBigUint64(o, true) | (wv.getBigUint64(o + 8, true) << 64n) | (wv.getBigUint64(o + 16, true) << 128n) | (wv.getBigUint64(o + 24, true) << 192n)
-    }
+    for (let i = 0; i < this.nVars; i++) w[i] = readLE(witness, i * N8)
     const acc = [new Array<bigint>(n).fill(0n), new Array<bigint>(n).fill(0n)] as const
     const count = this.#coefValue.length
     for (let i = 0; i < count; i++) {
@@ -216,7 +215,7 @@ export class Groth16Prover {
     const bufA = new Uint8Array(n * N8)
     const bufB = new Uint8Array(n * N8)
     const bufC = new Uint8Array(n * N8)
-    const [va, vb, vc] = [bufA, bufB, bufC].map((b) => new DataView(b.buffer)) as [DataView, DataView, DataView]
+    const [va, vb, vc] = [bufA, bufB, bufC].map(viewOf) as [DataView, DataView, DataView]
     for (let i = 0; i < n; i++) {
       const a = (acc[0][i] as bigint) % R
       const b = (acc[1][i] as bigint) % R

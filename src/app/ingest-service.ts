@@ -1,5 +1,5 @@
 import type { Sodium } from '../core/ports/sodium.js'
-import type { ChunkLocation, FileRecord, IndexStore } from '../core/ports/index-store.js'
+import type { ChunkLocation, DirTreeRecord, FileRecord, IndexStore } from '../core/ports/index-store.js'
 import type { ObjectStore } from '../core/ports/object-store.js'
 import type { Clock } from '../core/ports/clock.js'
 import type { SourceEntry, SourceFs } from '../core/ports/source-fs.js'
@@ -63,6 +63,8 @@ export const DEFAULT_READ_CONCURRENCY = 32
 const WHOLE_FILE_BYTES = 4 * 1024 * 1024
 /** Sealed packs waiting for their write; bounds memory to about this many × 24 MiB. */
 const MAX_PACKS_IN_FLIGHT = 2
+/** Directory manifests sealed at once (those of one depth). */
+const MANIFESTS_AT_ONCE = 32
 
 const sameFile = (a: FileRecord, b: SourceEntry) => a.sizeBytes === b.sizeBytes && a.mtimeMs === b.mtimeMs && a.inode === b.inode
 
@@ -120,6 +122,7 @@ const parentOf = (path: string) => {
   return at < 0 ? '' : path.slice(0, at)
 }
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1)
+const depthOf = (path: string) => (path === '' ? 0 : path.split('/').length)
 const MAX_SKIPPED_LISTED = 100
 
 class IngestRun {
@@ -131,6 +134,13 @@ class IngestRun {
   /** The share's files as this snapshot holds them: read now, unchanged, or the old version of a skipped one. */
   readonly #current = new Map<string, FileRecord>()
   readonly #dirs = new Map<string, SourceEntry>()
+  /** Entries the walk found in each folder (by folder path; '' is the root). */
+  readonly #entryCount = new Map<string, number>()
+  /** Folders with an entry that is not an unchanged file or folder: their manifests are new. */
+  readonly #changed = new Set<string>()
+  /** The folder manifests last run wrote, and those this run writes once its packs are committed. */
+  #oldTrees = new Map<string, DirTreeRecord>()
+  readonly #newTrees: DirTreeRecord[] = []
   readonly #links: Array<SourceEntry & { target: string }> = []
   readonly #skipped: SkippedFile[] = []
   readonly #seen = new Set<string>()
@@ -158,15 +168,35 @@ class IngestRun {
   async files(): Promise<void> {
     const source = this.source
     invariant(source !== null, 'files() needs a source')
+    // The walk starts first (FsSource lists the share on a worker thread) while the index is read.
+    const walk = source.walk()[Symbol.asyncIterator]()
+    const first = walk.next()
+    first.catch(() => {}) // surfaces where it is awaited; not unhandled if the index fails first
+    try {
+      await this.#walkFiles(source, walk, first)
+    } finally {
+      await walk.return?.()
+    }
+  }
+
+  async #walkFiles(source: SourceFs, walk: AsyncIterator<SourceEntry>, first: Promise<IteratorResult<SourceEntry>>): Promise<void> {
+    const { index } = this.deps
     // One query for the whole share instead of one per file: the rescan of unchanged files is
     // mostly these comparisons.
-    for (const f of this.deps.index.listFiles(this.shareId)) this.#known.set(f.path, f)
+    for (const f of index.listFiles(this.shareId)) this.#known.set(f.path, f)
+    // Last run's folder manifests are forgotten before any file record changes: after a crash
+    // mid-run they could describe files the index no longer holds. finish() writes this run's.
+    this.#oldTrees = new Map(index.listDirTrees(this.shareId).map((d) => [d.path, d]))
+    index.replaceDirTrees(this.shareId, [])
     const limit = new Semaphore(this.opts.readConcurrency ?? DEFAULT_READ_CONCURRENCY)
     const tasks = new Set<Promise<void>>()
     let aborted: unknown = null
-    for await (const entry of source.walk()) {
-      if (aborted) break
+    for (let step = await first; !step.done && !aborted; step = await walk.next()) {
+      const entry = step.value
       this.#seen.add(entry.path)
+      const parent = parentOf(entry.path)
+      this.#entryCount.set(parent, (this.#entryCount.get(parent) ?? 0) + 1)
+      if (entry.kind === 'symlink' || entry.kind === 'other') this.#changed.add(parent)
       if (entry.kind === 'dir') this.#dirs.set(entry.path, entry)
       if (entry.kind === 'symlink') {
         try {
@@ -179,6 +209,8 @@ class IngestRun {
       if (entry.kind === 'other') this.#skip(entry.path, 'not a regular file, folder or symlink')
       if (entry.kind !== 'file') continue
       this.stats.filesSeen++
+      if (this.#unchanged(entry)) continue
+      this.#changed.add(parent)
       const release = await limit.acquire()
       const task = this.#file(entry)
         .catch((err) => {
@@ -197,33 +229,109 @@ class IngestRun {
     }
   }
 
+  /** A file whose size, mtime and inode are as recorded is not read again; a new mode is recorded. */
+  #unchanged(entry: SourceEntry): boolean {
+    const known = this.#known.get(entry.path)
+    if (!known || !sameFile(known, entry)) return false
+    this.stats.filesUnchanged++
+    if (known.mode === entry.mode) {
+      this.#current.set(entry.path, known)
+      return true
+    }
+    const record = { ...known, mode: entry.mode }
+    this.#current.set(entry.path, record)
+    this.#waiting.push({ record, needsPack: 0 })
+    this.#changed.add(parentOf(entry.path))
+    return true
+  }
+
   /**
    * Phase 2: the directory manifests, deepest folders first, each chunked and packed like data;
-   * returns the root manifest's chunks.
+   * returns the root manifest's chunks. A folder whose manifest would be byte for byte last run's
+   * reuses it (see #reusable); the others are encoded and sealed, those of one depth together.
    */
   async manifests(): Promise<SnapshotContent> {
-    const children = new Map<string, TreeEntry[]>([['', []]])
-    for (const dir of this.#dirs.keys()) children.set(dir, [])
+    const dirs = ['', ...this.#dirs.keys()].sort((a, b) => depthOf(b) - depthOf(a))
+    const reused = this.#reusable(dirs)
+    const children = new Map<string, TreeEntry[]>()
+    for (const dir of dirs) if (!reused.has(dir)) children.set(dir, [])
     const put = (path: string, e: TreeEntry) => {
-      const list = children.get(parentOf(path))
+      const parent = parentOf(path)
+      if (reused.has(parent)) return
+      const list = children.get(parent)
       invariant(list !== undefined, 'an entry whose folder was not walked')
       list.push(e)
     }
     let totalBytes = 0
+    // Every committed chunk of the share in one read (when a changed folder needs them), not one
+    // query per chunk of every file.
+    let committed: Map<string, ChunkRef> | null = null
+    const locate = (chunkId: ChunkId): ChunkRef => {
+      const hex = toHex(chunkId)
+      let ref = this.#pending.get(hex)?.ref
+      if (!ref) {
+        committed ??= new Map(this.deps.index.listChunks(this.shareId).map((loc) => [toHex(loc.chunkId), loc]))
+        ref = committed.get(hex)
+      }
+      invariant(ref !== undefined, 'a recorded file names a chunk the index does not have')
+      return ref
+    }
     for (const f of this.#current.values()) {
-      put(f.path, { kind: 'file', name: baseName(f.path), mode: f.mode & 0o7777, mtimeMs: f.mtimeMs, sizeBytes: f.sizeBytes, chunks: f.chunkIds.map((id) => this.#locate(id)) })
       totalBytes += f.sizeBytes
+      if (reused.has(parentOf(f.path))) continue
+      put(f.path, { kind: 'file', name: baseName(f.path), mode: f.mode & 0o7777, mtimeMs: f.mtimeMs, sizeBytes: f.sizeBytes, chunks: f.chunkIds.map(locate) })
     }
+    committed = null
     for (const l of this.#links) put(l.path, { kind: 'symlink', name: baseName(l.path), mode: l.mode & 0o7777, mtimeMs: l.mtimeMs, target: l.target })
-    const depth = (p: string) => (p === '' ? 0 : p.split('/').length)
-    const dirs = [...this.#dirs.keys()].sort((a, b) => depth(b) - depth(a))
-    for (const dir of dirs) {
-      const tree = await this.addBlob(encodeTree(children.get(dir) ?? []))
-      const d = this.#dirs.get(dir) as SourceEntry
-      put(dir, { kind: 'dir', name: baseName(dir), mode: d.mode & 0o7777, mtimeMs: d.mtimeMs, tree })
+    const limit = new Semaphore(MANIFESTS_AT_ONCE)
+    const seal = async (dir: string): Promise<ChunkRef[]> => {
+      const old = reused.get(dir)
+      if (old) return old
+      const release = await limit.acquire()
+      try {
+        return await this.addBlob(encodeTree(children.get(dir) ?? []))
+      } finally {
+        release()
+      }
     }
-    const root = await this.addBlob(encodeTree(children.get('') ?? []))
-    return { root, fileCount: this.#current.size, dirCount: this.#dirs.size + 1, totalBytes, skipped: this.#skipped }
+    const trees = new Map<string, ChunkRef[]>()
+    for (let i = 0; i < dirs.length; ) {
+      let j = i
+      while (j < dirs.length && depthOf(dirs[j] as string) === depthOf(dirs[i] as string)) j++
+      const level = dirs.slice(i, j)
+      const sealed = await Promise.all(level.map(seal))
+      level.forEach((dir, k) => {
+        const tree = sealed[k] as ChunkRef[]
+        trees.set(dir, tree)
+        const d = this.#dirs.get(dir)
+        const entries = reused.has(dir) ? (this.#oldTrees.get(dir) as DirTreeRecord).entries : (children.get(dir) as TreeEntry[]).length
+        this.#newTrees.push({ path: dir, mode: d ? d.mode & 0o7777 : 0, mtimeMs: d?.mtimeMs ?? 0, entries, tree })
+        if (d) put(dir, { kind: 'dir', name: baseName(dir), mode: d.mode & 0o7777, mtimeMs: d.mtimeMs, tree })
+      })
+      i = j
+    }
+    return { root: trees.get('') as ChunkRef[], fileCount: this.#current.size, dirCount: this.#dirs.size + 1, totalBytes, skipped: this.#skipped }
+  }
+
+  /**
+   * The folders (deepest first in `dirs`) whose manifests last run's can stand for, with those
+   * manifests' chunks. A folder qualifies when last run wrote its manifest, none of its entries
+   * was read, skipped or is a symlink or special file this time (#changed), it holds as many
+   * entries as then, and each sub-folder qualifies with the mode and mtime it had then. Every
+   * input of its manifest is then what it was: the same file records, and chunk places never
+   * change once recorded.
+   */
+  #reusable(dirs: readonly string[]): Map<string, ChunkRef[]> {
+    const reused = new Map<string, ChunkRef[]>()
+    for (const dir of dirs) {
+      const old = this.#oldTrees.get(dir)
+      const same = old !== undefined && !this.#changed.has(dir) && old.entries === (this.#entryCount.get(dir) ?? 0)
+      if (same) reused.set(dir, old.tree)
+      if (dir === '') continue
+      const d = this.#dirs.get(dir) as SourceEntry
+      if (!same || (d.mode & 0o7777) !== old.mode || d.mtimeMs !== old.mtimeMs) this.#changed.add(parentOf(dir))
+    }
+    return reused
   }
 
   /** Chunks, seals and packs one in-memory document; returns its chunks' places. */
@@ -245,6 +353,8 @@ class IngestRun {
       const { index } = this.deps
       index.transaction(() => {
         for (const path of this.#known.keys()) if (!this.#seen.has(path)) index.deleteFile(this.shareId, path)
+        // Every chunk these manifests name is committed now.
+        index.replaceDirTrees(this.shareId, this.#newTrees)
       })
     }
     this.opts.onProgress?.(this.stats)
@@ -255,21 +365,8 @@ class IngestRun {
     if (this.#skipped.length < MAX_SKIPPED_LISTED) this.#skipped.push({ path, reason })
   }
 
-  #locate(chunkId: ChunkId): ChunkRef {
-    const pending = this.#pending.get(toHex(chunkId))
-    if (pending) return pending.ref
-    const loc = this.deps.index.findChunk(this.shareId, chunkId)
-    invariant(loc !== null, 'a recorded file names a chunk the index does not have')
-    return { chunkId, packId: loc.packId, offsetBytes: loc.offsetBytes, sealedBytes: loc.sealedBytes, plainBytes: loc.plainBytes }
-  }
-
   async #file(entry: SourceEntry): Promise<void> {
     const known = this.#known.get(entry.path)
-    if (known && sameFile(known, entry)) {
-      this.stats.filesUnchanged++
-      this.#current.set(entry.path, known)
-      return
-    }
     const attempts = this.opts.readAttempts ?? 2
     for (let attempt = 1; ; attempt++) {
       try {

@@ -2,10 +2,27 @@
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
+/** The two ASCII digits of each byte value, side by side. */
+const HEX_ASCII = new Uint8Array(512)
+HEX.forEach((h, i) => HEX_ASCII.set([h.charCodeAt(0), h.charCodeAt(1)], i * 2))
+const ASCII = new TextDecoder('latin1')
+let hexScratch = new Uint8Array(128)
+
+/**
+ * Lower-case hex. The digits are written as ASCII bytes and decoded in one call: ids are turned
+ * into map keys by the hundred thousand in a rescan, and string concatenation was 4× slower.
+ */
 export function toHex(bytes: Uint8Array): string {
-  let out = ''
-  for (const b of bytes) out += HEX[b]
-  return out
+  const n = bytes.length
+  // The scratch grows to the largest id-sized input; a big one gets its own array.
+  if (hexScratch.length < n * 2 && n <= 4096) hexScratch = new Uint8Array(n * 2)
+  const out = hexScratch.length >= n * 2 ? hexScratch : new Uint8Array(n * 2)
+  for (let i = 0; i < n; i++) {
+    const at = (bytes[i] as number) * 2
+    out[i * 2] = HEX_ASCII[at] as number
+    out[i * 2 + 1] = HEX_ASCII[at + 1] as number
+  }
+  return ASCII.decode(out.subarray(0, n * 2))
 }
 
 /** Parses lower- or upper-case hex; returns null for odd length or a non-hex character. */

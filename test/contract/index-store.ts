@@ -26,6 +26,8 @@ export function indexStoreContract(label: string, make: (t: ExecutionContext) =>
     t.is(idx.findChunk(otherShare, chunkId(11)), null)
     t.is(idx.findChunk(share, chunkId(99)), null)
     t.is(idx.countChunks(share), 2)
+    t.deepEqual(idx.listChunks(share), [loc(1, 10), loc(1, 11, 141)])
+    t.deepEqual(idx.listChunks(otherShare), [])
     t.deepEqual(idx.listPacks(share).map((p) => p.packId), [packId(1)])
     t.deepEqual(idx.listPacks(otherShare), [])
     idx.setPackState(packId(1), 'replicated')
@@ -35,6 +37,7 @@ export function indexStoreContract(label: string, make: (t: ExecutionContext) =>
     idx.addPack(pack(2, 2), [loc(2, 21, 141), loc(2, 20)])
     t.deepEqual(idx.listChunksOfPack(packId(2)), [loc(2, 20), loc(2, 21, 141)])
     t.deepEqual(idx.listChunksOfPack(packId(3)), [])
+    t.deepEqual(idx.listChunks(share), [loc(1, 10), loc(1, 11, 141), loc(2, 20), loc(2, 21, 141)], 'by chunk id, across packs')
   })
 
   test(`${label} › a known chunk id is kept where it was first recorded`, async (t) => {
@@ -83,6 +86,29 @@ export function indexStoreContract(label: string, make: (t: ExecutionContext) =>
     t.deepEqual(idx.listFiles(otherShare), [])
   })
 
+  test(`${label} › folder manifests: replaced all at once, listed by path, per share`, async (t) => {
+    const idx = await make(t)
+    const ref = (n: number) => ({ chunkId: chunkId(n), packId: packId(n), offsetBytes: 0, sealedBytes: 141 + n, plainBytes: 100 + n })
+    const trees = [
+      { path: 'b/c', mode: 0o700, mtimeMs: 1_700_000_000_123.5, entries: 3, tree: [ref(1), ref(2)] },
+      { path: '', mode: 0, mtimeMs: 0, entries: 1, tree: [ref(3)] },
+      { path: 'b', mode: 0o755, mtimeMs: 2, entries: 0, tree: [ref(4)] },
+    ]
+    idx.replaceDirTrees(share, trees)
+    idx.replaceDirTrees(otherShare, [trees[0] as (typeof trees)[0]])
+    t.deepEqual(idx.listDirTrees(share), [trees[1], trees[2], trees[0]])
+    idx.replaceDirTrees(share, [trees[2] as (typeof trees)[0]])
+    t.deepEqual(idx.listDirTrees(share), [trees[2]])
+    idx.replaceDirTrees(share, [])
+    t.deepEqual(idx.listDirTrees(share), [])
+    t.deepEqual(idx.listDirTrees(otherShare), [trees[0]])
+    t.throws(() => idx.transaction(() => {
+      idx.replaceDirTrees(otherShare, [])
+      throw new Error('rolled back')
+    }))
+    t.deepEqual(idx.listDirTrees(otherShare), [trees[0]], 'a rolled-back replace changes nothing')
+  })
+
   test(`${label} › snapshots are ordered by sequence; the same sequence again replaces it; shares are per share`, async (t) => {
     const idx = await make(t)
     const ref = (n: number) => ({ chunkId: chunkId(n), packId: packId(n), offsetBytes: 0, sealedBytes: 141, plainBytes: 100 })
@@ -110,9 +136,11 @@ export function indexStoreContract(label: string, make: (t: ExecutionContext) =>
     t.deepEqual(idx.getShare('photos'), { ...rec, pendingBackup: true, pointerSeq: 4, lastResult: 'degraded' })
     idx.putFile({ shareId: share, path: 'a', sizeBytes: 1, mtimeMs: 1, inode: 1, mode: 0o644, chunkIds: [chunkId(1)] })
     idx.putSnapshot({ shareId: share, summary: { seq: 1, createdAtMs: 1, root: [{ chunkId: chunkId(1), packId: packId(1), offsetBytes: 0, sealedBytes: 141, plainBytes: 100 }], fileCount: 1, dirCount: 1, totalBytes: 1, skipped: [] } })
+    idx.replaceDirTrees(share, [{ path: '', mode: 0, mtimeMs: 0, entries: 1, tree: [{ chunkId: chunkId(2), packId: packId(1), offsetBytes: 141, sealedBytes: 141, plainBytes: 100 }] }])
     idx.removeShare(share)
     t.is(idx.getShare('photos'), null)
     t.deepEqual(idx.listFiles(share), [])
+    t.deepEqual(idx.listDirTrees(share), [])
     t.deepEqual(idx.listSnapshots(share), [])
     t.deepEqual(idx.getShare('friend'), imported)
   })

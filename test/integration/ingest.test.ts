@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
-import { appendFile, rm, rename, writeFile, readFile, readdir } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, rm, rename, symlink, utimes, writeFile, readFile, readdir } from 'node:fs/promises'
 import { IngestService, type IngestOptions } from '../../src/app/ingest-service.js'
 import { ChunkReader } from '../../src/app/chunk-reader.js'
 import { SqliteIndexStore } from '../../src/adapters/sqlite/sqlite-index-store.js'
@@ -91,6 +91,62 @@ test('a rescan reads nothing unchanged; modified, renamed and deleted files are 
   t.is(third.filesRead, 2)
   t.is(third.chunksNew, 1, 'only the modified file has new content; the rename is deduplicated')
   t.deepEqual(digestTree(await readBack(s)), digestTree(await readTree(s.src)))
+})
+
+test('a rescan reuses the manifests of unchanged folders, and after every kind of change gives the root a full run gives', async (t) => {
+  const s = await setup(t)
+  class CountingSealer extends WorkerChunkSealer {
+    wholes = 0
+    override sealWhole(...args: Parameters<WorkerChunkSealer['sealWhole']>) {
+      this.wholes++
+      return super.sealWhole(...args)
+    }
+  }
+  const sealer = new CountingSealer({ threads: 1 })
+  t.teardown(() => sealer.close())
+  const service = new IngestService({ sodium, index: s.index, spool: s.spool, clock: new SystemClock(), sealer })
+  await writeTree(s.src, { 'a/x.txt': 'x', 'a/y.txt': 'y', 'a/sub/z.txt': 'z', 'b/w.txt': 'w', 'top.txt': 'top', 'empty/': {} })
+  const source = new FsSource(s.src)
+  /** A run with last run's manifests, then one without them: both roots must be the same chunks. */
+  const check = async (what: string, expectSeals?: number) => {
+    sealer.wholes = 0
+    const cached = await service.snapshot(shareId, keys, source, SMALL_PACKS)
+    const seals = sealer.wholes
+    if (expectSeals !== undefined) t.is(seals, expectSeals, `${what}: manifests sealed`)
+    s.index.replaceDirTrees(shareId, [])
+    sealer.wholes = 0
+    const full = await service.snapshot(shareId, keys, source, SMALL_PACKS)
+    t.is(sealer.wholes, full.content.dirCount, `${what}: a full run seals every manifest`)
+    t.deepEqual(cached.content.root, full.content.root, what)
+    t.is(cached.content.fileCount, full.content.fileCount, what)
+    t.is(cached.content.totalBytes, full.content.totalBytes, what)
+  }
+  await check('first run')
+  await check('nothing changed', 0)
+  await chmod(join(s.src, 'a/sub/z.txt'), 0o600)
+  await check('a file\'s mode', 3) // a/sub, a, the root
+  t.is((s.index.getFile(shareId, 'a/sub/z.txt')?.mode ?? 0) & 0o777, 0o600, 'the new mode is recorded without reading the file')
+  await chmod(join(s.src, 'a/sub'), 0o700)
+  await check('a folder\'s mode', 2) // a, the root
+  await utimes(join(s.src, 'b'), new Date(1_600_000_000_000), new Date(1_600_000_000_000))
+  await check('a folder\'s mtime', 1)
+  await writeTree(s.src, { 'c/new/deep.txt': 'deep' })
+  await check('a new folder', 3)
+  await rm(join(s.src, 'a/y.txt'))
+  await check('a deleted file', 2)
+  await rename(join(s.src, 'b/w.txt'), join(s.src, 'b/w2.txt'))
+  await check('a renamed file', 2)
+  await appendFile(join(s.src, 'a/sub/z.txt'), ' more')
+  await check('a modified file', 3)
+  await mkdir(join(s.src, 'links'))
+  await symlink('a/x.txt', join(s.src, 'links/l'))
+  await check('a symlink')
+  await rm(join(s.src, 'links/l'))
+  await symlink('top.txt', join(s.src, 'links/l'))
+  await check('a symlink with another target')
+  await rm(join(s.src, 'empty'), { recursive: true })
+  await writeFile(join(s.src, 'empty'), 'now a file')
+  await check('a folder replaced by a file')
 })
 
 test('a file that keeps changing while read is skipped with FILE_CHANGED; others are stored', async (t) => {

@@ -1,12 +1,23 @@
-import { lstat, opendir, open, readlink } from 'node:fs/promises'
+import { Worker } from 'node:worker_threads'
+import { lstat, open, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EntryKind, SourceEntry, SourceFs } from '../../core/ports/source-fs.js'
 import { inputInvalid, ioFailed } from '../../core/errors.js'
-import { isNotFound } from './fs-util.js'
 
 /** Files up to this size are read in one call; larger ones stream in pieces of this size. */
 const WHOLE_READ_BYTES = 4 * 1024 * 1024
-const WALK_STAT_BATCH = 64
+// Node 20 workers do not inherit the parent's tsx loader: from source, a small .mjs entry
+// registers it first.
+const WALK_WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './walk-worker-boot.mjs' : './walk-worker.js', import.meta.url)
+
+/** Entries the walker may list ahead of the reader: a few megabytes at most. */
+const WALK_AHEAD_ENTRIES = 16 * 1024
+
+interface WalkMessage {
+  entries?: unknown[]
+  done?: boolean
+  error?: { what: string; message: string; code?: string }
+}
 
 function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryKind {
   if (st.isSymbolicLink()) return 'symlink'
@@ -17,7 +28,11 @@ function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(
 
 /** SourceFs over a local folder. Never follows symlinks; paths are share-relative with '/'. */
 export class FsSource implements SourceFs {
-  constructor(readonly root: string) {}
+  /** walkAheadEntries: how far the walker may run ahead of the reader (tests make it small). */
+  constructor(
+    readonly root: string,
+    private readonly opts: { walkAheadEntries?: number } = {},
+  ) {}
 
   #abs(path: string): string {
     if (path.split('/').some((p) => p === '..' || p === '') && path !== '') throw inputInvalid('source path must be relative and normalised')
@@ -37,40 +52,36 @@ export class FsSource implements SourceFs {
     }
   }
 
+  /** The walk runs on its own worker thread (walk-worker.ts); entries arrive in batches. */
   async *walk(): AsyncIterable<SourceEntry> {
-    const stack: string[] = ['']
-    while (stack.length > 0) {
-      const rel = stack.pop() as string
-      let dir
-      try {
-        dir = await opendir(rel === '' ? this.root : join(this.root, rel))
-      } catch (err) {
-        throw ioFailed(`listing ${rel || '/'}`, err)
-      }
-      const names: string[] = []
-      for await (const d of dir) names.push(d.name)
-      names.sort()
-      const subdirs: string[] = []
-      // lstat a directory's entries concurrently: on many small files the walk is latency-bound.
-      for (let i = 0; i < names.length; i += WALK_STAT_BATCH) {
-        const batch = names.slice(i, i + WALK_STAT_BATCH).map((name) => (rel === '' ? name : `${rel}/${name}`))
-        const stats = await Promise.all(
-          batch.map((path) =>
-            lstat(join(this.root, path)).catch((err) => {
-              if (isNotFound(err)) return null
-              throw ioFailed(`reading ${path}`, err)
-            }),
-          ),
-        )
-        for (let j = 0; j < batch.length; j++) {
-          const st = stats[j]
-          if (!st) continue // vanished between listing and stat: it is simply not in this snapshot
-          const entry: SourceEntry = { path: batch[j] as string, kind: kindOf(st), sizeBytes: st.size, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode }
-          yield entry
-          if (entry.kind === 'dir') subdirs.push(entry.path)
+    const ctrl = new Int32Array(new SharedArrayBuffer(8))
+    const worker = new Worker(WALK_WORKER_URL, { workerData: { root: this.root, ctrl: ctrl.buffer, ahead: this.opts.walkAheadEntries ?? WALK_AHEAD_ENTRIES } })
+    const inbox: WalkMessage[] = []
+    let wake: (() => void) | null = null
+    const deliver = (m: WalkMessage) => {
+      inbox.push(m)
+      wake?.()
+    }
+    worker.on('message', deliver)
+    worker.on('error', (err) => deliver({ error: { what: 'walking the share', message: err.message } }))
+    worker.on('exit', () => deliver({ error: { what: 'walking the share', message: 'the walker stopped early' } }))
+    try {
+      for (;;) {
+        while (inbox.length === 0) await new Promise<void>((r) => (wake = r))
+        wake = null
+        const m = inbox.shift() as WalkMessage
+        if (m.done) return
+        if (m.error) throw ioFailed(m.error.what, Object.assign(new Error(m.error.message), { code: m.error.code }))
+        const e = m.entries as unknown[]
+        for (let i = 0; i < e.length; i += 6) {
+          yield { path: e[i] as string, kind: e[i + 1] as EntryKind, sizeBytes: e[i + 2] as number, mtimeMs: e[i + 3] as number, inode: e[i + 4] as number, mode: e[i + 5] as number }
         }
+        Atomics.add(ctrl, 1, e.length / 6)
+        Atomics.notify(ctrl, 1)
       }
-      for (const s of subdirs.reverse()) stack.push(s)
+    } finally {
+      worker.removeAllListeners('exit')
+      await worker.terminate()
     }
   }
 

@@ -1,5 +1,5 @@
 import type {
-  ChunkLocation, FileRecord, IndexStore, PackRecord, PackState, PeerRecord, ReplicaRecord, ShareRecord, SnapshotRecord,
+  ChunkLocation, DirTreeRecord, FileRecord, IndexStore, PackRecord, PackState, PeerRecord, ReplicaRecord, ShareRecord, SnapshotRecord,
 } from '../../core/ports/index-store.js'
 import type { ChunkId, NodeId, PackId, ShareId } from '../../core/ids.js'
 import { closed, inputInvalid } from '../../core/errors.js'
@@ -13,6 +13,7 @@ interface Tables {
   peers: Map<string, PeerRecord>
   replicas: Map<string, ReplicaRecord>
   shares: Map<string, ShareRecord>
+  dirTrees: Map<string, DirTreeRecord[]>
 }
 
 const key = (...parts: Array<Uint8Array | string>) => parts.map((p) => (typeof p === 'string' ? p : toHex(p))).join('\u0000')
@@ -22,12 +23,13 @@ function copyTables(t: Tables): Tables {
   return {
     packs: new Map(t.packs), chunks: new Map(t.chunks), files: new Map(t.files),
     snapshots: new Map(t.snapshots), peers: new Map(t.peers), replicas: new Map(t.replicas), shares: new Map(t.shares),
+    dirTrees: new Map(t.dirTrees),
   }
 }
 
 /** IndexStore in memory, for tests and --dry-run. Transactions roll back by restoring a copy. */
 export class MemoryIndexStore implements IndexStore {
-  #t: Tables = { packs: new Map(), chunks: new Map(), files: new Map(), snapshots: new Map(), peers: new Map(), replicas: new Map(), shares: new Map() }
+  #t: Tables = { packs: new Map(), chunks: new Map(), files: new Map(), snapshots: new Map(), peers: new Map(), replicas: new Map(), shares: new Map(), dirTrees: new Map() }
   #depth = 0
   #closed = false
 
@@ -96,6 +98,14 @@ export class MemoryIndexStore implements IndexStore {
   findChunk(shareId: ShareId, chunkId: ChunkId): ChunkLocation | null {
     const c = this.#live().chunks.get(key(shareId, chunkId))
     return c ? { ...c } : null
+  }
+
+  listChunks(shareId: ShareId): ChunkLocation[] {
+    const prefix = key(shareId) + '\u0000'
+    return [...this.#live().chunks]
+      .filter(([k]) => k.startsWith(prefix))
+      .sort(([a], [b]) => cmp(a, b))
+      .map(([, c]) => ({ ...c }))
   }
 
   countChunks(shareId: ShareId): number {
@@ -167,7 +177,17 @@ export class MemoryIndexStore implements IndexStore {
       for (const [k, f] of t.files) if (bytesEqual(f.shareId, shareId)) t.files.delete(k)
       for (const [k, s] of t.snapshots) if (bytesEqual(s.shareId, shareId)) t.snapshots.delete(k)
       t.shares.delete(key(shareId))
+      t.dirTrees.delete(key(shareId))
     })
+  }
+
+  listDirTrees(shareId: ShareId): DirTreeRecord[] {
+    const trees = this.#live().dirTrees.get(key(shareId)) ?? []
+    return trees.map((d) => ({ ...d, tree: d.tree.map((r) => ({ ...r })) })).sort((a, b) => cmp(a.path, b.path))
+  }
+
+  replaceDirTrees(shareId: ShareId, trees: readonly DirTreeRecord[]): void {
+    this.#live().dirTrees.set(key(shareId), trees.map((d) => ({ ...d, tree: d.tree.map((r) => ({ ...r })) })))
   }
 
   upsertPeer(peer: PeerRecord): void {

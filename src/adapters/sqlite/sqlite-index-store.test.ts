@@ -64,7 +64,7 @@ test('a row that does not decode is INDEX_CORRUPT, not a crash', async (t) => {
   const raw = new Database(path)
   raw.prepare('INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)').run(Buffer.alloc(15), 'bad', 1, 1, 1, 1, Buffer.alloc(0))
   raw.close()
-  t.throws(() => idx.listFiles(Buffer.alloc(15) as never), { instanceOf: BackupError, code: 'INDEX_CORRUPT' })
+  t.throws(() => idx.getFile(Buffer.alloc(15) as never, 'bad'), { instanceOf: BackupError, code: 'INDEX_CORRUPT' })
 })
 
 test('loadMigrations() refuses a gap in the numbering', async (t) => {

@@ -1,13 +1,13 @@
 import Database from 'better-sqlite3'
 import type {
-  ChunkLocation, FileRecord, IndexStore, PackRecord, PackState, PeerRecord, ReplicaRecord, ShareRecord, SnapshotRecord,
+  ChunkLocation, DirTreeRecord, FileRecord, IndexStore, PackRecord, PackState, PeerRecord, ReplicaRecord, ShareRecord, SnapshotRecord,
 } from '../../core/ports/index-store.js'
 import { asChunkId, asNodeId, asPackId, asShareId, type ChunkId, type NodeId, type PackId, type ShareId } from '../../core/ids.js'
 import { closed, indexCorrupt, inputInvalid, isBackupError } from '../../core/errors.js'
-import { bytesEqual, concatBytes } from '../../shared/bytes.js'
+import { bytesEqual, concatBytes, toHex } from '../../shared/bytes.js'
 import { Resource } from '../../shared/resource.js'
 import { migrate } from './migrate.js'
-import { summaryFromJson, summaryToJson } from '../../core/snapshot/index.js'
+import { decodeRefs, encodeRef, summaryFromJson, summaryToJson } from '../../core/snapshot/index.js'
 
 type Row = Record<string, unknown>
 
@@ -33,9 +33,11 @@ function decode<T>(fn: () => T): T {
   }
 }
 
+/** Views into the row's blob, not copies: a rescan of a large share reads every file's ids. */
 function splitIds(blob: Uint8Array): ChunkId[] {
+  if (blob.length % 32 !== 0) throw indexCorrupt('a file record holds a partial chunk id')
   const out: ChunkId[] = []
-  for (let at = 0; at < blob.length; at += 32) out.push(asChunkId(blob.slice(at, at + 32)))
+  for (let at = 0; at < blob.length; at += 32) out.push(blob.subarray(at, at + 32) as ChunkId)
   return out
 }
 
@@ -141,6 +143,21 @@ export class SqliteIndexStore extends Resource implements IndexStore {
     return decode(() => ({ chunkId, packId: asPackId(bytes(r.pack_id)), offsetBytes: num(r.offset_bytes), sealedBytes: num(r.sealed_bytes), plainBytes: num(r.plain_bytes) }))
   }
 
+  listChunks(shareId: ShareId): ChunkLocation[] {
+    const rows = this.#q('SELECT chunk_id, pack_id, offset_bytes, sealed_bytes, plain_bytes FROM chunks WHERE share_id = ? ORDER BY chunk_id').raw().all(shareId) as unknown[][]
+    // Most chunks share a pack: one branded id per pack.
+    const packs = new Map<string, PackId>()
+    return decode(() =>
+      rows.map(([chunkId, pack, offsetBytes, sealedBytes, plainBytes]) => {
+        const p = bytes(pack)
+        const hex = toHex(p)
+        let packId = packs.get(hex)
+        if (!packId) packs.set(hex, (packId = asPackId(p)))
+        return { chunkId: asChunkId(bytes(chunkId)), packId, offsetBytes: num(offsetBytes), sealedBytes: num(sealedBytes), plainBytes: num(plainBytes) }
+      }),
+    )
+  }
+
   countChunks(shareId: ShareId): number {
     return num((this.#q('SELECT count(*) AS n FROM chunks WHERE share_id = ?').get(shareId) as Row).n)
   }
@@ -168,11 +185,40 @@ export class SqliteIndexStore extends Resource implements IndexStore {
   }
 
   listFiles(shareId: ShareId): FileRecord[] {
-    return (this.#q('SELECT * FROM files WHERE share_id = ? ORDER BY path').all(shareId) as Row[]).map((r) => this.#file(r))
+    // Raw rows: a rescan of a large share starts with this.
+    const rows = this.#q('SELECT path, size_bytes, mtime_ms, inode, mode, chunk_ids FROM files WHERE share_id = ? ORDER BY path').raw().all(shareId) as unknown[][]
+    return decode(() =>
+      rows.map(([path, sizeBytes, mtimeMs, inode, mode, ids]) => {
+        return { shareId, path: str(path), sizeBytes: num(sizeBytes), mtimeMs: num(mtimeMs), inode: num(inode), mode: num(mode), chunkIds: splitIds(bytes(ids)) }
+      }),
+    )
   }
 
   deleteFile(shareId: ShareId, path: string): void {
     this.#q('DELETE FROM files WHERE share_id = ? AND path = ?').run(shareId, path)
+  }
+
+  listDirTrees(shareId: ShareId): DirTreeRecord[] {
+    const rows = this.#q('SELECT path, mode, mtime_ms, entries, tree FROM dir_trees WHERE share_id = ? ORDER BY path').raw().all(shareId) as unknown[][]
+    return decode(() =>
+      rows.map(([path, mode, mtimeMs, entries, tree]) => {
+        let refs: unknown
+        try {
+          refs = JSON.parse(str(tree))
+        } catch {
+          throw indexCorrupt('a folder manifest record does not parse')
+        }
+        return { path: str(path), mode: num(mode), mtimeMs: num(mtimeMs), entries: num(entries), tree: decodeRefs(refs, 'a folder manifest record') }
+      }),
+    )
+  }
+
+  replaceDirTrees(shareId: ShareId, trees: readonly DirTreeRecord[]): void {
+    this.transaction(() => {
+      this.#q('DELETE FROM dir_trees WHERE share_id = ?').run(shareId)
+      const insert = this.#q('INSERT INTO dir_trees (share_id, path, mode, mtime_ms, entries, tree) VALUES (?, ?, ?, ?, ?, ?)')
+      for (const d of trees) insert.run(shareId, d.path, d.mode, d.mtimeMs, d.entries, JSON.stringify(d.tree.map(encodeRef)))
+    })
   }
 
   putSnapshot(s: SnapshotRecord): void {
@@ -236,6 +282,7 @@ export class SqliteIndexStore extends Resource implements IndexStore {
   removeShare(shareId: ShareId): void {
     this.transaction(() => {
       this.#q('DELETE FROM files WHERE share_id = ?').run(shareId)
+      this.#q('DELETE FROM dir_trees WHERE share_id = ?').run(shareId)
       this.#q('DELETE FROM snapshots WHERE share_id = ?').run(shareId)
       this.#q('DELETE FROM shares WHERE share_id = ?').run(shareId)
     })

@@ -1,5 +1,5 @@
 import type { ChunkId, NodeId, PackId, ShareId } from '../ids.js'
-import type { SnapshotSummary } from '../snapshot/index.js'
+import type { ChunkRef, SnapshotSummary } from '../snapshot/index.js'
 
 /** Where one sealed chunk lives: its pack and byte range inside the pack. */
 export interface ChunkLocation {
@@ -35,6 +35,19 @@ export interface FileRecord {
   inode: number
   mode: number
   chunkIds: readonly ChunkId[]
+}
+
+/** A folder's manifest as the share's last snapshot run wrote it (what a rescan may reuse). */
+export interface DirTreeRecord {
+  /** Share-relative folder path; '' is the share's root. */
+  path: string
+  /** The folder's own permission bits and mtime then (0 for the root). */
+  mode: number
+  mtimeMs: number
+  /** How many entries the manifest lists. */
+  entries: number
+  /** The manifest's chunks. */
+  tree: ChunkRef[]
 }
 
 export interface SnapshotRecord {
@@ -116,7 +129,9 @@ export interface ReplicaRecord {
  * - transaction(fn) runs fn atomically; nested calls join the outer transaction.
  * - putSnapshot() replaces the snapshot with the same (shareId, seq); listSnapshots() is by seq.
  * - addShare() refuses a name or id in use with INPUT_INVALID; updateShare() changes only the
- *   fields given; removeShare() forgets the share, its file records and snapshots (packs stay).
+ *   fields given; removeShare() forgets the share, its file records, folder manifests and
+ *   snapshots (packs stay).
+ * - replaceDirTrees() replaces all of a share's folder manifests at once ([] clears them).
  * - upsertPeer() inserts a peer with the audit history given, or updates url, certificate,
  *   last-seen and state of a known one (its first-seen time and audit history stay);
  *   updatePeer() changes only the fields given.
@@ -139,12 +154,18 @@ export interface IndexStore {
   /** The chunks of one pack, by offset. */
   listChunksOfPack(packId: PackId): ChunkLocation[]
   findChunk(shareId: ShareId, chunkId: ChunkId): ChunkLocation | null
+  /** Every chunk of a share, by chunk id: one read instead of a findChunk per chunk. */
+  listChunks(shareId: ShareId): ChunkLocation[]
   countChunks(shareId: ShareId): number
 
   putFile(file: FileRecord): void
   getFile(shareId: ShareId, path: string): FileRecord | null
   listFiles(shareId: ShareId): FileRecord[]
   deleteFile(shareId: ShareId, path: string): void
+
+  /** The share's folder manifests, by path. */
+  listDirTrees(shareId: ShareId): DirTreeRecord[]
+  replaceDirTrees(shareId: ShareId, trees: readonly DirTreeRecord[]): void
 
   putSnapshot(snapshot: SnapshotRecord): void
   listSnapshots(shareId: ShareId): SnapshotRecord[]

@@ -1,4 +1,5 @@
 import test from 'ava'
+import fc from 'fast-check'
 import { SodiumNativeCrypto } from '../../adapters/sodium/sodium-native-crypto.js'
 import { asChunkId, asPackId, asShareId, asNodeId } from '../ids.js'
 import { BackupError } from '../errors.js'
@@ -23,6 +24,29 @@ test('a directory manifest round-trips sorted, with files, folders, symlinks and
   t.deepEqual(back.map((e) => e.name), ['empty', 'sub', 'z-link', 'ünï cödé.txt'])
   t.deepEqual(back.find((e) => e.name === 'ünï cödé.txt'), entries[1])
   t.deepEqual(back.find((e) => e.name === 'z-link'), entries[0])
+})
+
+test('encodeTree writes exactly the JSON of FORMAT.md §10 (the object form through JSON.stringify)', (t) => {
+  const reference = (entries: readonly TreeEntry[]) => {
+    const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    const refs = (rs: ReadonlyArray<ReturnType<typeof ref>>) => rs.map((r) => `${Buffer.from(r.chunkId).toString('hex')}:${Buffer.from(r.packId).toString('hex')}:${r.offsetBytes}:${r.sealedBytes}:${r.plainBytes}`)
+    const out = sorted.map((e) => {
+      const base = { n: e.name, t: e.kind === 'file' ? 'f' : e.kind === 'dir' ? 'd' : 'l', m: e.mode & 0o7777, mt: e.mtimeMs }
+      if (e.kind === 'file') return { ...base, s: e.sizeBytes, c: refs(e.chunks) }
+      if (e.kind === 'dir') return { ...base, c: refs(e.tree) }
+      return { ...base, l: e.target }
+    })
+    return new TextEncoder().encode(JSON.stringify({ v: 1, entries: out }))
+  }
+  const base = { name: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }), mode: fc.integer({ min: 0, max: 0o177777 }), mtimeMs: fc.oneof(fc.integer({ min: 0, max: 2 ** 45 }), fc.double({ min: 0, max: 8e15, noNaN: true })) }
+  const refs = fc.array(fc.integer({ min: 1, max: 200 }).map((n) => ref(n, n)), { maxLength: 3 })
+  const entry = fc.oneof(
+    fc.record({ ...base, kind: fc.constant('file' as const), sizeBytes: fc.nat(), chunks: refs }),
+    fc.record({ ...base, kind: fc.constant('dir' as const), tree: refs }),
+    fc.record({ ...base, kind: fc.constant('symlink' as const), target: fc.string({ unit: 'binary', maxLength: 20 }) }),
+  )
+  fc.assert(fc.property(fc.array(entry, { maxLength: 8 }), (entries) => t.deepEqual(encodeTree(entries), reference(entries))))
+  t.deepEqual(encodeTree([]), json({ v: 1, entries: [] }))
 })
 
 test('manifest names that could leave their folder are PATH_UNSAFE; malformed entries are INPUT_INVALID', (t) => {

@@ -38,14 +38,21 @@ const KIND_CODE = { file: 'f', dir: 'd', symlink: 'l' } as const
  */
 export function encodeTree(entries: readonly TreeEntry[]): Uint8Array {
   const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  const out = sorted.map((e) => {
-    const base = { n: e.name, t: KIND_CODE[e.kind], m: e.mode & 0o7777, mt: e.mtimeMs }
-    if (e.kind === 'file') return { ...base, s: e.sizeBytes, c: e.chunks.map(encodeRef) }
-    if (e.kind === 'dir') return { ...base, c: e.tree.map(encodeRef) }
-    return { ...base, l: e.target }
-  })
-  return new TextEncoder().encode(JSON.stringify({ v: TREE_FORMAT_VERSION, entries: out }))
+  // Written out directly rather than through objects and JSON.stringify (the same bytes, as the
+  // tests check): a rescan of a large share encodes every folder again.
+  const parts: string[] = []
+  for (const e of sorted) {
+    let out = `{"n":${JSON.stringify(e.name)},"t":"${KIND_CODE[e.kind]}","m":${e.mode & 0o7777},"mt":${JSON.stringify(e.mtimeMs)}`
+    if (e.kind === 'file') out += `,"s":${JSON.stringify(e.sizeBytes)},"c":${refList(e.chunks)}}`
+    else if (e.kind === 'dir') out += `,"c":${refList(e.tree)}}`
+    else out += `,"l":${JSON.stringify(e.target)}}`
+    parts.push(out)
+  }
+  return new TextEncoder().encode(`{"v":${TREE_FORMAT_VERSION},"entries":[${parts.join(',')}]}`)
 }
+
+/** Encoded refs are hex digits, digits and colons: nothing to escape. */
+const refList = (refs: readonly ChunkRef[]) => (refs.length === 0 ? '[]' : `["${refs.map(encodeRef).join('","')}"]`)
 
 function num(v: unknown, where: string, max: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) throw inputInvalid(`${where} is out of range`)

@@ -76,3 +76,13 @@ CREATE TABLE shares (
   created_at_ms  INTEGER NOT NULL,
   CHECK ((path IS NULL) = (wrapped_key IS NOT NULL))
 ) STRICT;
+
+CREATE TABLE dir_trees (
+  share_id BLOB NOT NULL,
+  path     TEXT NOT NULL,
+  mode     INTEGER NOT NULL CHECK (mode BETWEEN 0 AND 4095),
+  mtime_ms REAL NOT NULL,
+  entries  INTEGER NOT NULL CHECK (entries >= 0),
+  tree     TEXT NOT NULL,
+  PRIMARY KEY (share_id, path)
+) STRICT, WITHOUT ROWID;

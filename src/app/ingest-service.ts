@@ -31,6 +31,8 @@ export interface IngestStats {
 export interface IngestOptions {
   onItemError?: OnItemError
   onProgress?: (stats: Readonly<IngestStats>) => void
+  /** Told after each pack is in the spool and the index (it may be uploaded from then on). */
+  onPackCommitted?: () => void
   chunkSizes?: ChunkSizes
   packTargetBytes?: number
   /** Files read at once: overlaps file-system latency for many small files. */
@@ -498,6 +500,7 @@ class IngestRun {
     this.#builder.recycle(pack)
     this.stats.packsWritten++
     this.stats.packBytes += pack.bytes.length
+    this.opts.onPackCommitted?.()
   }
 
   /** Writes the records of files whose chunks are all committed. */

@@ -33,6 +33,19 @@ export const ANSWER_LIMITS = { json: 4 * 1024 * 1024, object: 64 * 1024 * 1024, 
 type Body = AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown }
 
 /**
+ * Bodies sent to several peers (a pack to each of its copies, and again on a retry) are hashed
+ * once: the same buffer object gives the same hash. A caller that changed a buffer's bytes after
+ * sending it would get a signature the peer refuses, never a wrong store.
+ */
+const bodyHashes = new WeakMap<Uint8Array, Uint8Array>()
+function bodySha256(sodium: Sodium, body: Uint8Array): Uint8Array {
+  if (body.length < 64 * 1024) return sodium.sha256(body)
+  let sha = bodyHashes.get(body)
+  if (!sha) bodyHashes.set(body, (sha = sodium.sha256(body)))
+  return sha
+}
+
+/**
  * Reads an answer of at most `limit` bytes into one buffer, allocated once when the peer declares
  * Content-Length (no chunk list to join, no second copy). Longer than the limit or than declared
  * is PEER_REFUSED, and the connection is dropped instead of drained.
@@ -119,7 +132,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     const attempts = idempotent ? this.#retries + 1 : 1
     for (let attempt = 1; ; attempt++) {
       const payload = body ?? new Uint8Array(0)
-      const h: Record<string, string> = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, payload, this.opts.clock.nowMs()) : {}) }
+      const h: Record<string, string> = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, payload, this.opts.clock.nowMs(), bodySha256(this.opts.sodium, payload)) : {}) }
       if (body) h['content-type'] ??= 'application/octet-stream'
       try {
         const res = await request(`${this.url}${path}`, { method, headers: h, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined, dispatcher: this.#agent })
@@ -284,7 +297,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
   async request(method: 'GET' | 'POST' | 'PUT', path: string, { body, headers = {}, signed = false }: { body?: Uint8Array; headers?: Record<string, string>; signed?: boolean } = {}): Promise<{ status: number; errorCode: string | null; body: Uint8Array }> {
     if (!this.#nodeId) await this.announcement()
     const payload = body ?? new Uint8Array(0)
-    const h = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, payload, this.opts.clock.nowMs()) : {}) }
+    const h = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, payload, this.opts.clock.nowMs(), bodySha256(this.opts.sodium, payload)) : {}) }
     try {
       const res = await request(`${this.url}${path}`, { method, headers: h, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined, dispatcher: this.#agent })
       const data = await readAnswer(res.body, res.headers['content-length'], ANSWER_LIMITS.object, this.url)

@@ -7,6 +7,7 @@ import type { IngestService, IngestStats } from '../ingest-service.js'
 import type { OwnerKeys } from './owner-keys.js'
 import type { Publisher, PublishResult } from './publisher.js'
 import type { ReplicationProgress } from './replicator.js'
+import { UploadWhileReading } from './upload-while-reading.js'
 
 export type BackupPhase = 'reading' | 'uploading' | 'publishing'
 
@@ -34,7 +35,16 @@ export class BackupService {
     const { index, ingest, publisher, clock } = this.deps
     invariant(share.path !== null, 'an imported share has no folder to back up')
     index.updateShare(share.shareId, { pendingBackup: true })
-    const { stats, content } = await ingest.snapshot(share.shareId, keys, this.deps.sourceFor(share.path), { onProgress: (s) => onProgress({ phase: 'reading', ...s }) })
+    // Packs are uploaded while the files are still being read: a pass starts whenever a pack
+    // is committed and the last pass is over. Failures here are left to the final pass below.
+    const upload = new UploadWhileReading(() => publisher.upload(share, keys, owner))
+    let read
+    try {
+      read = await ingest.snapshot(share.shareId, keys, this.deps.sourceFor(share.path), { onProgress: (s) => onProgress({ phase: 'reading', ...s }), onPackCommitted: () => upload.wake() })
+    } finally {
+      await upload.stop()
+    }
+    const { stats, content } = read
     const last = index.listSnapshots(share.shareId).at(-1)?.summary.seq ?? 0
     const seq = last + 1
     index.putSnapshot({ shareId: share.shareId, summary: { seq, createdAtMs: clock.nowMs(), ...content } })

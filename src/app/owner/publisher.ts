@@ -66,6 +66,11 @@ export class Publisher {
     return { complete: short === 0 && pointerPeers > 0, shortPacks: short, pointerPeers }
   }
 
+  /** Uploads the share's packs that lack copies, nothing else (a backup calls it while it reads). */
+  async upload(share: ShareRecord, keys: ShareKeys, owner: OwnerKeys): Promise<void> {
+    await this.deps.replicator.replicate(share, keys, owner)
+  }
+
   /** The share catalog as the index knows it now. */
   catalog(share: ShareRecord): ShareCatalog {
     const { index, pool } = this.deps

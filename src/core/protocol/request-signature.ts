@@ -20,8 +20,9 @@ function input(method: string, path: string, bodySha256: Uint8Array, timeMs: num
   return signingBytes(REQUEST_LABEL, { method: method.toUpperCase(), path, bodySha256: toHex(bodySha256), timeMs, nodeId: toHex(nodeId) })
 }
 
-export function signRequest(sodium: Sodium, identity: NodeIdentity, method: string, path: string, body: Uint8Array, timeMs: number): Record<string, string> {
-  const sig = sodium.sign(input(method, path, sodium.sha256(body), timeMs, identity.nodeId), identity.secretKey)
+/** `bodySha256` may be given when the caller already has it (the same pack sent to several peers). */
+export function signRequest(sodium: Sodium, identity: NodeIdentity, method: string, path: string, body: Uint8Array, timeMs: number, bodySha256: Uint8Array = sodium.sha256(body)): Record<string, string> {
+  const sig = sodium.sign(input(method, path, bodySha256, timeMs, identity.nodeId), identity.secretKey)
   return { [HEADER_NODE]: toHex(identity.nodeId), [HEADER_TIME]: String(timeMs), [HEADER_SIGNATURE]: toBase64(sig) }
 }
 

@@ -1,4 +1,5 @@
 import { Agent, buildConnector, request } from 'undici'
+import { Readable } from 'node:stream'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { createHash } from 'node:crypto'
 import type { Sodium } from '../../core/ports/sodium.js'
@@ -31,6 +32,25 @@ export interface PeerClientOptions {
 export const ANSWER_LIMITS = { json: 4 * 1024 * 1024, object: 64 * 1024 * 1024, blob: 16 * 1024 * 1024, error: 64 * 1024 } as const
 
 type Body = AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown }
+
+/** Bodies above this go out in pieces of this size, each when the connection has taken the last. */
+const BODY_PIECE_BYTES = 1024 * 1024
+
+/**
+ * A large body (a 16 MiB pack) handed to the socket whole is encrypted by TLS in one go, and the
+ * ciphertext waits in native memory until the connection takes it: megabytes per upload, several
+ * uploads at once. In pieces, only about one piece per upload is in memory at a time.
+ */
+function requestBody(body: Uint8Array | undefined, headers: Record<string, string>): { body?: Buffer | Readable } {
+  if (!body) return {}
+  const whole = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  if (whole.length <= BODY_PIECE_BYTES) return { body: whole }
+  headers['content-length'] = String(whole.length)
+  function* pieces() {
+    for (let at = 0; at < whole.length; at += BODY_PIECE_BYTES) yield whole.subarray(at, at + BODY_PIECE_BYTES)
+  }
+  return { body: Readable.from(pieces(), { objectMode: false }) }
+}
 
 /**
  * Bodies sent to several peers (a pack to each of its copies, and again on a retry) are hashed
@@ -135,7 +155,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
       const h: Record<string, string> = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, payload, this.opts.clock.nowMs(), bodySha256(this.opts.sodium, payload)) : {}) }
       if (body) h['content-type'] ??= 'application/octet-stream'
       try {
-        const res = await request(`${this.url}${path}`, { method, headers: h, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined, dispatcher: this.#agent })
+        const res = await request(`${this.url}${path}`, { method, headers: h, ...requestBody(body, h), dispatcher: this.#agent })
         const data = await readAnswer(res.body, res.headers['content-length'], res.statusCode >= 400 ? ANSWER_LIMITS.error : limit, this.url)
         if (res.statusCode >= 400) throw this.#peerError(res.statusCode, data)
         if (parse === 'bytes') return { status: res.statusCode, bytes: data, headers: res.headers }
@@ -299,7 +319,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     const payload = body ?? new Uint8Array(0)
     const h = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, payload, this.opts.clock.nowMs(), bodySha256(this.opts.sodium, payload)) : {}) }
     try {
-      const res = await request(`${this.url}${path}`, { method, headers: h, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined, dispatcher: this.#agent })
+      const res = await request(`${this.url}${path}`, { method, headers: h, ...requestBody(body, h), dispatcher: this.#agent })
       const data = await readAnswer(res.body, res.headers['content-length'], ANSWER_LIMITS.object, this.url)
       let errorCode: string | null = null
       if (res.statusCode >= 400) {

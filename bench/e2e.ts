@@ -55,8 +55,10 @@ async function startNode(data: string, extra: string[] = []): Promise<Node> {
   const { url, token } = JSON.parse(readFileSync(join(data, 'api.json'), 'utf8')) as { url: string; token: string }
   const api = async (method: string, path: string, body?: unknown): Promise<any> => {
     const send = () => fetch(`${url}api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) })
-    // A GET is retried once: a kept-alive connection closed by the node just as it was reused.
-    const res = await send().catch((err) => (method === 'GET' ? send() : Promise.reject(err)))
+    // A kept-alive connection the node closed (idle) just as it was reused is retried once, for
+    // any method: the node closes only connections with no request on them, so nothing ran.
+    const closedIdle = (err: any) => err?.cause?.code === 'UND_ERR_SOCKET' && /other side closed/.test(String(err?.cause?.message))
+    const res = await send().catch((err) => (method === 'GET' || closedIdle(err) ? send() : Promise.reject(err)))
     const json = await res.json()
     if (!res.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json)}`)
     return json

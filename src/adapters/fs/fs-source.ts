@@ -3,6 +3,7 @@ import { lstat, open, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EntryKind, SourceEntry, SourceFs } from '../../core/ports/source-fs.js'
 import { inputInvalid, ioFailed } from '../../core/errors.js'
+import { kindOf } from './fs-util.js'
 
 /** Files up to this size are read in one call; larger ones stream in pieces of this size. */
 const WHOLE_READ_BYTES = 4 * 1024 * 1024
@@ -17,13 +18,6 @@ interface WalkMessage {
   entries?: unknown[]
   done?: boolean
   error?: { what: string; message: string; code?: string }
-}
-
-function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryKind {
-  if (st.isSymbolicLink()) return 'symlink'
-  if (st.isFile()) return 'file'
-  if (st.isDirectory()) return 'dir'
-  return 'other'
 }
 
 /** SourceFs over a local folder. Never follows symlinks; paths are share-relative with '/'. */

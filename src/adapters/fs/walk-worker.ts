@@ -13,19 +13,13 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { lstatSync, readdirSync, type Stats } from 'node:fs'
 import { join } from 'node:path'
+import { kindOf } from './fs-util.js'
 
 const BATCH = 1024
 
 const { root, ctrl: shared, ahead } = workerData as { root: string; ctrl: SharedArrayBuffer; ahead: number }
 const ctrl = new Int32Array(shared)
 const port = parentPort as NonNullable<typeof parentPort>
-
-function kindOf(st: Stats): string {
-  if (st.isSymbolicLink()) return 'symlink'
-  if (st.isFile()) return 'file'
-  if (st.isDirectory()) return 'dir'
-  return 'other'
-}
 
 let out: unknown[] = []
 function flush(): void {

@@ -46,6 +46,17 @@ export async function runStart(opts: StartOptions): Promise<void> {
   // dropped from this process's environment.
   const adminPassword = process.env.QULOUD_ADMIN_PASSWORD || undefined
   delete process.env.QULOUD_ADMIN_PASSWORD
+  // Listening starts inside open(): a signal from then on must stop the node cleanly, so the
+  // handlers are in place before it (a SIGTERM right after the health check answered used to
+  // meet the default action and kill the node).
+  let stopSignal: string | null = null
+  let onStop = () => {}
+  const stop = (signal: string) => {
+    stopSignal ??= signal
+    onStop()
+  }
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
   const node = await composeNode(config, { version: VERSION, log, masterKey, ...(adminPassword ? { adminPassword } : {}) })
   await node.daemon.open()
   const status = await node.status()
@@ -64,14 +75,8 @@ export async function runStart(opts: StartOptions): Promise<void> {
       '',
     ].join('\n'),
   )
-  await new Promise<void>((resolveStop) => {
-    const stop = (signal: string) => {
-      process.stdout.write(`Received ${signal}: stopping…\n`)
-      resolveStop()
-    }
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
-  })
+  if (stopSignal === null) await new Promise<void>((resolveStop) => (onStop = resolveStop))
+  process.stdout.write(`Received ${stopSignal}: stopping…\n`)
   await node.daemon.close()
   process.stdout.write('Quloud stopped.\n')
 }

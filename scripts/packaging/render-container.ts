@@ -21,9 +21,10 @@ export function renderContainer(m: Manifest): Files {
     'RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*',
     'WORKDIR /app',
     'COPY package.json package-lock.json ./',
-    '# The prover\'s native BN254 code, compiled by npm ci\'s install script (required here).',
+    '# The native modules (the prover\'s BN254 code, the ingest loops), compiled by npm ci\'s install script (required here).',
     'COPY scripts/build-native.mjs ./scripts/',
     'COPY native/bn254 ./native/bn254',
+    'COPY native/ingest ./native/ingest',
     '# Native add-ons resolve or compile here, inside the target platform\'s stage.',
     'RUN QULOUD_REQUIRE_NATIVE=1 npm ci',
     'COPY tsconfig.json tsconfig.build.json ./',
@@ -43,6 +44,7 @@ export function renderContainer(m: Manifest): Files {
     'COPY --from=build /app/node_modules ./node_modules',
     'COPY --from=build /app/dist ./dist',
     'COPY --from=build /app/native/bn254/build/Release/bn254_msm.node ./native/bn254/build/Release/',
+    'COPY --from=build /app/native/ingest/build/Release/quloud_ingest.node ./native/ingest/build/Release/',
     'COPY ui ./ui',
     'COPY circuits/build ./circuits/build',
     'COPY LICENSE ./',
@@ -59,7 +61,7 @@ export function renderContainer(m: Manifest): Files {
     'CMD ["start"]',
     '',
   ].join('\n'))
-  files.set('packaging/container/Dockerfile.dockerignore', [`# ${GENERATED}`, '*', '!package.json', '!package-lock.json', '!tsconfig.json', '!tsconfig.build.json', '!scripts/copy-assets.mjs', '!scripts/build-native.mjs', '!native/bn254/*.c', '!native/bn254/*.h', '!native/bn254/binding.gyp', '!src/**', 'src/**/*.test.ts', '!ui/**', '!circuits/build/**', '!LICENSE', '!packaging/container/entrypoint.sh', '!packaging/container/healthcheck.mjs', ''].join('\n'))
+  files.set('packaging/container/Dockerfile.dockerignore', [`# ${GENERATED}`, '*', '!package.json', '!package-lock.json', '!tsconfig.json', '!tsconfig.build.json', '!scripts/copy-assets.mjs', '!scripts/build-native.mjs', '!native/bn254/*.c', '!native/bn254/*.h', '!native/bn254/binding.gyp', '!native/ingest/*.c', '!native/ingest/binding.gyp', '!src/**', 'src/**/*.test.ts', '!ui/**', '!circuits/build/**', '!LICENSE', '!packaging/container/entrypoint.sh', '!packaging/container/healthcheck.mjs', ''].join('\n'))
   files.set('packaging/container/entrypoint.sh', [
     '#!/bin/sh',
     `# ${GENERATED}`,

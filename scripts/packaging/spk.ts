@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, spkVersion, type Manifest } from './manifest.js'
-import { checkNatives, stageNativeMsm, stageNodeModules, type Cpu, type NativeReport } from './stage.js'
+import { checkNatives, stageOwnNatives, stageNodeModules, type Cpu, type NativeReport } from './stage.js'
 
 export type SpkArch = 'x86_64' | 'armv8'
 export const CPU_OF: Record<SpkArch, Cpu> = { x86_64: 'x64', armv8: 'arm64' }
@@ -41,7 +41,7 @@ export function buildSpk(m: Manifest, arch: SpkArch, outDir: string, opts: { cac
     const payload = join(work, 'payload')
     stageApp(join(payload, 'app'))
     stageNodeModules(join(payload, 'app'), cpu, opts.cache)
-    stageNativeMsm(join(payload, 'app'), cpu, opts.cache)
+    stageOwnNatives(join(payload, 'app'), cpu, opts.cache)
     const natives = checkNatives(payload, cpu)
     cpSync(join(syn, 'app'), join(payload, 'app'), { recursive: true })
     cpSync(join(syn, 'ui'), join(payload, 'ui'), { recursive: true })

@@ -119,21 +119,32 @@ function crossBuildBetterSqlite(version: string, cache: string): string {
   return crossBuild('better-sqlite3', join(ROOT, 'node_modules/better-sqlite3'), 'better_sqlite3.node', join(cache, `better_sqlite3-${version}-abi${process.versions.modules}-arm64.node`))
 }
 
-/** The prover's native BN254 module (native/bn254) for `cpu`, as app/native/bn254/build/Release/bn254_msm.node. */
-export function stageNativeMsm(app: string, cpu: Cpu, cache = join(ROOT, 'build/cache')): void {
-  const source = join(ROOT, 'native/bn254')
-  let binary = join(source, 'build/Release/bn254_msm.node')
-  if (cpu === 'x64') {
-    if (process.arch !== 'x64') throw new StageError('the x64 payload must be staged on an x64 machine (native/bn254 is built here)')
-    if (!existsSync(binary)) throw new StageError('native/bn254 is not built: run npm install')
-  } else {
-    const digest = createHash('sha256')
-    for (const f of ['binding.gyp', 'binding.c', 'msm.c', 'msm.h']) digest.update(readFileSync(join(source, f)))
-    binary = crossBuild('native/bn254', source, 'bn254_msm.node', join(cache, `bn254_msm-${digest.digest('hex').slice(0, 16)}-arm64.node`))
+/** Quloud's own native modules (scripts/build-native.mjs): folder under native/, binary, sources. */
+const OWN_NATIVES = [
+  { dir: 'bn254', binary: 'bn254_msm.node', sources: ['binding.gyp', 'binding.c', 'msm.c', 'msm.h'] },
+  { dir: 'ingest', binary: 'quloud_ingest.node', sources: ['binding.gyp', 'ingest.c'] },
+]
+
+/**
+ * Quloud's native modules (the prover's BN254 code, the ingest loops) for `cpu`, each as
+ * app/native/DIR/build/Release/BINARY: the x64 ones npm install built here, arm64 ones cross-built.
+ */
+export function stageOwnNatives(app: string, cpu: Cpu, cache = join(ROOT, 'build/cache')): void {
+  for (const m of OWN_NATIVES) {
+    const source = join(ROOT, 'native', m.dir)
+    let binary = join(source, 'build/Release', m.binary)
+    if (cpu === 'x64') {
+      if (process.arch !== 'x64') throw new StageError(`the x64 payload must be staged on an x64 machine (native/${m.dir} is built here)`)
+      if (!existsSync(binary)) throw new StageError(`native/${m.dir} is not built: run npm install`)
+    } else {
+      const digest = createHash('sha256')
+      for (const f of m.sources) digest.update(readFileSync(join(source, f)))
+      binary = crossBuild(`native/${m.dir}`, source, m.binary, join(cache, `${m.binary.replace(/\.node$/, '')}-${digest.digest('hex').slice(0, 16)}-arm64.node`))
+    }
+    const dest = join(app, 'native', m.dir, 'build/Release')
+    mkdirSync(dest, { recursive: true })
+    copyFileSync(binary, join(dest, m.binary))
   }
-  const dest = join(app, 'native/bn254/build/Release')
-  mkdirSync(dest, { recursive: true })
-  copyFileSync(binary, join(dest, 'bn254_msm.node'))
 }
 
 const PREBUILD_DIR: Record<Cpu, string> = { x64: 'linux-x64', arm64: 'linux-arm64' }

@@ -8,6 +8,7 @@ import { FsObjectStore } from '../adapters/fs/fs-object-store.js'
 import { FsSource } from '../adapters/fs/fs-source.js'
 import { SystemClock } from '../adapters/system/system-clock.js'
 import { WorkerChunkSealer } from '../adapters/sodium/worker-chunk-sealer.js'
+import { nativeIngest } from '../adapters/sodium/native-ingest.js'
 import { FsDataDir } from '../adapters/fs/fs-data-dir.js'
 import { HttpListener } from '../adapters/http/http-listener.js'
 import { JsonLogger, debugComponentsFromEnv, type LogLevel } from '../adapters/log/json-logger.js'
@@ -66,6 +67,12 @@ export function composeCrypto() {
 }
 
 /** The owner ingest pipeline on real adapters, for the daemon and the ingest benchmark. */
+/** The native memcpy into pack memory, when the native ingest module was built. */
+function nativeCopy(): { copyBytes?: (target: Uint8Array, offset: number, source: Uint8Array) => void } {
+  const native = nativeIngest()
+  return native ? { copyBytes: native.copy } : {}
+}
+
 export async function composeIngest(paths: { indexPath: string; spoolDir: string; sourceDir: string }) {
   const { sodium, clock } = composeCrypto()
   const index = new SqliteIndexStore(paths.indexPath)
@@ -73,13 +80,15 @@ export async function composeIngest(paths: { indexPath: string; spoolDir: string
   const spool = new FsObjectStore(paths.spoolDir)
   await spool.open()
   const sealer = new WorkerChunkSealer()
-  const ingest = new IngestService({ sodium, index, spool, clock, sealer })
+  const ingest = new IngestService({ sodium, index, spool, clock, sealer, ...nativeCopy() })
   return {
     sodium,
     index,
     spool,
     ingest,
     source: new FsSource(paths.sourceDir),
+    /** Resolves once the sealer's worker threads have loaded (a running node's have long since). */
+    ready: () => sealer.ready(),
     async close() {
       await sealer.close()
       await spool.close()
@@ -320,7 +329,7 @@ export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: Node
   const pool = new PeerPool({ index, connect: (url, c) => new HttpsPeerClient(url, { sodium, clock, ...c }), identity: ownerKeys?.identity ?? o.identity, clock })
   const service = new OwnerService({
     sodium, clock, log: log.child({ component: 'owner' }), index, spool,
-    ingest: new IngestService({ sodium, index, spool, clock, sealer }),
+    ingest: new IngestService({ sodium, index, spool, clock, sealer, ...nativeCopy() }),
     pool, poseidon: await CircomlibPoseidon.create(),
     makeProver: (pk) => new SnarkjsProver(pk),
     sourceFor: (path) => new FsSource(path),

@@ -8,7 +8,7 @@ import { BackupError, fileChanged, invariant, isBackupError, rethrowIfBug } from
 import type { ShareKeys } from '../core/crypto/index.js'
 import { DEFAULT_CHUNK_SIZES, gearTable, type ChunkSizes } from '../core/chunking/index.js'
 import type { ChunkSealer, SealingKeys, SealedChunk } from '../core/ports/chunk-sealer.js'
-import { PackBuilder, PACK_TARGET_BYTES, allocateShared, type SealedPack } from '../core/pack/index.js'
+import { PackBuilder, PACK_TARGET_BYTES, allocateShared, type CopyBytes, type SealedPack } from '../core/pack/index.js'
 import { toHex } from '../shared/bytes.js'
 import { encodeTree, type ChunkRef, type SkippedFile, type TreeEntry } from '../core/snapshot/index.js'
 import { Semaphore } from '../shared/semaphore.js'
@@ -49,6 +49,8 @@ export interface IngestDeps {
   clock: Clock
   /** Chunking, chunk ids, envelopes and Merkle roots; a worker pool in production. */
   sealer: ChunkSealer
+  /** Copies sealed chunks into pack memory (default: TypedArray set). */
+  copyBytes?: CopyBytes
 }
 
 /** What a snapshot run produced: the root manifest's chunks and what it saw. */
@@ -61,10 +63,12 @@ export interface SnapshotContent {
 }
 
 export const DEFAULT_READ_CONCURRENCY = 32
-/** Files up to this size are read whole (in one piece); larger ones stream. */
-const WHOLE_FILE_BYTES = 4 * 1024 * 1024
-/** Sealed packs waiting for their write; bounds memory to about this many × 24 MiB. */
-const MAX_PACKS_IN_FLIGHT = 2
+/**
+ * Sealed packs waiting for their Merkle root, spool write and index commit; bounds memory to about
+ * this many packs. Three keep the disk busy: a pack's write (with fsync) takes longer than filling
+ * the next one, and writes in parallel overlap on the device.
+ */
+const MAX_PACKS_IN_FLIGHT = 3
 /** Directory manifests sealed at once (those of one depth). */
 const MANIFESTS_AT_ONCE = 32
 
@@ -163,7 +167,7 @@ class IngestRun {
     private readonly opts: IngestOptions,
   ) {
     this.#keys = { idKey: keys.idKey, gear: gearTable(deps.sodium, keys.idKey), chunkKey: keys.chunkKey }
-    this.#builder = new PackBuilder(deps.sodium, keys, { targetBytes: opts.packTargetBytes ?? PACK_TARGET_BYTES, allocate: allocateShared })
+    this.#builder = new PackBuilder(deps.sodium, keys, { targetBytes: opts.packTargetBytes ?? PACK_TARGET_BYTES, allocate: allocateShared, spares: MAX_PACKS_IN_FLIGHT + 1, ...(deps.copyBytes ? { copy: deps.copyBytes } : {}) })
   }
 
   /** Phase 1: walks the source and reads every new or changed file into packs. */
@@ -415,15 +419,18 @@ class IngestRun {
     // reads of small files pile up sealed 24 MiB packs in memory (measured: 17 at once).
     await this.#backpressure()
     const local = this.source?.localPath?.(entry.path)
-    if (local && entry.sizeBytes <= WHOLE_FILE_BYTES) {
-      // Small local files are read, chunked and sealed on a helper thread in one step.
-      const sealed = await sealer.sealLocalFile(this.#keys, local, sizes)
-      take(sealed.chunks)
-      bytes = sealed.bytesRead
-      after = sealed.after
+    if (local) {
+      // Local files are read, chunked and sealed on a helper thread; their envelopes are copied
+      // into the pack as they come, and the helper waits while too many packs are in flight.
+      const read = await sealer.sealLocalFile(this.#keys, local, sizes, (chunks) => {
+        take(chunks)
+        return this.#inFlight >= MAX_PACKS_IN_FLIGHT ? this.#backpressure() : undefined
+      }, entry.sizeBytes)
+      bytes = read.bytesRead
+      after = read.after
     } else {
       const source = this.source as SourceFs
-    const pieces = source.read(entry.path)[Symbol.asyncIterator]()
+      const pieces = source.read(entry.path)[Symbol.asyncIterator]()
       const first = await pieces.next()
       if (!first.done) {
         bytes += first.value.length
@@ -478,18 +485,22 @@ class IngestRun {
     const seq = this.#openSeq++
     const sealed = this.#builder.seal()
     this.#inFlight++
-    this.#commitChain = this.#commitChain.then(() => this.#commit(sealed, seq)).catch((err) => {
+    // A pack's Merkle root and spool write start at once, alongside those of the packs before it;
+    // the index records packs strictly in order (#commit), each after its own write.
+    const { sealer, spool } = this.deps
+    const stored = this.#failure ? Promise.reject(this.#failure) : Promise.all([sealer.merkleRoot(sealed.bytes), spool.put(sealed.packId, sealed.bytes)]).then(([root]) => root)
+    stored.catch(() => {}) // surfaces in #commit, in order
+    this.#commitChain = this.#commitChain.then(() => this.#commit(sealed, seq, stored)).catch((err) => {
       this.#failure ??= err
     }).finally(() => {
       this.#inFlight--
     })
   }
 
-  async #commit(pack: SealedPack, seq: number): Promise<void> {
+  async #commit(pack: SealedPack, seq: number, stored: Promise<Uint8Array>): Promise<void> {
+    const root = await stored
     if (this.#failure) return
-    const { index, spool, clock, sealer } = this.deps
-    const root = await sealer.merkleRoot(pack.bytes)
-    await spool.put(pack.packId, pack.bytes)
+    const { index, clock } = this.deps
     const locations: ChunkLocation[] = pack.entries.map((e) => ({ chunkId: e.chunkId, packId: pack.packId, offsetBytes: e.offsetBytes, sealedBytes: e.sealedBytes, plainBytes: e.plainBytes }))
     index.transaction(() => {
       index.addPack({ packId: pack.packId, shareId: this.shareId, sizeBytes: pack.bytes.length, merkleRoot: root, chunkCount: pack.entries.length, createdAtMs: clock.nowMs(), state: 'spooled' }, locations)

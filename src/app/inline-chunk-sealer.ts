@@ -1,5 +1,5 @@
 import type { Sodium } from '../core/ports/sodium.js'
-import type { ChunkSealer, SealStream, SealingKeys, SealedChunk, SealedFile } from '../core/ports/chunk-sealer.js'
+import type { ChunkSealer, SealStream, SealingKeys, SealedChunk, LocalFileRead } from '../core/ports/chunk-sealer.js'
 import { Chunker, DEFAULT_CHUNK_SIZES, type ChunkSizes } from '../core/chunking/index.js'
 import { chunkIdOf, sealChunk } from '../core/crypto/index.js'
 import { merkleRoot } from '../core/audit/index.js'
@@ -30,7 +30,7 @@ export class InlineChunkSealer implements ChunkSealer {
     return out
   }
 
-  async sealLocalFile(_keys: SealingKeys, _path: string): Promise<SealedFile> {
+  async sealLocalFile(_keys: SealingKeys, _path: string): Promise<LocalFileRead> {
     throw inputInvalid('the inline sealer does not read files; read them through a SourceFs')
   }
 

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
 import { writeFile } from 'node:fs/promises'
 import type { ChunkSealer, SealedChunk } from '../../src/core/ports/chunk-sealer.js'
-import { Chunker, gearTable, type ChunkSizes } from '../../src/core/chunking/index.js'
+import { Chunker, DEFAULT_CHUNK_SIZES, gearTable, type ChunkSizes } from '../../src/core/chunking/index.js'
 import { chunkIdOf, openChunk } from '../../src/core/crypto/index.js'
 import { merkleRoot } from '../../src/core/audit/index.js'
 import { allocateShared } from '../../src/core/pack/index.js'
@@ -68,16 +68,66 @@ export function chunkSealerContract(label: string, make: (t: ExecutionContext) =
   })
 
   if (localFiles) {
-    test(`${label} › sealLocalFile reads a file and reports its size after reading`, async (t) => {
+    /** Seals a local file, checking each handed-over chunk while its envelope is valid. */
+    const sealFile = async (s: ChunkSealer, path: string, consumer?: (chunks: SealedChunk[]) => void | Promise<void>) => {
+      const got: string[] = []
+      const read = await s.sealLocalFile(keys, path, DEFAULT_CHUNK_SIZES, (chunks) => {
+        got.push(...summary(chunks))
+        return consumer?.(chunks)
+      })
+      return { got, read }
+    }
+
+    test(`${label} › sealLocalFile reads a file, hands over its chunks in order and reports its size after reading`, async (t) => {
       const s = await make(t)
       const dir = await tempDir(t)
-      const data = sampleBytes(5, 700_000)
-      await writeFile(join(dir, 'f.bin'), data)
-      const got = await s.sealLocalFile(keys, join(dir, 'f.bin'))
-      t.deepEqual(summary(got.chunks), reference(data))
-      t.is(got.bytesRead, data.length)
-      t.is(got.after.sizeBytes, data.length)
-      await t.throwsAsync(s.sealLocalFile(keys, join(dir, 'missing')), { code: 'IO_FAILED' })
+      for (const n of [0, 1, 700_000, 9 * 1024 * 1024 + 17]) {
+        const data = sampleBytes(n + 5, n)
+        await writeFile(join(dir, `f${n}.bin`), data)
+        const { got, read } = await sealFile(s, join(dir, `f${n}.bin`))
+        t.deepEqual(got, reference(data), `${n} bytes`)
+        t.is(read.bytesRead, n)
+        t.is(read.after.sizeBytes, n)
+      }
+      await t.throwsAsync(sealFile(s, join(dir, 'missing')), { code: 'IO_FAILED' })
+    })
+
+    test(`${label} › many local files at once through a slow consumer: every file whole and in order, a failure only fails its own file`, async (t) => {
+      const s = await make(t)
+      const dir = await tempDir(t)
+      // More envelope bytes than a worker's slots hold, small files and large ones mixed.
+      const sizes = [0, 10, 5000, 3 * 1024 * 1024, 300_000, 6 * 1024 * 1024 + 3, 1, 80_000, 4 * 1024 * 1024, 2_000_001, ...Array.from({ length: 30 }, (_, i) => 1000 + i * 7919)]
+      const files = await Promise.all(sizes.map(async (n, i) => {
+        const data = sampleBytes(100 + i, n)
+        await writeFile(join(dir, `${i}.bin`), data)
+        return { path: join(dir, `${i}.bin`), expected: reference(data) }
+      }))
+      const slow = () => new Promise<void>((resolve) => setTimeout(resolve, 3))
+      const results = await Promise.all([
+        ...files.map((f) => sealFile(s, f.path, slow).then((r) => r.got)),
+        sealFile(s, join(dir, 'missing.bin'), slow).then(() => 'read', (err: { code?: string }) => err.code),
+        sealFile(s, files[3]!.path, () => {
+          throw new Error('consumer refused')
+        }).then(() => 'read', (err: Error) => err.message),
+        sealFile(s, files[5]!.path, () => Promise.reject(new Error('consumer gave up'))).then(() => 'read', (err: Error) => err.message),
+      ])
+      files.forEach((f, i) => t.deepEqual(results[i], f.expected, `file ${i}`))
+      t.deepEqual(results.slice(files.length), ['IO_FAILED', 'consumer refused', 'consumer gave up'])
+    })
+
+    test(`${label} › a consumer holding chunks back can still have Merkle roots computed (no deadlock)`, async (t) => {
+      const s = await make(t)
+      const dir = await tempDir(t)
+      const data = sampleBytes(9, 14 * 1024 * 1024)
+      await writeFile(join(dir, 'big.bin'), data)
+      const obj = sampleBytes(10, 50_000)
+      let roots = 0
+      const { got } = await sealFile(s, join(dir, 'big.bin'), async () => {
+        t.is(hex(await s.merkleRoot(obj)), hex(merkleRoot(sodium, obj)))
+        roots++
+      })
+      t.deepEqual(got, reference(data))
+      t.true(roots >= 3)
     })
   }
 

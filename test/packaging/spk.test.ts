@@ -48,7 +48,7 @@ for (const arch of ['x86_64', 'armv8'] as const) {
     const machine = arch === 'x86_64' ? 'x86_64' : 'aarch64'
     const natives = [...payload].filter(([, e]) => e.type === '0' && e.data.length > 4 && e.data.readUInt32BE(0) === 0x7f454c46)
     const names = natives.map(([n]) => n)
-    for (const needed of ['better_sqlite3.node', 'sodium-native.node', arch === 'x86_64' ? 'argon2.linux-x64-gnu.node' : 'argon2.linux-arm64-gnu.node']) t.true(names.some((n) => n.endsWith(needed)), `${needed} is staged`)
+    for (const needed of ['better_sqlite3.node', 'sodium-native.node', 'native/bn254/build/Release/bn254_msm.node', 'native/ingest/build/Release/quloud_ingest.node', arch === 'x86_64' ? 'argon2.linux-x64-gnu.node' : 'argon2.linux-arm64-gnu.node']) t.true(names.some((n) => n.endsWith(needed)), `${needed} is staged`)
     for (const [name, e] of natives) {
       const elf = readElf(e.data, name)
       t.is(elf.machine, machine, name)

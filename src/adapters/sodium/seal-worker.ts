@@ -1,19 +1,32 @@
 /**
  * Worker thread body of WorkerChunkSealer: FastCDC, chunk ids, envelopes and Merkle roots off the
  * main thread. Every request carries a `rid`; every reply echoes it.
+ *   { op: 'slots', slots: SharedArrayBuffer[] }   → (no reply) the envelope slots of `files`
+ *   { op: 'free', slot }                          → (no reply) the main thread is done with a slot
+ *   { op: 'files', keys, sizes, paths }           → local files read, chunked and sealed here (below)
  *   { op: 'whole', keys, sizes, data }            → sealed chunks of one complete buffer
- *   { op: 'files', keys, sizes, paths }           → { results: [sealed chunks | { error }] } for small local files, read here
  *   { op: 'open' | 'push' | 'finish', sid, … }    → a streamed file
  *   { op: 'merkle', object }                      → { root }
- * Sealed chunks travel as { chunks: [{ id, plainBytes, offset, length }], envelopes } with all
+ * `whole` and streams reply { chunks: [{ id, plainBytes, offset, length }], envelopes } with all
  * envelopes in one transferred buffer.
+ *
+ * `files` allocates nothing per file: each file is read into one reused buffer and its envelopes
+ * are sealed straight into a shared slot. When a slot is full (or the batch ends) it is posted as
+ * { rid, slot, records, final } and the next free slot is awaited; the main thread copies the
+ * envelopes into packs and frees the slot. Records, in order, are
+ *   { file, id, plainBytes, offset, length }   a chunk of paths[file], its envelope in the slot
+ *   { file, bytesRead, after }                 paths[file] is done; its size and mtime after reading
+ *   { file, error, code }                      paths[file] could not be read (chunks sent stay valid)
+ * Batches run one at a time; a batch waiting for a slot does not hold up `merkle` requests, which
+ * the main thread may need answered before it can free one.
  */
 import { parentPort } from 'node:worker_threads'
-import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs'
-import { Chunker, type ChunkSizes } from '../../core/chunking/index.js'
+import { closeSync, lstatSync, openSync, readSync } from 'node:fs'
+import { Chunker, findCut, validateChunkSizes, type ChunkSizes } from '../../core/chunking/index.js'
 import { chunkIdOf, sealChunkInto, ENVELOPE_OVERHEAD_BYTES } from '../../core/crypto/index.js'
 import { merkleRoot } from '../../core/audit/index.js'
 import { SodiumNativeCrypto } from './sodium-native-crypto.js'
+import { nativeIngest } from './native-ingest.js'
 
 interface Keys {
   idKey: Uint8Array
@@ -22,6 +35,8 @@ interface Keys {
 }
 
 const sodium = new SodiumNativeCrypto()
+/** The C chunker and Merkle tree when they were built; core's TypeScript otherwise. */
+const native = nativeIngest()
 const streams = new Map<number, { chunker: Chunker; keys: Keys }>()
 const port = parentPort
 if (!port) throw new Error('seal-worker must run in a worker thread')
@@ -48,59 +63,130 @@ function sealAll(keys: Keys, sizes: ChunkSizes, data: Uint8Array) {
   return seal(keys, pieces)
 }
 
-/**
- * One read buffer per worker, reused for every small file (grown when a file is larger): a fresh
- * multi-megabyte allocation per file left the heap fragmented and the process large.
- */
-let readBuffer = new Uint8Array(4 * 1024 * 1024 + 65536)
+/** Bytes asked of each read() of a file. */
+const READ_PIECE_BYTES = 4 * 1024 * 1024
 
-/** The file's bytes, as a view of the reused buffer: valid until the next call. */
-function readWhole(path: string): Uint8Array {
-  const fd = openSync(path, 'r')
-  try {
-    const size = fstatSync(fd).size
-    if (readBuffer.length < size + 1) readBuffer = new Uint8Array(size + 65536)
-    let filled = 0
-    for (;;) {
-      if (filled === readBuffer.length) {
-        // The file grew since fstat: keep reading, the size check after reading will notice.
-        const bigger = new Uint8Array(readBuffer.length * 2)
-        bigger.set(readBuffer)
-        readBuffer = bigger
-      }
-      const n = readSync(fd, readBuffer, filled, readBuffer.length - filled, filled)
-      if (n === 0) break
-      filled += n
-    }
-    return readBuffer.subarray(0, filled)
-  } finally {
-    closeSync(fd)
-  }
+/** The envelope slots (shared with the main thread) and which of them are this worker's to fill. */
+let slots: Uint8Array[] = []
+const freeSlots: number[] = []
+const slotWaiters: Array<(slot: number) => void> = []
+
+function freeSlot(slot: number): void {
+  const waiter = slotWaiters.shift()
+  if (waiter) waiter(slot)
+  else freeSlots.push(slot)
 }
+
+function takeSlot(): Promise<number> {
+  const slot = freeSlots.pop()
+  return slot !== undefined ? Promise.resolve(slot) : new Promise((resolve) => slotWaiters.push(resolve))
+}
+
+/** One read buffer per worker, reused for every file: room for a whole chunk plus one read. */
+let readBuffer = new Uint8Array(0)
+
+type FileRecord =
+  | { file: number; id: Uint8Array; plainBytes: number; offset: number; length: number }
+  | { file: number; bytesRead: number; after: { sizeBytes: number; mtimeMs: number } }
+  | { file: number; error: string; code?: string }
+
+/** Reads, chunks and seals a batch of local files into slots (see the top of this file). */
+async function sealFiles(rid: number, keys: Keys, sizes: ChunkSizes, paths: string[]): Promise<void> {
+  const masks = validateChunkSizes(sizes)
+  const gear = new Int32Array(keys.gear.buffer, keys.gear.byteOffset, keys.gear.length)
+  if (readBuffer.length < sizes.maxBytes + READ_PIECE_BYTES) readBuffer = new Uint8Array(sizes.maxBytes + READ_PIECE_BYTES)
+  const buf = readBuffer
+  const { minBytes, avgBytes, maxBytes } = sizes
+  const small = masks.small >>> 0
+  const large = masks.large >>> 0
+  const cutAt = native
+    ? (start: number, end: number) => native.gearCut(gear, buf, start, end, minBytes, avgBytes, maxBytes, small, large)
+    : (start: number, end: number) => findCut(gear, buf, start, end, sizes, masks)
+  let slot = await takeSlot()
+  let at = 0
+  let records: FileRecord[] = []
+  const post = (final: boolean) => {
+    port?.postMessage({ rid, slot, records, final })
+    records = []
+  }
+  for (let file = 0; file < paths.length; file++) {
+    const path = paths[file] as string
+    let fd = -1
+    try {
+      fd = openSync(path, 'r')
+      let start = 0
+      let end = 0
+      let position = 0
+      let eof = false
+      for (;;) {
+        if (!eof && end - start < sizes.maxBytes) {
+          // Keep a whole chunk's worth ahead of the cut, so cuts never depend on read sizes.
+          if (buf.length - end < READ_PIECE_BYTES) {
+            buf.copyWithin(0, start, end)
+            end -= start
+            start = 0
+          }
+          const n = readSync(fd, buf, end, READ_PIECE_BYTES, position)
+          if (n === 0) eof = true
+          position += n
+          end += n
+          continue
+        }
+        if (start === end) break
+        const cut = cutAt(start, end)
+        const chunk = buf.subarray(start, start + cut)
+        start += cut
+        const sealedBytes = cut + ENVELOPE_OVERHEAD_BYTES
+        let target = slots[slot] as Uint8Array
+        if (at + sealedBytes > target.length) {
+          post(false)
+          slot = await takeSlot()
+          target = slots[slot] as Uint8Array
+          at = 0
+        }
+        if (sealedBytes > target.length) throw new Error(`a chunk of ${cut} bytes does not fit an envelope slot`)
+        const id = chunkIdOf(sodium, keys.idKey, chunk)
+        const length = sealChunkInto(sodium, keys.chunkKey, id, chunk, target, at)
+        records.push({ file, id, plainBytes: cut, offset: at, length })
+        at += length
+      }
+      const st = lstatSync(path)
+      records.push({ file, bytesRead: position, after: { sizeBytes: st.size, mtimeMs: st.mtimeMs } })
+    } catch (err) {
+      records.push({ file, error: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code })
+    } finally {
+      if (fd >= 0) closeSync(fd)
+    }
+  }
+  post(true)
+}
+
+/** `files` batches run one after another: they share the read buffer. */
+let filesQueue: Promise<void> = Promise.resolve()
 
 function reply(rid: number, body: { chunks: unknown[]; envelopes: Uint8Array } & Record<string, unknown>) {
   port?.postMessage({ rid, ...body }, [body.envelopes.buffer as ArrayBuffer])
 }
+
+// Loaded: WorkerChunkSealer.ready() waits for this.
+port.postMessage({ ready: true })
 
 port.on('message', (msg: any) => {
   try {
     switch (msg.op) {
       case 'whole':
         return reply(msg.rid, sealAll(msg.keys, msg.sizes, msg.data))
-      case 'files': {
-        // A batch of small local files in one message; each result (or error) stands alone.
-        const results = (msg.paths as string[]).map((path) => {
-          try {
-            const data = readWhole(path)
-            const st = lstatSync(path)
-            return { ...sealAll(msg.keys, msg.sizes, data), bytesRead: data.length, after: { sizeBytes: st.size, mtimeMs: st.mtimeMs } }
-          } catch (err) {
-            return { error: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code }
-          }
-        })
-        const transfer = results.flatMap((r) => ('envelopes' in r ? [r.envelopes.buffer as ArrayBuffer] : []))
-        return port?.postMessage({ rid: msg.rid, results }, transfer)
-      }
+      case 'slots':
+        slots = (msg.slots as SharedArrayBuffer[]).map((b) => new Uint8Array(b))
+        freeSlots.splice(0, freeSlots.length, ...slots.map((_, i) => slots.length - 1 - i))
+        return
+      case 'free':
+        return freeSlot(msg.slot)
+      case 'files':
+        filesQueue = filesQueue.then(() =>
+          sealFiles(msg.rid, msg.keys, msg.sizes, msg.paths).catch((err) => port?.postMessage({ rid: msg.rid, error: err instanceof Error ? err.message : String(err) })),
+        )
+        return
       case 'open':
         streams.set(msg.sid, { chunker: new Chunker(msg.keys.gear, msg.sizes), keys: msg.keys })
         return
@@ -118,7 +204,7 @@ port.on('message', (msg: any) => {
         return reply(msg.rid, seal(s.keys, pieces))
       }
       case 'merkle':
-        return port?.postMessage({ rid: msg.rid, root: merkleRoot(sodium, msg.object) })
+        return port?.postMessage({ rid: msg.rid, root: native ? native.merkleRoot(msg.object) : merkleRoot(sodium, msg.object) })
       default:
         throw new Error(`unknown op ${String(msg.op)}`)
     }

@@ -1,27 +1,49 @@
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
-import type { ChunkSealer, SealStream, SealingKeys, SealedChunk, SealedFile } from '../../core/ports/chunk-sealer.js'
-import { DEFAULT_CHUNK_SIZES, type ChunkSizes } from '../../core/chunking/index.js'
+import type { ChunkSealer, OnSealedChunks, SealStream, SealingKeys, SealedChunk, LocalFileRead } from '../../core/ports/chunk-sealer.js'
+import { DEFAULT_CHUNK_SIZES, MAX_CHUNK_BYTES, type ChunkSizes } from '../../core/chunking/index.js'
 import { asChunkId } from '../../core/ids.js'
-import { closed, InvariantError, ioFailed } from '../../core/errors.js'
+import { closed, inputInvalid, InvariantError, ioFailed } from '../../core/errors.js'
 
 interface Pending {
   resolve: (msg: any) => void
   reject: (err: Error) => void
+  /** Parts of a `files` reply before the final one. */
+  onPart?: (msg: any) => void
   slot: Slot
+  weight: number
 }
 
 interface Slot {
   worker: Worker
+  /** Requests waiting for this worker (it stays referenced while any do). */
+  requests: number
+  /** Roughly the megabytes of work queued on it: requests go to the least-loaded worker. */
   load: number
+  /** Its envelope slots (seal-worker.ts `files`). */
+  envelopes: Uint8Array[]
+}
+
+interface FileItem {
+  path: string
+  onChunks: OnSealedChunks
+  resolve: (f: LocalFileRead) => void
+  reject: (e: Error) => void
+  settled: boolean
+  /** Its consumer's promises not yet settled: the file is done only after them. */
+  held: Array<Promise<void>>
 }
 
 // Node 20 workers do not inherit the parent's tsx loader: from source, a small .mjs entry
 // registers it first.
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './seal-worker-boot.mjs' : './seal-worker.js', import.meta.url)
 
-/** Small files per message to a worker. */
+/** Files per message to a worker, and the bytes after which a batch is sent whatever its count. */
 const FILE_BATCH = 16
+const FILE_BATCH_BYTES = 8 * 1024 * 1024
+/** Envelope slots per worker and their size: one largest chunk's envelope fits in a slot. */
+const SLOTS_PER_WORKER = 3
+const SLOT_BYTES = MAX_CHUNK_BYTES + 64 * 1024
 
 function decode(msg: any): SealedChunk[] {
   const envelopes: Uint8Array = msg.envelopes
@@ -38,21 +60,37 @@ function ownBuffer(data: Uint8Array): Uint8Array {
 
 /**
  * ChunkSealer on a pool of worker threads (one per core by default): the main thread keeps only
- * bookkeeping, packing and I/O. Buffers are transferred, not copied; Merkle roots are computed
- * on shared pack memory. A stream is pinned to one worker (its chunker state lives there); other
- * requests go to the least-loaded worker. Idle workers do not keep the process alive.
+ * bookkeeping and packing. Local files are read by the workers, which seal their envelopes into
+ * a few shared slots per worker that the main thread copies into packs and hands back: a backup
+ * allocates nothing per file or chunk, which kept the garbage collector busy on every thread.
+ * Other buffers are transferred, not copied; Merkle roots are computed on shared pack memory. A
+ * stream is pinned to one worker (its chunker state lives there); other requests go to the
+ * least-loaded worker. Idle workers do not keep the process alive.
  */
 export class WorkerChunkSealer implements ChunkSealer {
   readonly #slots: Slot[]
   readonly #pending = new Map<number, Pending>()
   #nextId = 1
   #closed = false
-  #fileBatch: { keys: SealingKeys; sizes: ChunkSizes; items: Array<{ path: string; resolve: (f: SealedFile) => void; reject: (e: Error) => void }> } | null = null
+  readonly #ready: Array<Promise<void>> = []
+  #fileBatch: { keys: SealingKeys; sizes: ChunkSizes; items: FileItem[]; bytes: number } | null = null
 
   constructor({ threads = Math.max(1, availableParallelism()) }: { threads?: number } = {}) {
     this.#slots = Array.from({ length: threads }, () => {
       const worker = new Worker(WORKER_URL)
-      const slot: Slot = { worker, load: 0 }
+      const buffers = Array.from({ length: SLOTS_PER_WORKER }, () => new SharedArrayBuffer(SLOT_BYTES))
+      const slot: Slot = { worker, requests: 0, load: 0, envelopes: buffers.map((b) => new Uint8Array(b)) }
+      worker.postMessage({ op: 'slots', slots: buffers })
+      this.#ready.push(new Promise<void>((resolve, reject) => {
+        const onReady = (msg: any) => {
+          if (msg?.ready !== true) return
+          worker.off('message', onReady)
+          resolve()
+        }
+        worker.on('message', onReady)
+        worker.once('error', reject)
+        worker.once('exit', () => reject(closed('chunk sealer')))
+      }).catch(() => {}))
       worker.on('message', (msg: any) => this.#onMessage(msg))
       worker.on('error', (err) => this.#failAll(err))
       worker.unref()
@@ -60,11 +98,28 @@ export class WorkerChunkSealer implements ChunkSealer {
     })
   }
 
+  /**
+   * Resolves once every worker has loaded (it takes a moment on a fresh process); requests made
+   * before then simply wait in the workers' queues. A worker that fails to load is reported by the
+   * requests sent to it, not here.
+   */
+  async ready(): Promise<void> {
+    // Waiting must keep the process alive: idle workers are unreferenced.
+    for (const s of this.#slots) s.worker.ref()
+    try {
+      await Promise.all(this.#ready)
+    } finally {
+      for (const s of this.#slots) if (s.requests === 0) s.worker.unref()
+    }
+  }
+
   #onMessage(msg: any): void {
     const p = this.#pending.get(msg.rid)
     if (!p) return
+    if (msg.final === false && msg.error === undefined) return p.onPart?.(msg)
     this.#pending.delete(msg.rid)
-    if (--p.slot.load === 0) p.slot.worker.unref()
+    p.slot.load -= p.weight
+    if (--p.slot.requests === 0) p.slot.worker.unref()
     if (msg.error !== undefined) return p.reject(new InvariantError(`seal worker failed: ${msg.error}`))
     p.resolve(msg)
   }
@@ -82,37 +137,41 @@ export class WorkerChunkSealer implements ChunkSealer {
     return best
   }
 
-  #request(slot: Slot, msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<any> {
+  #request(slot: Slot, msg: Record<string, unknown>, transfer: ArrayBuffer[] = [], { weight = 1, onPart }: { weight?: number; onPart?: (msg: any) => void } = {}): Promise<any> {
     if (this.#closed) return Promise.reject(closed('chunk sealer'))
     const rid = this.#nextId++
-    if (slot.load++ === 0) slot.worker.ref()
+    if (slot.requests++ === 0) slot.worker.ref()
+    slot.load += weight
     return new Promise((resolve, reject) => {
-      this.#pending.set(rid, { resolve, reject, slot })
+      this.#pending.set(rid, { resolve, reject, slot, weight, ...(onPart ? { onPart } : {}) })
       slot.worker.postMessage({ ...msg, rid }, transfer)
     })
   }
 
   async sealWhole(keys: SealingKeys, data: Uint8Array, sizes: ChunkSizes = DEFAULT_CHUNK_SIZES): Promise<SealedChunk[]> {
     const own = ownBuffer(data)
-    return decode(await this.#request(this.#leastLoaded(), { op: 'whole', keys, sizes, data: own }, [own.buffer as ArrayBuffer]))
+    return decode(await this.#request(this.#leastLoaded(), { op: 'whole', keys, sizes, data: own }, [own.buffer as ArrayBuffer], { weight: 1 + own.length / (1024 * 1024) }))
   }
 
   /**
-   * Small files are queued and sent in batches (one message per FILE_BATCH files or per turn of
-   * the event loop, whichever comes first): per-message costs dominated ingest of many small files.
+   * Files are queued and sent in batches (one message per FILE_BATCH files, FILE_BATCH_BYTES
+   * bytes or turn of the event loop, whichever comes first): per-message costs dominated ingest
+   * of many small files.
    */
-  sealLocalFile(keys: SealingKeys, absolutePath: string, sizes: ChunkSizes = DEFAULT_CHUNK_SIZES): Promise<SealedFile> {
+  sealLocalFile(keys: SealingKeys, absolutePath: string, sizes: ChunkSizes, onChunks: OnSealedChunks, sizeHint = 0): Promise<LocalFileRead> {
     if (this.#closed) return Promise.reject(closed('chunk sealer'))
+    if (sizes.maxBytes > MAX_CHUNK_BYTES) return Promise.reject(inputInvalid('chunks of local files are at most 4 MiB'))
     return new Promise((resolve, reject) => {
       let batch = this.#fileBatch
       if (!batch || batch.keys !== keys || batch.sizes !== sizes) {
         this.#flushFiles()
-        batch = { keys, sizes, items: [] }
+        batch = { keys, sizes, items: [], bytes: 0 }
         this.#fileBatch = batch
         setImmediate(() => this.#flushFiles())
       }
-      batch.items.push({ path: absolutePath, resolve, reject })
-      if (batch.items.length >= FILE_BATCH) this.#flushFiles()
+      batch.items.push({ path: absolutePath, onChunks, resolve, reject, settled: false, held: [] })
+      batch.bytes += sizeHint
+      if (batch.items.length >= FILE_BATCH || batch.bytes >= FILE_BATCH_BYTES) this.#flushFiles()
     })
   }
 
@@ -120,15 +179,74 @@ export class WorkerChunkSealer implements ChunkSealer {
     const batch = this.#fileBatch
     this.#fileBatch = null
     if (!batch || batch.items.length === 0) return
-    this.#request(this.#leastLoaded(), { op: 'files', keys: batch.keys, sizes: batch.sizes, paths: batch.items.map((i) => i.path) }).then(
-      (msg) =>
-        batch.items.forEach((item, i) => {
-          const r = msg.results[i]
-          if (r.error !== undefined) item.reject(ioFailed(`reading ${item.path}`, new Error(r.error)))
-          else item.resolve({ chunks: decode(r), bytesRead: r.bytesRead, after: r.after })
-        }),
-      (err) => batch.items.forEach((item) => item.reject(err)),
+    const { items } = batch
+    const slot = this.#leastLoaded()
+    const settle = (item: FileItem, outcome: { ok: LocalFileRead } | { err: Error }) => {
+      if (item.settled) return
+      item.settled = true
+      if ('ok' in outcome) item.resolve(outcome.ok)
+      else item.reject(outcome.err)
+    }
+    // Parts are handled strictly in order; each frees its slot once the chunks' consumers are done.
+    let parts: Promise<void> = Promise.resolve()
+    const onPart = (msg: any) => {
+      parts = parts.then(() => this.#filePart(slot, msg, items, settle))
+    }
+    this.#request(slot, { op: 'files', keys: batch.keys, sizes: batch.sizes, paths: items.map((i) => i.path) }, [], { weight: 1 + batch.bytes / (1024 * 1024), onPart }).then(
+      (msg) => {
+        onPart(msg)
+        return parts.then(() => {
+          for (const item of items) if (!item.settled) settle(item, { err: new InvariantError(`seal worker gave no result for ${item.path}`) })
+        })
+      },
+      (err) => items.forEach((item) => settle(item, { err })),
     )
+  }
+
+  /** Hands one posted slot's chunks to their files' consumers, settles finished files, frees the slot. */
+  async #filePart(slot: Slot, msg: any, items: FileItem[], settle: (item: FileItem, outcome: { ok: LocalFileRead } | { err: Error }) => void): Promise<void> {
+    const envelopes = slot.envelopes[msg.slot] as Uint8Array
+    const waits: Array<Promise<void>> = []
+    const records: any[] = msg.records
+    const deliver = (item: FileItem, chunks: SealedChunk[]) => {
+      if (item.settled || chunks.length === 0) return
+      try {
+        const wait = item.onChunks(chunks)
+        if (wait) {
+          const held = wait.catch((err) => settle(item, { err }))
+          item.held.push(held)
+          waits.push(held)
+        }
+      } catch (err) {
+        settle(item, { err: err as Error })
+      }
+    }
+    let run: SealedChunk[] = []
+    let runFile = -1
+    for (const r of records) {
+      const item = items[r.file] as FileItem
+      if (r.file !== runFile) {
+        if (runFile >= 0) deliver(items[runFile] as FileItem, run)
+        run = []
+        runFile = r.file
+      }
+      if (r.id !== undefined) {
+        // Ids are copied out of the message: they are kept for the whole run.
+        run.push({ id: asChunkId(Uint8Array.from(r.id as Uint8Array)), plainBytes: r.plainBytes, envelope: envelopes.subarray(r.offset, r.offset + r.length) })
+        continue
+      }
+      deliver(item, run)
+      run = []
+      if (r.error !== undefined) settle(item, { err: ioFailed(`reading ${item.path}`, Object.assign(new Error(r.error), { code: r.code })) })
+      else {
+        const ok = { ok: { bytesRead: r.bytesRead, after: r.after } }
+        if (item.held.length === 0) settle(item, ok)
+        else void Promise.all(item.held).then(() => settle(item, ok))
+      }
+    }
+    if (runFile >= 0) deliver(items[runFile] as FileItem, run)
+    await Promise.all(waits)
+    if (!this.#closed) slot.worker.postMessage({ op: 'free', slot: msg.slot })
   }
 
   open(keys: SealingKeys, sizes: ChunkSizes = DEFAULT_CHUNK_SIZES): SealStream {
@@ -147,7 +265,7 @@ export class WorkerChunkSealer implements ChunkSealer {
 
   async merkleRoot(object: Uint8Array): Promise<Uint8Array> {
     // Shared memory crosses without a copy; anything else is copied by structured clone.
-    const msg = await this.#request(this.#leastLoaded(), { op: 'merkle', object })
+    const msg = await this.#request(this.#leastLoaded(), { op: 'merkle', object }, [], { weight: object.length / (1024 * 1024) })
     return msg.root
   }
 

@@ -25,6 +25,10 @@ export interface SealedPack {
   entries: PackEntry[]
 }
 
+/** target.set(source, offset). */
+export type CopyBytes = (target: Uint8Array, offset: number, source: Uint8Array) => void
+const copyBytes: CopyBytes = (target, offset, source) => target.set(source, offset)
+
 /** Caps the header (48 bytes an entry) so a pack of tiny files still fits PACK_MAX_BYTES. */
 export const PACK_MAX_ENTRIES = 65_536
 
@@ -54,17 +58,26 @@ export class PackBuilder {
   #packId: PackId | null = null
 
   readonly #allocate: (bytes: number) => Uint8Array
+  readonly #copy: CopyBytes
+  readonly #maxSpares: number
 
+  /**
+   * `allocate` makes pack buffers (shared memory, for helper threads); `copy` is target.set(source,
+   * offset), which may be replaced by a faster one (V8 copies shared memory word by word);
+   * `spares` is how many recycled buffers are kept (as many as packs may be in flight at once).
+   */
   constructor(
     sodium: Sodium,
     keys: PackKeys,
-    { targetBytes = PACK_TARGET_BYTES, allocate = (n: number) => new Uint8Array(n) }: { targetBytes?: number; allocate?: (bytes: number) => Uint8Array } = {},
+    { targetBytes = PACK_TARGET_BYTES, allocate = (n: number) => new Uint8Array(n), copy = copyBytes, spares = 2 }: { targetBytes?: number; allocate?: (bytes: number) => Uint8Array; copy?: CopyBytes; spares?: number } = {},
   ) {
     if (targetBytes < 1 || targetBytes > PACK_TARGET_BYTES) throw inputInvalid('pack target must be 1 B to 16 MiB')
     this.#sodium = sodium
     this.#keys = keys
     this.#targetBytes = targetBytes
     this.#allocate = allocate
+    this.#copy = copy
+    this.#maxSpares = spares
     this.#buf = new Uint8Array(0)
   }
 
@@ -97,7 +110,7 @@ export class PackBuilder {
   addSealed(chunkId: ChunkId, envelope: Uint8Array, plainBytes: number): PackEntry {
     if (plainBytes > MAX_CHUNK_BYTES || envelope.length !== plainBytes + ENVELOPE_OVERHEAD_BYTES) throw inputInvalid('sealed chunk has the wrong length')
     const offset = this.#reserve()
-    this.#buf.set(envelope, offset)
+    this.#copy(this.#buf, offset, envelope)
     return this.#record({ chunkId, offsetBytes: offset, sealedBytes: envelope.length, plainBytes })
   }
 
@@ -120,7 +133,7 @@ export class PackBuilder {
    */
   recycle(pack: SealedPack): void {
     const whole = new Uint8Array(pack.bytes.buffer as ArrayBuffer, 0, pack.bytes.buffer.byteLength)
-    if (whole.length === PACK_MAX_BYTES && this.#spare.length < 2) this.#spare.push(whole)
+    if (whole.length === PACK_MAX_BYTES && this.#spare.length < this.#maxSpares) this.#spare.push(whole)
   }
 
   /**

@@ -17,12 +17,19 @@ export interface SealingKeys {
   chunkKey: Uint8Array
 }
 
-/** A whole local file, read and sealed in one step, with its metadata after reading. */
-export interface SealedFile {
-  chunks: SealedChunk[]
+/** A local file read and sealed by the sealer: what it read, and its metadata after reading. */
+export interface LocalFileRead {
   bytesRead: number
   after: { sizeBytes: number; mtimeMs: number }
 }
+
+/**
+ * Takes a local file's next chunks, in order. Their envelopes are valid only until it returns,
+ * or until the promise it returns settles: the sealer reuses that memory afterwards. Returning a
+ * promise holds the sealer back until it settles (back-pressure); a rejection or a throw fails
+ * that file's sealLocalFile with it.
+ */
+export type OnSealedChunks = (chunks: SealedChunk[]) => void | Promise<void>
 
 /** One file's chunking, fed in order. */
 export interface SealStream {
@@ -41,14 +48,16 @@ export interface SealStream {
  * - Chunks and ids MUST equal core's Chunker + chunkIdOf for the same keys, sizes and bytes,
  *   however the input is split; envelopes MUST open with crypto/envelope.ts openChunk().
  * - sealWhole(data) equals open() + push(data) + finish(); it takes ownership of `data`.
- * - sealLocalFile(path) reads a whole file from the local file system (the caller has checked
- *   it is small) and reports its size and mtime after reading; IO_FAILED when unreadable.
+ * - sealLocalFile(path, sizes, onChunks) reads a file from the local file system, hands its
+ *   chunks to onChunks as they are sealed (see OnSealedChunks), and resolves with the bytes read
+ *   and its size and mtime after reading; IO_FAILED when unreadable (chunks already handed over
+ *   stay valid sealed chunks). `sizeHint` (the size the walk saw) only helps spread work.
  * - merkleRoot(object) equals audit/merkle.ts merkleRoot(); it MUST NOT modify or keep `object`.
  * - close() releases threads; calls after close reject with CLOSED.
  */
 export interface ChunkSealer {
   sealWhole(keys: SealingKeys, data: Uint8Array, sizes?: ChunkSizes): Promise<SealedChunk[]>
-  sealLocalFile(keys: SealingKeys, absolutePath: string, sizes?: ChunkSizes): Promise<SealedFile>
+  sealLocalFile(keys: SealingKeys, absolutePath: string, sizes: ChunkSizes, onChunks: OnSealedChunks, sizeHint?: number): Promise<LocalFileRead>
   open(keys: SealingKeys, sizes?: ChunkSizes): SealStream
   merkleRoot(object: Uint8Array): Promise<Uint8Array>
   close(): Promise<void>

@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "quloud_ingest",
+      "sources": ["ingest.c"],
+      "cflags": ["-O3", "-std=c11"],
+      "cflags!": ["-O2"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,72 @@
+import test from 'ava'
+import { nativeIngest, type NativeIngest } from './native-ingest.js'
+import { findCut, gearTable, validateChunkSizes, type ChunkSizes } from '../../core/chunking/index.js'
+import { merkleRoot } from '../../core/audit/index.js'
+import { allocateShared } from '../../core/pack/index.js'
+import { sodium, sampleBytes, hex } from '../../../test/helpers/index.js'
+
+// The native module is built by `npm install` (scripts/build-native.mjs); CI requires it.
+const native = nativeIngest() as NativeIngest
+
+test('the native module is built and loaded', (t) => {
+  t.truthy(native)
+})
+
+test('gearCut gives findCut\'s cut for every start, end and size, before and at the end of input', (t) => {
+  const gear = new Int32Array(gearTable(sodium, new Uint8Array(32).fill(3)).buffer)
+  const data = sampleBytes(1, 400_000)
+  const sizesList: ChunkSizes[] = [
+    { minBytes: 64, avgBytes: 256, maxBytes: 1024 },
+    { minBytes: 1, avgBytes: 64, maxBytes: 65 },
+    { minBytes: 2048, avgBytes: 8192, maxBytes: 65536 },
+    { minBytes: 256 * 1024, avgBytes: 1024 * 1024, maxBytes: 4 * 1024 * 1024 },
+  ]
+  let checked = 0
+  for (const sizes of sizesList) {
+    const masks = validateChunkSizes(sizes)
+    for (let start = 0; start < data.length; start += 9973) {
+      for (const end of [start, start + 1, start + sizes.minBytes, start + sizes.minBytes + 1, Math.min(data.length, start + sizes.maxBytes), data.length]) {
+        if (end > data.length) continue
+        const want = findCut(gear, data, start, end, sizes, masks)
+        t.is(native.gearCut(gear, data, start, end, sizes.minBytes, sizes.avgBytes, sizes.maxBytes, masks.small >>> 0, masks.large >>> 0), want, `${JSON.stringify(sizes)} ${start}..${end}`)
+        checked++
+      }
+    }
+  }
+  t.true(checked > 100)
+})
+
+test('gearCut refuses bad arguments with a TypeError', (t) => {
+  const gear = new Int32Array(256)
+  const data = new Uint8Array(100)
+  t.throws(() => native.gearCut(new Int32Array(255), data, 0, 100, 1, 2, 3, 0, 0), { instanceOf: TypeError })
+  t.throws(() => native.gearCut(gear, data, 0, 101, 1, 2, 3, 0, 0), { instanceOf: TypeError })
+  t.throws(() => native.gearCut(gear, data, 50, 10, 1, 2, 3, 0, 0), { instanceOf: TypeError })
+  t.throws(() => native.gearCut(gear, data, 0, 100, 4, 2, 3, 0, 0), { instanceOf: TypeError })
+  t.throws(() => native.gearCut(gear, data, -1, 100, 1, 2, 3, 0, 0), { instanceOf: TypeError })
+})
+
+test('merkleRoot equals core\'s for odd sizes and levels, on plain and shared memory', (t) => {
+  for (const n of [1, 4095, 4096, 4097, 3 * 4096, 5 * 4096 + 1, 7 * 4096 - 3, 100_000, 16 * 1024 * 1024 + 3]) {
+    const obj = sampleBytes(n % 97, n)
+    const shared = allocateShared(n)
+    shared.set(obj)
+    const want = hex(merkleRoot(sodium, obj))
+    t.is(hex(native.merkleRoot(obj)), want, `${n} bytes`)
+    t.is(hex(native.merkleRoot(shared)), want, `${n} bytes, shared`)
+  }
+  t.throws(() => native.merkleRoot(new Uint8Array(0)), { instanceOf: TypeError, message: /empty/ })
+})
+
+test('copy writes the source at the offset, into shared memory too, and refuses what does not fit', (t) => {
+  const target = allocateShared(64)
+  native.copy(target, 10, Uint8Array.from([1, 2, 3]))
+  t.deepEqual([...target.subarray(9, 14)], [0, 1, 2, 3, 0])
+  native.copy(target, 61, Uint8Array.from([7, 8, 9]))
+  t.deepEqual([...target.subarray(60)], [0, 7, 8, 9])
+  const before = target.slice()
+  t.throws(() => native.copy(target, 62, Uint8Array.from([1, 2, 3])), { instanceOf: TypeError })
+  t.throws(() => native.copy(target, 65, new Uint8Array(0)), { instanceOf: TypeError })
+  t.throws(() => native.copy(target, -1, new Uint8Array(1)), { instanceOf: TypeError })
+  t.deepEqual(target, before, 'a refused copy changes nothing')
+})

@@ -1,0 +1,29 @@
+import { createRequire } from 'node:module'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+/** The C versions of ingest's two hot loops (native/ingest/ingest.c): the same results as core's. */
+export interface NativeIngest {
+  /** core/chunking findCut(); masks as unsigned words. */
+  gearCut(gear: Int32Array, data: Uint8Array, start: number, end: number, minBytes: number, avgBytes: number, maxBytes: number, small: number, large: number): number
+  /** core/audit merkleRoot(), with OpenSSL's SHA-256. */
+  merkleRoot(object: Uint8Array): Uint8Array
+  /** target.set(source, offset) as one memcpy, also between shared buffers (TypeError if it does not fit). */
+  copy(target: Uint8Array, offset: number, source: Uint8Array): void
+}
+
+/** Where `npm install` builds the module. */
+export const NATIVE_INGEST_PATH = fileURLToPath(new URL('../../../native/ingest/build/Release/quloud_ingest.node', import.meta.url))
+
+let loaded: NativeIngest | null | undefined
+
+/**
+ * The native ingest loops, or null when they were not built (no compiler at install time) or
+ * QULOUD_NATIVE_INGEST=0 turns them off; ingest then runs core's TypeScript, about half as fast.
+ */
+export function nativeIngest(): NativeIngest | null {
+  if (loaded !== undefined) return loaded
+  loaded = null
+  if (process.env.QULOUD_NATIVE_INGEST !== '0' && existsSync(NATIVE_INGEST_PATH)) loaded = createRequire(import.meta.url)(NATIVE_INGEST_PATH) as NativeIngest
+  return loaded
+}

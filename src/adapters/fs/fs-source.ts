@@ -7,9 +7,8 @@ import { kindOf } from './fs-util.js'
 
 /** Files up to this size are read in one call; larger ones stream in pieces of this size. */
 const WHOLE_READ_BYTES = 4 * 1024 * 1024
-// Node 20 workers do not inherit the parent's tsx loader: from source, a small .mjs entry
-// registers it first.
-const WALK_WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './walk-worker-boot.mjs' : './walk-worker.js', import.meta.url)
+// Plain JavaScript, from source as from dist/: it starts without the TypeScript loader.
+const WALK_WORKER_URL = new URL('./walk-worker.mjs', import.meta.url)
 
 /** Entries the walker may list ahead of the reader: a few megabytes at most. */
 const WALK_AHEAD_ENTRIES = 16 * 1024
@@ -46,7 +45,7 @@ export class FsSource implements SourceFs {
     }
   }
 
-  /** The walk runs on its own worker thread (walk-worker.ts); entries arrive in batches. */
+  /** The walk runs on its own worker thread (walk-worker.mjs); entries arrive in batches. */
   async *walk(): AsyncIterable<SourceEntry> {
     const ctrl = new Int32Array(new SharedArrayBuffer(8))
     const worker = new Worker(WALK_WORKER_URL, { workerData: { root: this.root, ctrl: ctrl.buffer, ahead: this.opts.walkAheadEntries ?? WALK_AHEAD_ENTRIES } })

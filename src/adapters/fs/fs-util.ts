@@ -1,15 +1,8 @@
 import { open, rename, rm, mkdir } from 'node:fs/promises'
 import { dirname, basename, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import type { EntryKind } from '../../core/ports/source-fs.js'
 
-/** What an lstat result is, as a source entry (symlinks are never followed). */
-export function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryKind {
-  if (st.isSymbolicLink()) return 'symlink'
-  if (st.isFile()) return 'file'
-  if (st.isDirectory()) return 'dir'
-  return 'other'
-}
+export { kindOf } from './kind-of.mjs'
 
 export function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT'

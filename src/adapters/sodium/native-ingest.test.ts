@@ -1,7 +1,8 @@
 import test from 'ava'
 import { nativeIngest, type NativeIngest } from './native-ingest.js'
 import { findCut, gearTable, validateChunkSizes, type ChunkSizes } from '../../core/chunking/index.js'
-import { merkleRoot } from '../../core/audit/index.js'
+import { MerkleTree, merkleRoot } from '../../core/audit/index.js'
+import { SodiumNativeCrypto } from './sodium-native-crypto.js'
 import { allocateShared } from '../../core/pack/index.js'
 import { sodium, sampleBytes, hex } from '../../../test/helpers/index.js'
 
@@ -51,11 +52,19 @@ test('merkleRoot equals core\'s for odd sizes and levels, on plain and shared me
     const obj = sampleBytes(n % 97, n)
     const shared = allocateShared(n)
     shared.set(obj)
-    const want = hex(merkleRoot(sodium, obj))
+    const want = hex(new MerkleTree(sodium, obj).root) // the TypeScript tree
     t.is(hex(native.merkleRoot(obj)), want, `${n} bytes`)
     t.is(hex(native.merkleRoot(shared)), want, `${n} bytes, shared`)
   }
   t.throws(() => native.merkleRoot(new Uint8Array(0)), { instanceOf: TypeError, message: /empty/ })
+})
+
+test('the Sodium adapter offers the native root, and core\'s merkleRoot() uses it', (t) => {
+  const s = new SodiumNativeCrypto()
+  t.truthy(s.merkleRoot)
+  const obj = sampleBytes(5, 50_000)
+  t.is(hex(merkleRoot(s, obj)), hex(new MerkleTree(s, obj).root))
+  t.throws(() => merkleRoot(s, new Uint8Array(0)), { code: 'INPUT_INVALID' })
 })
 
 test('copy writes the source at the offset, into shared memory too, and refuses what does not fit', (t) => {

@@ -204,7 +204,7 @@ port.on('message', (msg: any) => {
         return reply(msg.rid, seal(s.keys, pieces))
       }
       case 'merkle':
-        return port?.postMessage({ rid: msg.rid, root: native ? native.merkleRoot(msg.object) : merkleRoot(sodium, msg.object) })
+        return port?.postMessage({ rid: msg.rid, root: merkleRoot(sodium, msg.object) })
       default:
         throw new Error(`unknown op ${String(msg.op)}`)
     }

@@ -1,6 +1,7 @@
 import sodium from 'sodium-native'
 import { createHash, createHmac, hash } from 'node:crypto'
 import type { Sodium } from '../../core/ports/sodium.js'
+import { nativeIngest } from './native-ingest.js'
 
 const TAG_BYTES = 16
 const EMPTY = new Uint8Array(0)
@@ -17,6 +18,13 @@ function fresh(b: Buffer): Uint8Array {
  */
 export class SodiumNativeCrypto implements Sodium {
   readonly #scratch = new Uint8Array(SCRATCH_BYTES)
+  /** The whole Merkle tree in C (native/ingest), when it was built: about twice the speed. */
+  readonly merkleRoot?: (object: Uint8Array) => Uint8Array
+
+  constructor() {
+    const native = nativeIngest()
+    if (native) this.merkleRoot = (object) => native.merkleRoot(object)
+  }
 
   aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
     const out = new Uint8Array(plaintext.length + TAG_BYTES)

@@ -1,7 +1,10 @@
 import type { Sodium } from '../ports/sodium.js'
 
-/** Merkle trees need only SHA-256 (a narrow view, so helper threads can supply it alone). */
-export type Sha256 = Pick<Sodium, 'sha256Parts'>
+/**
+ * Merkle trees need only SHA-256 (a narrow view, so helper threads can supply it alone), and use
+ * a whole-tree merkleRoot where the platform has a faster one.
+ */
+export type Sha256 = Pick<Sodium, 'sha256Parts' | 'merkleRoot'>
 import { inputInvalid } from '../errors.js'
 import { bytesEqual, u64LE } from '../../shared/bytes.js'
 
@@ -99,6 +102,7 @@ export class MerkleTree {
 }
 
 export function merkleRoot(sodium: Sha256, object: Uint8Array): Uint8Array {
+  if (object.length > 0 && sodium.merkleRoot) return sodium.merkleRoot(object)
   return new MerkleTree(sodium, object).root
 }
 

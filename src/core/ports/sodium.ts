@@ -20,6 +20,11 @@ export interface Sodium {
   /** SHA-256 over the concatenation of parts, without copying them together. */
   sha256Parts(parts: readonly Uint8Array[]): Uint8Array
   hmacSha256(key: Uint8Array, input: Uint8Array): Uint8Array
+  /**
+   * Optional: core/audit's merkleRoot() of a non-empty object computed whole by faster code (it
+   * MUST equal the TypeScript tree's root). merkleRoot() uses it when present.
+   */
+  merkleRoot?(object: Uint8Array): Uint8Array
   /** Ed25519 key pair from a 32-byte seed. */
   signKeyPairFromSeed(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array }
   sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array

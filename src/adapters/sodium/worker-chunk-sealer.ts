@@ -42,7 +42,7 @@ const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './seal-worker-boot
 const FILE_BATCH = 16
 const FILE_BATCH_BYTES = 8 * 1024 * 1024
 /** Envelope slots per worker and their size: one largest chunk's envelope fits in a slot. */
-const SLOTS_PER_WORKER = 3
+const SLOTS_PER_WORKER = 4
 const SLOT_BYTES = MAX_CHUNK_BYTES + 64 * 1024
 
 function decode(msg: any): SealedChunk[] {

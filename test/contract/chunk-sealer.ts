@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
-import { writeFile } from 'node:fs/promises'
+import { symlink, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
 import type { ChunkSealer, SealedChunk } from '../../src/core/ports/chunk-sealer.js'
 import { Chunker, DEFAULT_CHUNK_SIZES, gearTable, type ChunkSizes } from '../../src/core/chunking/index.js'
 import { chunkIdOf, openChunk } from '../../src/core/crypto/index.js'
@@ -90,6 +91,11 @@ export function chunkSealerContract(label: string, make: (t: ExecutionContext) =
         t.is(read.after.sizeBytes, n)
       }
       await t.throwsAsync(sealFile(s, join(dir, 'missing')), { code: 'IO_FAILED' })
+      // Replaced since the walk saw a file: a symlink is not followed, a FIFO does not block.
+      await symlink(join(dir, 'f1.bin'), join(dir, 'link'))
+      await t.throwsAsync(sealFile(s, join(dir, 'link')), { code: 'IO_FAILED' })
+      execFileSync('mkfifo', [join(dir, 'fifo')])
+      await t.throwsAsync(sealFile(s, join(dir, 'fifo')), { code: 'IO_FAILED' })
     })
 
     test(`${label} › many local files at once through a slow consumer: every file whole and in order, a failure only fails its own file`, async (t) => {

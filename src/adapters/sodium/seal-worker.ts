@@ -21,7 +21,7 @@
  * the main thread may need answered before it can free one.
  */
 import { parentPort } from 'node:worker_threads'
-import { closeSync, lstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs'
 import { Chunker, findCut, validateChunkSizes, type ChunkSizes } from '../../core/chunking/index.js'
 import { chunkIdOf, sealChunkInto, ENVELOPE_OVERHEAD_BYTES } from '../../core/crypto/index.js'
 import { merkleRoot } from '../../core/audit/index.js'
@@ -113,7 +113,10 @@ async function sealFiles(rid: number, keys: Keys, sizes: ChunkSizes, paths: stri
     const path = paths[file] as string
     let fd = -1
     try {
-      fd = openSync(path, 'r')
+      // Never follows a symlink, and never blocks on a FIFO: the walk saw a regular file here, but
+      // it may have been replaced since.
+      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+      if (!fstatSync(fd).isFile()) throw Object.assign(new Error('it is no longer a regular file'), { code: 'EINVAL' })
       let start = 0
       let end = 0
       let position = 0

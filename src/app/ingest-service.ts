@@ -415,7 +415,7 @@ class IngestRun {
     const { sealer } = this.deps
     let bytes = 0
     let after: { sizeBytes: number; mtimeMs: number }
-    // Sealed packs wait for their Merkle root and write one at a time; without this wait, fast
+    // Sealed packs wait for their Merkle root, spool write and commit; without this wait, fast
     // reads of small files pile up sealed 24 MiB packs in memory (measured: 17 at once).
     await this.#backpressure()
     const local = this.source?.localPath?.(entry.path)

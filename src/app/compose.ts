@@ -14,7 +14,7 @@ import { HttpListener } from '../adapters/http/http-listener.js'
 import { JsonLogger, debugComponentsFromEnv, type LogLevel } from '../adapters/log/json-logger.js'
 import { createWebApp } from '../web/create-web-app.js'
 import { toHex } from '../shared/bytes.js'
-import { IngestService } from './ingest-service.js'
+import { IngestService, type IngestDeps } from './ingest-service.js'
 import { Keyring } from './keyring.js'
 import { ProofKeyStore } from './proof-keys.js'
 import { runOwnerSetup } from '../adapters/snarkjs/snarkjs-setup.js'
@@ -66,13 +66,13 @@ export function composeCrypto() {
   return { sodium: new SodiumNativeCrypto(), kdf: new Argon2PasswordKdf(), clock: new SystemClock() }
 }
 
-/** The owner ingest pipeline on real adapters, for the daemon and the ingest benchmark. */
 /** The native memcpy into pack memory, when the native ingest module was built. */
-function nativeCopy(): { copyBytes?: (target: Uint8Array, offset: number, source: Uint8Array) => void } {
+function nativeCopy(): Pick<IngestDeps, 'copyBytes'> {
   const native = nativeIngest()
   return native ? { copyBytes: native.copy } : {}
 }
 
+/** The owner ingest pipeline on real adapters, for the daemon and the ingest benchmark. */
 export async function composeIngest(paths: { indexPath: string; spoolDir: string; sourceDir: string }) {
   const { sodium, clock } = composeCrypto()
   const index = new SqliteIndexStore(paths.indexPath)

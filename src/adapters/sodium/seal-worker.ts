@@ -35,7 +35,7 @@ interface Keys {
 }
 
 const sodium = new SodiumNativeCrypto()
-/** The C chunker and Merkle tree when they were built; core's TypeScript otherwise. */
+/** The C chunker when it was built (core's TypeScript otherwise); Merkle roots get C through `sodium`. */
 const native = nativeIngest()
 const streams = new Map<number, { chunker: Chunker; keys: Keys }>()
 const port = parentPort

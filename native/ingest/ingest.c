@@ -10,11 +10,16 @@
  *     SHA-256(0x02 || u64le(size) || top). SHA-256 is the OpenSSL that Node itself exports, which
  *     uses the CPU's SHA instructions where it has them.
  *
+ *   merkleRootAsync(object) -> Promise<Uint8Array(32)>
+ *     The same root, computed on the libuv thread pool: neither the calling thread nor the seal
+ *     workers (busy reading and sealing files) wait for it. Bytes in a SharedArrayBuffer are read
+ *     in place and must not change until the promise settles; other bytes are copied first.
+ *
  *   copy(target, offset, source) -> undefined
  *     target.set(source, offset) as one memcpy: V8 copies to or from shared memory word by word
  *     (about 1 GB/s here), and the main thread copies every sealed chunk into its pack that way.
  *
- * All are synchronous: they run on the calling thread. Typed arrays may be backed by a
+ * All but merkleRootAsync are synchronous: they run on the calling thread. Typed arrays may be backed by a
  * SharedArrayBuffer; the caller must not change the bytes during the call. */
 #include <node_api.h>
 /* SHA256_Init/Update/Final: deprecated in OpenSSL 3 in favour of EVP, which costs far more per
@@ -96,19 +101,12 @@ static void hash_node(const uint8_t *left, const uint8_t *right, uint8_t *out) {
   SHA256(in, sizeof in, out);
 }
 
-static napi_value merkle_root(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  void *obj_p;
-  size_t size;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || !typed(env, argv[0], napi_uint8_array, &obj_p, &size)) {
-    return fail(env, "merkleRoot(object: Uint8Array)");
-  }
-  if (size == 0) return fail(env, "an empty object has no Merkle tree");
-  const uint8_t *obj = obj_p;
+/* The root of `size` bytes (size > 0) into out; -1 when memory runs out. Touches no JavaScript
+ * value: merkleRootAsync runs it on the libuv thread pool. */
+static int compute_root(const uint8_t *obj, size_t size, uint8_t out[32]) {
   size_t leaves = (size + LEAF_BYTES - 1) / LEAF_BYTES;
   uint8_t *level = malloc(leaves * 32);
-  if (!level) return fail(env, "out of memory");
+  if (!level) return -1;
   SHA256_CTX ctx;
   const uint8_t leaf_tag = 0x00;
   for (size_t i = 0; i < leaves; i++) {
@@ -129,11 +127,110 @@ static napi_value merkle_root(napi_env env, napi_callback_info info) {
   for (int b = 0; b < 8; b++) root_in[1 + b] = (uint8_t)(s >> (8 * b));
   memcpy(root_in + 9, level, 32);
   free(level);
+  SHA256(root_in, sizeof root_in, out);
+  return 0;
+}
+
+static napi_value bytes32(napi_env env, const uint8_t src[32]) {
   napi_value buf, arr;
   void *dst;
-  if (napi_create_arraybuffer(env, 32, &dst, &buf) != napi_ok || napi_create_typedarray(env, napi_uint8_array, 32, buf, 0, &arr) != napi_ok) return fail(env, "out of memory");
-  SHA256(root_in, sizeof root_in, dst);
+  if (napi_create_arraybuffer(env, 32, &dst, &buf) != napi_ok || napi_create_typedarray(env, napi_uint8_array, 32, buf, 0, &arr) != napi_ok) return NULL;
+  memcpy(dst, src, 32);
   return arr;
+}
+
+static napi_value merkle_root(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *obj_p;
+  size_t size;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || !typed(env, argv[0], napi_uint8_array, &obj_p, &size)) {
+    return fail(env, "merkleRoot(object: Uint8Array)");
+  }
+  if (size == 0) return fail(env, "an empty object has no Merkle tree");
+  uint8_t root[32];
+  if (compute_root(obj_p, size, root) != 0) return fail(env, "out of memory");
+  napi_value arr = bytes32(env, root);
+  return arr ? arr : fail(env, "out of memory");
+}
+
+/* One merkleRootAsync call. Bytes in a SharedArrayBuffer are hashed where they are (such a buffer
+ * cannot be detached; `keep` holds it alive); any other buffer could be transferred away while
+ * the pool reads it, so its bytes are copied first. */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref keep;
+  const uint8_t *data;
+  uint8_t *owned;
+  size_t size;
+  uint8_t root[32];
+  int status;
+} root_job;
+
+static void root_execute(napi_env env, void *p) {
+  (void)env;
+  root_job *job = p;
+  job->status = compute_root(job->data, job->size, job->root);
+}
+
+static void root_complete(napi_env env, napi_status status, void *p) {
+  root_job *job = p;
+  napi_value value = NULL;
+  if (status == napi_ok && job->status == 0) value = bytes32(env, job->root);
+  if (value) {
+    napi_resolve_deferred(env, job->deferred, value);
+  } else {
+    napi_value msg, err;
+    napi_create_string_utf8(env, status == napi_ok ? "out of memory" : "the Merkle root was cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
+  }
+  if (job->keep) napi_delete_reference(env, job->keep);
+  napi_delete_async_work(env, job->work);
+  free(job->owned);
+  free(job);
+}
+
+static napi_value merkle_root_async(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *obj_p;
+  size_t size;
+  napi_typedarray_type type;
+  napi_value buffer;
+  bool plain = true;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || !typed(env, argv[0], napi_uint8_array, &obj_p, &size) ||
+      napi_get_typedarray_info(env, argv[0], &type, &size, &obj_p, &buffer, NULL) != napi_ok || napi_is_arraybuffer(env, buffer, &plain) != napi_ok) {
+    return fail(env, "merkleRootAsync(object: Uint8Array)");
+  }
+  if (size == 0) return fail(env, "an empty object has no Merkle tree");
+  root_job *job = calloc(1, sizeof *job);
+  if (!job) return fail(env, "out of memory");
+  job->size = size;
+  if (plain) {
+    job->owned = malloc(size);
+    if (!job->owned) {
+      free(job);
+      return fail(env, "out of memory");
+    }
+    memcpy(job->owned, obj_p, size);
+    job->data = job->owned;
+  } else {
+    job->data = obj_p;
+  }
+  napi_value promise, name;
+  if ((!plain && napi_create_reference(env, argv[0], 1, &job->keep) != napi_ok) || napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "quloud:merkleRoot", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, root_execute, root_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) {
+    /* Only reachable when the runtime itself is failing; the promise, if made, is left pending. */
+    if (job->work) napi_delete_async_work(env, job->work);
+    if (job->keep) napi_delete_reference(env, job->keep);
+    free(job->owned);
+    free(job);
+    return fail(env, "the Merkle root could not be queued");
+  }
+  return promise;
 }
 
 static napi_value copy(napi_env env, napi_callback_info info) {
@@ -157,6 +254,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "gearCut", fn);
   napi_create_function(env, "merkleRoot", NAPI_AUTO_LENGTH, merkle_root, NULL, &fn);
   napi_set_named_property(env, exports, "merkleRoot", fn);
+  napi_create_function(env, "merkleRootAsync", NAPI_AUTO_LENGTH, merkle_root_async, NULL, &fn);
+  napi_set_named_property(env, exports, "merkleRootAsync", fn);
   napi_create_function(env, "copy", NAPI_AUTO_LENGTH, copy, NULL, &fn);
   napi_set_named_property(env, exports, "copy", fn);
   return exports;

@@ -69,6 +69,11 @@ export const DEFAULT_READ_CONCURRENCY = 32
  * the next one, and writes in parallel overlap on the device.
  */
 const MAX_PACKS_IN_FLIGHT = 3
+/**
+ * Packs written but not yet synced and committed. Each holds no memory of ours, and waiting for
+ * fsync (about 0.2 s per pack here) would otherwise hold up the pack buffers.
+ */
+const MAX_PACKS_UNCOMMITTED = 8
 /** Directory manifests sealed at once (those of one depth). */
 const MANIFESTS_AT_ONCE = 32
 
@@ -156,7 +161,11 @@ class IngestRun {
   /** The share's file records as the run started. */
   readonly #known = new Map<string, FileRecord>()
   #commitChain: Promise<void> = Promise.resolve()
+  /** Sealed packs whose memory is still being hashed or written. */
   #inFlight = 0
+  /** Sealed packs not yet in the index (their write may be syncing). */
+  #uncommitted = 0
+  #waiters: Array<() => void> = []
   #failure: unknown = null
 
   constructor(
@@ -424,7 +433,7 @@ class IngestRun {
       // into the pack as they come, and the helper waits while too many packs are in flight.
       const read = await sealer.sealLocalFile(this.#keys, local, sizes, (chunks) => {
         take(chunks)
-        return this.#inFlight >= MAX_PACKS_IN_FLIGHT ? this.#backpressure() : undefined
+        return this.#full ? this.#backpressure() : undefined
       }, entry.sizeBytes)
       bytes = read.bytesRead
       after = read.after
@@ -484,33 +493,50 @@ class IngestRun {
   #seal(): void {
     const seq = this.#openSeq++
     const sealed = this.#builder.seal()
+    const sizeBytes = sealed.bytes.length
     this.#inFlight++
-    // A pack's Merkle root and spool write start at once, alongside those of the packs before it;
-    // the index records packs strictly in order (#commit), each after its own write.
+    this.#uncommitted++
+    // A pack's Merkle root and spool write start at once, alongside those of the packs before it.
+    // Its memory goes back to the builder as soon as both have read it (the write may still be
+    // syncing); the index records packs strictly in order (#commit), each once durable.
     const { sealer, spool } = this.deps
-    const stored = this.#failure ? Promise.reject(this.#failure) : Promise.all([sealer.merkleRoot(sealed.bytes), spool.put(sealed.packId, sealed.bytes)]).then(([root]) => root)
-    stored.catch(() => {}) // surfaces in #commit, in order
-    this.#commitChain = this.#commitChain.then(() => this.#commit(sealed, seq, stored)).catch((err) => {
-      this.#failure ??= err
-    }).finally(() => {
+    let written = () => {}
+    const taken = new Promise<void>((resolve) => (written = resolve))
+    const failed = this.#failure
+    const root = failed ? Promise.reject(failed) : sealer.merkleRoot(sealed.bytes)
+    const put = failed ? Promise.reject(failed) : spool.put(sealed.packId, sealed.bytes, { onWritten: written })
+    const settled = () => {}
+    void Promise.all([root.then(settled, settled), Promise.race([taken, put.then(settled, settled)])]).then(() => {
+      this.#builder.recycle(sealed)
       this.#inFlight--
+      this.#wake()
     })
+    const stored = Promise.all([root, put]).then(([r]) => r)
+    stored.catch(() => {}) // surfaces in #commit, in order
+    this.#commitChain = this.#commitChain
+      .then(() => this.#commit(sealed, sizeBytes, seq, stored))
+      .catch((err) => {
+        this.#failure ??= err
+      })
+      .finally(() => {
+        this.#uncommitted--
+        this.#wake()
+      })
   }
 
-  async #commit(pack: SealedPack, seq: number, stored: Promise<Uint8Array>): Promise<void> {
+  async #commit(pack: SealedPack, sizeBytes: number, seq: number, stored: Promise<Uint8Array>): Promise<void> {
     const root = await stored
     if (this.#failure) return
     const { index, clock } = this.deps
     const locations: ChunkLocation[] = pack.entries.map((e) => ({ chunkId: e.chunkId, packId: pack.packId, offsetBytes: e.offsetBytes, sealedBytes: e.sealedBytes, plainBytes: e.plainBytes }))
     index.transaction(() => {
-      index.addPack({ packId: pack.packId, shareId: this.shareId, sizeBytes: pack.bytes.length, merkleRoot: root, chunkCount: pack.entries.length, createdAtMs: clock.nowMs(), state: 'spooled' }, locations)
+      index.addPack({ packId: pack.packId, shareId: this.shareId, sizeBytes, merkleRoot: root, chunkCount: pack.entries.length, createdAtMs: clock.nowMs(), state: 'spooled' }, locations)
       this.#committedSeq = seq
       this.#flushWaiting()
     })
     for (const e of pack.entries) this.#pending.delete(toHex(e.chunkId))
-    this.#builder.recycle(pack)
     this.stats.packsWritten++
-    this.stats.packBytes += pack.bytes.length
+    this.stats.packBytes += sizeBytes
     this.opts.onPackCommitted?.()
   }
 
@@ -526,8 +552,19 @@ class IngestRun {
     })
   }
 
+  /** Too many pack buffers in use, or too many packs waiting to be synced and committed. */
+  get #full(): boolean {
+    return this.#inFlight >= MAX_PACKS_IN_FLIGHT || this.#uncommitted >= MAX_PACKS_UNCOMMITTED
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const w of waiters) w()
+  }
+
   async #backpressure(): Promise<void> {
-    while (this.#inFlight >= MAX_PACKS_IN_FLIGHT && !this.#failure) await this.#commitChain
+    while (this.#full && !this.#failure) await new Promise<void>((resolve) => this.#waiters.push(resolve))
     if (this.#failure) throw this.#failure
   }
 }

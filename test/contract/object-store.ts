@@ -29,6 +29,27 @@ export function objectStoreContract(label: string, make: (t: ExecutionContext) =
     t.deepEqual(await store.get(id(3)), bytes)
   })
 
+  test(`${label} › onWritten comes once, before put resolves; the bytes may be reused from then on`, async (t) => {
+    const store = await make(t)
+    const bytes = sampleBytes(6, 300_000)
+    const want = bytes.slice()
+    const events: string[] = []
+    const put = store.put(id(7), bytes, {
+      onWritten: () => {
+        events.push('written')
+        bytes.fill(0) // the caller reuses its memory at once
+      },
+    }).then(() => events.push('resolved'))
+    await put
+    t.deepEqual(events, ['written', 'resolved'])
+    t.deepEqual(await store.get(id(7)), want)
+    // Putting an id that exists takes nothing either: it is written at once.
+    const again: string[] = []
+    await store.put(id(7), sampleBytes(9, 10), { onWritten: () => again.push('written') })
+    t.deepEqual(again, ['written'])
+    t.deepEqual(await store.get(id(7)), want)
+  })
+
   test(`${label} › returned bytes are the caller's: mutating them changes nothing stored`, async (t) => {
     const store = await make(t)
     const bytes = sampleBytes(3, 100)

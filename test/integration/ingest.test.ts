@@ -13,6 +13,9 @@ import { readPackIndex } from '../../src/core/pack/index.js'
 import { MerkleTree } from '../../src/core/audit/index.js'
 import { asShareId } from '../../src/core/ids.js'
 import type { SourceFs } from '../../src/core/ports/source-fs.js'
+import type { ObjectStore, PutOptions } from '../../src/core/ports/object-store.js'
+import type { PackId } from '../../src/core/ids.js'
+import { ioFailed } from '../../src/core/errors.js'
 import { sodium, sampleBytes, tempDir } from '../helpers/index.js'
 import { writeTree, readTree, digestTree } from '../helpers/tree.js'
 
@@ -147,6 +150,58 @@ test('a rescan reuses the manifests of unchanged folders, and after every kind o
   await rm(join(s.src, 'empty'), { recursive: true })
   await writeFile(join(s.src, 'empty'), 'now a file')
   await check('a folder replaced by a file')
+})
+
+/**
+ * A spool that takes the bytes at once (onWritten) but becomes durable later, packs finishing out
+ * of order, and whose put number `failAt` fails after taking the bytes.
+ */
+class SlowSyncSpool implements ObjectStore {
+  puts = 0
+  constructor(readonly inner: FsObjectStore, readonly failAt = 0) {}
+  async put(id: PackId, bytes: Uint8Array, opts: PutOptions = {}): Promise<void> {
+    const n = ++this.puts
+    if (n !== this.failAt) await this.inner.put(id, bytes)
+    opts.onWritten?.() // the ingest may now reuse the pack's memory
+    await new Promise((r) => setTimeout(r, n % 3 === 0 ? 80 : 5))
+    if (n === this.failAt) throw ioFailed('syncing a pack', new Error('No space left on device'))
+  }
+  get = (id: PackId) => this.inner.get(id)
+  getRange = (id: PackId, offset: number, length: number) => this.inner.getRange(id, offset, length)
+  size = (id: PackId) => this.inner.size(id)
+  has = (id: PackId) => this.inner.has(id)
+  delete = (id: PackId) => this.inner.delete(id)
+  list = () => this.inner.list()
+}
+
+test('pack memory is reused while earlier packs are still syncing: every pack is whole, the index records only durable packs', async (t) => {
+  const s = await setup(t)
+  await writeTree(s.src, Object.fromEntries(Array.from({ length: 24 }, (_, i) => [`f${i}.bin`, sampleBytes(40 + i, 700_000 + i * 1000)])))
+  const sealer = new WorkerChunkSealer({ threads: 2 })
+  t.teardown(() => sealer.close())
+  const spool = new SlowSyncSpool(s.spool)
+  const service = new IngestService({ sodium, index: s.index, spool, clock: new SystemClock(), sealer })
+  const stats = await service.ingest(shareId, keys, new FsSource(s.src), SMALL_PACKS)
+  t.true(stats.packsWritten >= 12, `${stats.packsWritten} packs`)
+  t.deepEqual(digestTree(await readBack(s)), digestTree(await readTree(s.src)))
+  for (const p of s.index.listPacks(shareId)) {
+    const bytes = await s.spool.get(p.packId)
+    t.is(readPackIndex(sodium, keys.packKey, p.packId, bytes).length, p.chunkCount)
+    t.deepEqual(new MerkleTree(sodium, bytes).root, p.merkleRoot)
+  }
+
+  // A pack that fails to sync after its bytes were taken stops the run; neither it nor any
+  // later pack is in the index, and every recorded file is readable.
+  const t2 = await setup(t)
+  await writeTree(t2.src, Object.fromEntries(Array.from({ length: 24 }, (_, i) => [`f${i}.bin`, sampleBytes(80 + i, 700_000)])))
+  const failing = new SlowSyncSpool(t2.spool, 5)
+  const service2 = new IngestService({ sodium, index: t2.index, spool: failing, clock: new SystemClock(), sealer })
+  await t.throwsAsync(service2.ingest(shareId, keys, new FsSource(t2.src), SMALL_PACKS), { message: /No space left|syncing a pack/ })
+  const packs = t2.index.listPacks(shareId)
+  t.true(packs.length <= 4, `${packs.length} packs recorded`)
+  for (const p of packs) t.true(await t2.spool.has(p.packId))
+  const files = await readBack(t2)
+  for (const [path, bytes] of Object.entries(files)) t.deepEqual(bytes, await readFile(join(t2.src, path)), path)
 })
 
 test('a file that keeps changing while read is skipped with FILE_CHANGED; others are stored', async (t) => {

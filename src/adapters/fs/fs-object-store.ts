@@ -1,6 +1,6 @@
 import { mkdir, open, readdir, rm, stat, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ObjectStore } from '../../core/ports/object-store.js'
+import type { ObjectStore, PutOptions } from '../../core/ports/object-store.js'
 import { asPackId, type PackId } from '../../core/ids.js'
 import { inputInvalid, ioFailed, objectMissing } from '../../core/errors.js'
 import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
@@ -34,11 +34,14 @@ export class FsObjectStore extends Resource implements ObjectStore {
     return join(this.#root, hex.slice(0, 2), hex)
   }
 
-  async put(id: PackId, bytes: Uint8Array): Promise<void> {
+  async put(id: PackId, bytes: Uint8Array, opts: PutOptions = {}): Promise<void> {
     await this.open()
-    if (await this.has(id)) return
+    if (await this.has(id)) {
+      opts.onWritten?.()
+      return
+    }
     try {
-      await writeFileAtomic(this.#path(id), bytes, { mode: 0o600, tmpDir: join(this.#root, 'tmp') })
+      await writeFileAtomic(this.#path(id), bytes, { mode: 0o600, tmpDir: join(this.#root, 'tmp'), ...(opts.onWritten ? { onWritten: opts.onWritten } : {}) })
     } catch (err) {
       throw ioFailed(`writing object ${shortHex(id)}`, err)
     }

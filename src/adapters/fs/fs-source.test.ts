@@ -1,9 +1,9 @@
 import test from 'ava'
 import { execFileSync } from 'node:child_process'
 import { lstatSync, readdirSync } from 'node:fs'
-import { mkdir, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { FsSource } from './fs-source.js'
+import { FsSource, execArgvWithoutPreloads } from './fs-source.js'
 import type { SourceEntry } from '../../core/ports/source-fs.js'
 import { BackupError } from '../../core/errors.js'
 import { tempDir } from '../../../test/helpers/index.js'
@@ -70,4 +70,28 @@ test('walk() can be left early and walked again; a missing root is IO_FAILED', a
   t.is((await collect(source)).length, 5)
   const err = await t.throwsAsync(collect(new FsSource(join(root, 'missing'))), { instanceOf: BackupError, code: 'IO_FAILED' })
   t.is(err?.message, 'IO_FAILED: listing / failed')
+})
+
+test('execArgvWithoutPreloads() drops module preloads in both spellings and keeps every other flag', (t) => {
+  t.deepEqual(execArgvWithoutPreloads(['--import=tsx', '--max-old-space-size=512', '--import', 'x.mjs', '-r', 'a.cjs', '--require=b', '--loader', 'l.mjs', '--experimental-loader=m', '--input-type=module', '--enable-source-maps']), [
+    '--max-old-space-size=512',
+    '--enable-source-maps',
+  ])
+  t.deepEqual(execArgvWithoutPreloads([]), [])
+  t.deepEqual(execArgvWithoutPreloads(['--imports=not-a-preload']), ['--imports=not-a-preload'])
+})
+
+test('walk() works in a process whose flags a worker refuses when given explicitly (it then inherits them)', async (t) => {
+  const root = await tempDir(t)
+  await writeTree(root, { 'a.txt': 'a', sub: { 'b.txt': 'bb' } })
+  const script = join(root, '..', `walk-${process.pid}.mts`)
+  t.teardown(() => rm(script, { force: true }))
+  await writeFile(script, `import { FsSource } from ${JSON.stringify(new URL('./fs-source.ts', import.meta.url).href)}
+const paths = []
+for await (const e of new FsSource(${JSON.stringify(root)}).walk()) paths.push(e.path)
+console.log(JSON.stringify(paths))`)
+  for (const flags of [['--max-old-space-size=256'], ['--title=quloud-walk-test'], []]) {
+    const out = execFileSync(process.execPath, [...flags, '--import=tsx', script], { encoding: 'utf8' })
+    t.deepEqual(JSON.parse(out.trim()), ['a.txt', 'sub', 'sub/b.txt'], flags.join(' '))
+  }
 })

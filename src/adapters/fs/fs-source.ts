@@ -7,11 +7,51 @@ import { kindOf } from './fs-util.js'
 
 /** Files up to this size are read in one call; larger ones stream in pieces of this size. */
 const WHOLE_READ_BYTES = 4 * 1024 * 1024
-// Plain JavaScript, from source as from dist/: it starts without the TypeScript loader.
+// Plain JavaScript, from source as from dist/: it needs no TypeScript loader.
 const WALK_WORKER_URL = new URL('./walk-worker.mjs', import.meta.url)
+
+/**
+ * Flags, as `--flag=x` or `--flag x`, that load modules before the entry point, or say how to
+ * read the entry point (a worker given --input-type fails to start: its entry is a file).
+ */
+const PRELOAD_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--input-type'])
+
+/**
+ * The process's Node flags without those that preload modules (PRELOAD_FLAGS): a worker inherits them, and
+ * run from source (`--import=tsx`) the walker would load the TypeScript loader it does not need
+ * before listing anything (measured: first entry after 170 ms instead of 45 ms).
+ */
+export function execArgvWithoutPreloads(argv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const eq = arg.indexOf('=')
+    const flag = eq < 0 ? arg : arg.slice(0, eq)
+    if (!PRELOAD_FLAGS.has(flag)) out.push(arg)
+    else if (eq < 0) i++ // its value is the next argument
+  }
+  return out
+}
 
 /** Entries the walker may list ahead of the reader: a few megabytes at most. */
 const WALK_AHEAD_ENTRIES = 16 * 1024
+
+/**
+ * The walk worker, without the process's preloads when it has any. A worker refuses some
+ * inherited flags when they are passed explicitly (--max-old-space-size, --title: "invalid
+ * execArgv"); it then inherits them all, preloads included, as by default.
+ */
+function startWalker(workerData: Record<string, unknown>): Worker {
+  const execArgv = execArgvWithoutPreloads()
+  if (execArgv.length !== process.execArgv.length) {
+    try {
+      return new Worker(WALK_WORKER_URL, { execArgv, workerData })
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err
+    }
+  }
+  return new Worker(WALK_WORKER_URL, { workerData })
+}
 
 interface WalkMessage {
   entries?: unknown[]
@@ -48,7 +88,7 @@ export class FsSource implements SourceFs {
   /** The walk runs on its own worker thread (walk-worker.mjs); entries arrive in batches. */
   async *walk(): AsyncIterable<SourceEntry> {
     const ctrl = new Int32Array(new SharedArrayBuffer(8))
-    const worker = new Worker(WALK_WORKER_URL, { workerData: { root: this.root, ctrl: ctrl.buffer, ahead: this.opts.walkAheadEntries ?? WALK_AHEAD_ENTRIES } })
+    const worker = startWalker({ root: this.root, ctrl: ctrl.buffer, ahead: this.opts.walkAheadEntries ?? WALK_AHEAD_ENTRIES })
     const inbox: WalkMessage[] = []
     let wake: (() => void) | null = null
     const deliver = (m: WalkMessage) => {

@@ -22,7 +22,7 @@ export async function fsyncDir(path: string): Promise<void> {
  * Writes a file atomically with the given mode: temp file (beside it, or in `tmpDir` on the same
  * file system), fsync, rename, fsync of the folder.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string, { mode = 0o600, tmpDir }: { mode?: number; tmpDir?: string } = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | string, { mode = 0o600, tmpDir, onWritten }: { mode?: number; tmpDir?: string; onWritten?: () => void } = {}): Promise<void> {
   const dir = dirname(path)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const tmp = join(tmpDir ?? dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
@@ -30,6 +30,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, {
     const fh = await open(tmp, 'wx', mode)
     try {
       await fh.writeFile(data)
+      // The bytes are in the kernel's hands: the caller may reuse `data` while they are synced.
+      onWritten?.()
       await fh.chmod(mode)
       await fh.sync()
     } finally {

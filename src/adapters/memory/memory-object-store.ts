@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../../core/ports/object-store.js'
+import type { ObjectStore, PutOptions } from '../../core/ports/object-store.js'
 import { asPackId, type PackId } from '../../core/ids.js'
 import { inputInvalid, objectMissing } from '../../core/errors.js'
 import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
@@ -7,9 +7,10 @@ import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
 export class MemoryObjectStore implements ObjectStore {
   readonly #objects = new Map<string, Uint8Array>()
 
-  async put(id: PackId, bytes: Uint8Array): Promise<void> {
+  async put(id: PackId, bytes: Uint8Array, opts: PutOptions = {}): Promise<void> {
     const key = toHex(id)
     if (!this.#objects.has(key)) this.#objects.set(key, bytes.slice())
+    opts.onWritten?.()
   }
 
   #get(id: PackId): Uint8Array {

@@ -47,6 +47,37 @@ test('gearCut refuses bad arguments with a TypeError', (t) => {
   t.throws(() => native.gearCut(gear, data, -1, 100, 1, 2, 3, 0, 0), { instanceOf: TypeError })
 })
 
+test('merkleRootAsync gives merkleRoot\'s root off the calling thread, on plain and shared memory, many at once', async (t) => {
+  const sizes = [1, 4095, 4097, 5 * 4096 + 1, 100_000, 16 * 1024 * 1024 + 3]
+  const objects = sizes.map((n) => {
+    const shared = allocateShared(n)
+    shared.set(sampleBytes(n % 89, n))
+    return shared
+  })
+  const roots = await Promise.all(objects.flatMap((o) => [native.merkleRootAsync(o), native.merkleRootAsync(o.slice())]))
+  objects.forEach((o, i) => {
+    const want = hex(native.merkleRoot(o))
+    t.is(hex(roots[2 * i] as Uint8Array), want, `${o.length} bytes, shared`)
+    t.is(hex(roots[2 * i + 1] as Uint8Array), want, `${o.length} bytes, plain`)
+  })
+  t.throws(() => native.merkleRootAsync(new Uint8Array(0)), { instanceOf: TypeError, message: /empty/ })
+  t.throws(() => native.merkleRootAsync(new Uint16Array(4) as unknown as Uint8Array), { instanceOf: TypeError })
+})
+
+test('merkleRootAsync hashes a plain buffer as it was when called, even if the buffer is then changed or transferred away', async (t) => {
+  const obj = sampleBytes(5, 3 * 1024 * 1024)
+  const want = hex(native.merkleRoot(obj))
+  const changed = obj.slice()
+  const pending = native.merkleRootAsync(changed)
+  changed.fill(0)
+  t.is(hex(await pending), want)
+  const moved = obj.slice()
+  const pending2 = native.merkleRootAsync(moved)
+  structuredClone(moved.buffer, { transfer: [moved.buffer] }) // detaches it
+  t.is(moved.length, 0)
+  t.is(hex(await pending2), want)
+})
+
 test('merkleRoot equals core\'s for odd sizes and levels, on plain and shared memory', (t) => {
   for (const n of [1, 4095, 4096, 4097, 3 * 4096, 5 * 4096 + 1, 7 * 4096 - 3, 100_000, 16 * 1024 * 1024 + 3]) {
     const obj = sampleBytes(n % 97, n)

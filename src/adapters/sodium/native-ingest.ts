@@ -2,12 +2,17 @@ import { createRequire } from 'node:module'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-/** The C versions of ingest's two hot loops (native/ingest/ingest.c): the same results as core's. */
+/** The C versions of ingest's hot loops (native/ingest/ingest.c): the same results as core's. */
 export interface NativeIngest {
   /** core/chunking findCut(); masks as unsigned words. */
   gearCut(gear: Int32Array, data: Uint8Array, start: number, end: number, minBytes: number, avgBytes: number, maxBytes: number, small: number, large: number): number
   /** core/audit merkleRoot(), with OpenSSL's SHA-256. */
   merkleRoot(object: Uint8Array): Uint8Array
+  /**
+   * The same root, computed on the libuv thread pool. Bytes in a SharedArrayBuffer are read in
+   * place and must not change until it settles; others are copied first.
+   */
+  merkleRootAsync(object: Uint8Array): Promise<Uint8Array>
   /** target.set(source, offset) as one memcpy, also between shared buffers (TypeError if it does not fit). */
   copy(target: Uint8Array, offset: number, source: Uint8Array): void
 }
@@ -19,11 +24,11 @@ let loaded: NativeIngest | null | undefined
 
 /**
  * The native ingest loops, or null when they were not built (no compiler at install time) or
- * QULOUD_NATIVE_INGEST=0 turns them off; ingest then runs core's TypeScript, about half as fast.
+ * QULOUD_NATIVE_INGEST=0 turns them off (read on each call); ingest then runs core's TypeScript,
+ * about half as fast.
  */
 export function nativeIngest(): NativeIngest | null {
-  if (loaded !== undefined) return loaded
-  loaded = null
-  if (process.env.QULOUD_NATIVE_INGEST !== '0' && existsSync(NATIVE_INGEST_PATH)) loaded = createRequire(import.meta.url)(NATIVE_INGEST_PATH) as NativeIngest
+  if (process.env.QULOUD_NATIVE_INGEST === '0') return null
+  if (loaded === undefined) loaded = existsSync(NATIVE_INGEST_PATH) ? (createRequire(import.meta.url)(NATIVE_INGEST_PATH) as NativeIngest) : null
   return loaded
 }

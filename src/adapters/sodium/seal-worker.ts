@@ -12,11 +12,15 @@
  *
  * `files` allocates nothing per file: each file is read into one reused buffer and its envelopes
  * are sealed straight into a shared slot. When a slot is full (or the batch ends) it is posted as
- * { rid, slot, records, final } and the next free slot is awaited; the main thread copies the
- * envelopes into packs and frees the slot. Records, in order, are
- *   { file, id, plainBytes, offset, length }   a chunk of paths[file], its envelope in the slot
- *   { file, bytesRead, after }                 paths[file] is done; its size and mtime after reading
- *   { file, error, code }                      paths[file] could not be read (chunks sent stay valid)
+ * { rid, slot, final, numbers, ids, errors } and the next free slot is awaited; the main thread
+ * copies the envelopes into packs and frees the slot. `numbers` (a Float64Array) holds the
+ * records in order, five numbers each, with no object per record:
+ *   0 (chunk), file, offset, length, plainBytes   a chunk of paths[file], its envelope at
+ *                                                 slot[offset, offset + length), its id the next
+ *                                                 32 bytes of `ids`
+ *   1 (done),  file, bytesRead, size, mtimeMs     paths[file] is done; its size and mtime after
+ *   2 (failed), file, k, 0, 0                     paths[file] could not be read: errors[k] is
+ *                                                 { error, code } (chunks sent stay valid)
  * Batches run one at a time; a batch waiting for a slot does not hold up `merkle` requests, which
  * the main thread may need answered before it can free one.
  */
@@ -85,10 +89,54 @@ function takeSlot(): Promise<number> {
 /** One read buffer per worker, reused for every file: room for a whole chunk plus one read. */
 let readBuffer = new Uint8Array(0)
 
-type FileRecord =
-  | { file: number; id: Uint8Array; plainBytes: number; offset: number; length: number }
-  | { file: number; bytesRead: number; after: { sizeBytes: number; mtimeMs: number } }
-  | { file: number; error: string; code?: string }
+/** Record kinds in `files` replies: 5 numbers each (see the top of this file). */
+const CHUNK = 0
+const FILE_DONE = 1
+const FILE_FAILED = 2
+const RECORD_NUMBERS = 5
+
+/** The records of one posted slot, built without an object per record. */
+class Records {
+  numbers = new Float64Array(RECORD_NUMBERS * 256)
+  ids = new Uint8Array(32 * 256)
+  count = 0
+  chunks = 0
+  errors: Array<{ error: string; code?: string }> = []
+
+  add(kind: number, file: number, a: number, b: number, c: number): void {
+    if ((this.count + 1) * RECORD_NUMBERS > this.numbers.length) {
+      const grown = new Float64Array(this.numbers.length * 2)
+      grown.set(this.numbers)
+      this.numbers = grown
+    }
+    const at = this.count++ * RECORD_NUMBERS
+    const n = this.numbers
+    n[at] = kind
+    n[at + 1] = file
+    n[at + 2] = a
+    n[at + 3] = b
+    n[at + 4] = c
+  }
+
+  chunk(file: number, id: Uint8Array, offset: number, length: number, plainBytes: number): void {
+    if ((this.chunks + 1) * 32 > this.ids.length) {
+      const grown = new Uint8Array(this.ids.length * 2)
+      grown.set(this.ids)
+      this.ids = grown
+    }
+    this.ids.set(id, this.chunks++ * 32)
+    this.add(CHUNK, file, offset, length, plainBytes)
+  }
+
+  /** The message body; these records are then forgotten. */
+  take(): { numbers: Float64Array; ids: Uint8Array; errors: Array<{ error: string; code?: string }> } {
+    const out = { numbers: this.numbers.slice(0, this.count * RECORD_NUMBERS), ids: this.ids.slice(0, this.chunks * 32), errors: this.errors }
+    this.count = 0
+    this.chunks = 0
+    this.errors = []
+    return out
+  }
+}
 
 /** Reads, chunks and seals a batch of local files into slots (see the top of this file). */
 async function sealFiles(rid: number, keys: Keys, sizes: ChunkSizes, paths: string[]): Promise<void> {
@@ -104,10 +152,10 @@ async function sealFiles(rid: number, keys: Keys, sizes: ChunkSizes, paths: stri
     : (start: number, end: number) => findCut(gear, buf, start, end, sizes, masks)
   let slot = await takeSlot()
   let at = 0
-  let records: FileRecord[] = []
+  const records = new Records()
   const post = (final: boolean) => {
-    port?.postMessage({ rid, slot, records, final })
-    records = []
+    const body = records.take()
+    port?.postMessage({ rid, slot, final, ...body }, [body.numbers.buffer as ArrayBuffer, body.ids.buffer as ArrayBuffer])
   }
   for (let file = 0; file < paths.length; file++) {
     const path = paths[file] as string
@@ -116,7 +164,8 @@ async function sealFiles(rid: number, keys: Keys, sizes: ChunkSizes, paths: stri
       // Never follows a symlink, and never blocks on a FIFO: the walk saw a regular file here, but
       // it may have been replaced since.
       fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
-      if (!fstatSync(fd).isFile()) throw Object.assign(new Error('it is no longer a regular file'), { code: 'EINVAL' })
+      const opened = fstatSync(fd)
+      if (!opened.isFile()) throw Object.assign(new Error('it is no longer a regular file'), { code: 'EINVAL' })
       let start = 0
       let end = 0
       let position = 0
@@ -130,9 +179,11 @@ async function sealFiles(rid: number, keys: Keys, sizes: ChunkSizes, paths: stri
             start = 0
           }
           const n = readSync(fd, buf, end, READ_PIECE_BYTES, position)
-          if (n === 0) eof = true
           position += n
           end += n
+          // A short read that reaches the size the file had when opened is its end: one read
+          // call fewer per small file. A file that grew since is caught by the size check after.
+          if (n === 0 || (n < READ_PIECE_BYTES && position >= opened.size)) eof = true
           continue
         }
         if (start === end) break
@@ -150,13 +201,15 @@ async function sealFiles(rid: number, keys: Keys, sizes: ChunkSizes, paths: stri
         if (sealedBytes > target.length) throw new Error(`a chunk of ${cut} bytes does not fit an envelope slot`)
         const id = chunkIdOf(sodium, keys.idKey, chunk)
         const length = sealChunkInto(sodium, keys.chunkKey, id, chunk, target, at)
-        records.push({ file, id, plainBytes: cut, offset: at, length })
+        records.chunk(file, id, at, length, cut)
         at += length
       }
       const st = lstatSync(path)
-      records.push({ file, bytesRead: position, after: { sizeBytes: st.size, mtimeMs: st.mtimeMs } })
+      records.add(FILE_DONE, file, position, st.size, st.mtimeMs)
     } catch (err) {
-      records.push({ file, error: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code })
+      const code = (err as { code?: string }).code
+      records.add(FILE_FAILED, file, records.errors.length, 0, 0)
+      records.errors.push({ error: err instanceof Error ? err.message : String(err), ...(code !== undefined ? { code } : {}) })
     } finally {
       if (fd >= 0) closeSync(fd)
     }

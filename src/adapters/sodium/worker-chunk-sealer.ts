@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import type { ChunkSealer, OnSealedChunks, SealStream, SealingKeys, SealedChunk, LocalFileRead } from '../../core/ports/chunk-sealer.js'
 import { DEFAULT_CHUNK_SIZES, MAX_CHUNK_BYTES, type ChunkSizes } from '../../core/chunking/index.js'
 import { asChunkId } from '../../core/ids.js'
+import { nativeIngest } from './native-ingest.js'
 import { closed, inputInvalid, InvariantError, ioFailed } from '../../core/errors.js'
 
 interface Pending {
@@ -43,6 +44,10 @@ const FILE_BATCH = 16
 const FILE_BATCH_BYTES = 8 * 1024 * 1024
 /** Envelope slots per worker and their size: one largest chunk's envelope fits in a slot. */
 const SLOTS_PER_WORKER = 4
+/** `files` reply records (seal-worker.ts): kind, file, then three numbers. */
+const CHUNK = 0
+const FILE_FAILED = 2
+const RECORD_NUMBERS = 5
 const SLOT_BYTES = MAX_CHUNK_BYTES + 64 * 1024
 
 function decode(msg: any): SealedChunk[] {
@@ -73,6 +78,8 @@ export class WorkerChunkSealer implements ChunkSealer {
   #nextId = 1
   #closed = false
   readonly #ready: Array<Promise<void>> = []
+  /** The C module when built and not turned off as this sealer is made (as its workers see it). */
+  readonly #native = nativeIngest()
   #fileBatch: { keys: SealingKeys; sizes: ChunkSizes; items: FileItem[]; bytes: number } | null = null
 
   constructor({ threads = Math.max(1, availableParallelism()) }: { threads?: number } = {}) {
@@ -207,7 +214,6 @@ export class WorkerChunkSealer implements ChunkSealer {
   async #filePart(slot: Slot, msg: any, items: FileItem[], settle: (item: FileItem, outcome: { ok: LocalFileRead } | { err: Error }) => void): Promise<void> {
     const envelopes = slot.envelopes[msg.slot] as Uint8Array
     const waits: Array<Promise<void>> = []
-    const records: any[] = msg.records
     const deliver = (item: FileItem, chunks: SealedChunk[]) => {
       if (item.settled || chunks.length === 0) return
       try {
@@ -223,23 +229,33 @@ export class WorkerChunkSealer implements ChunkSealer {
     }
     let run: SealedChunk[] = []
     let runFile = -1
-    for (const r of records) {
-      const item = items[r.file] as FileItem
-      if (r.file !== runFile) {
+    const numbers: Float64Array = msg.numbers
+    const ids: Uint8Array = msg.ids
+    let chunk = 0
+    for (let at = 0; at < numbers.length; at += RECORD_NUMBERS) {
+      const kind = numbers[at] as number
+      const file = numbers[at + 1] as number
+      const item = items[file]
+      if (!item) throw new InvariantError('a seal worker named a file it was not given')
+      if (file !== runFile) {
         if (runFile >= 0) deliver(items[runFile] as FileItem, run)
         run = []
-        runFile = r.file
+        runFile = file
       }
-      if (r.id !== undefined) {
+      if (kind === CHUNK) {
         // Ids are copied out of the message: they are kept for the whole run.
-        run.push({ id: asChunkId(Uint8Array.from(r.id as Uint8Array)), plainBytes: r.plainBytes, envelope: envelopes.subarray(r.offset, r.offset + r.length) })
+        const offset = numbers[at + 2] as number
+        run.push({ id: asChunkId(ids.slice(chunk * 32, chunk * 32 + 32)), plainBytes: numbers[at + 4] as number, envelope: envelopes.subarray(offset, offset + (numbers[at + 3] as number)) })
+        chunk++
         continue
       }
       deliver(item, run)
       run = []
-      if (r.error !== undefined) settle(item, { err: ioFailed(`reading ${item.path}`, Object.assign(new Error(r.error), { code: r.code })) })
-      else {
-        const ok = { ok: { bytesRead: r.bytesRead, after: r.after } }
+      if (kind === FILE_FAILED) {
+        const e = msg.errors[numbers[at + 2] as number] as { error: string; code?: string }
+        settle(item, { err: ioFailed(`reading ${item.path}`, Object.assign(new Error(e.error), { code: e.code })) })
+      } else {
+        const ok = { ok: { bytesRead: numbers[at + 2] as number, after: { sizeBytes: numbers[at + 3] as number, mtimeMs: numbers[at + 4] as number } } }
         if (item.held.length === 0) settle(item, ok)
         else void Promise.all(item.held).then(() => settle(item, ok))
       }
@@ -264,6 +280,11 @@ export class WorkerChunkSealer implements ChunkSealer {
   }
 
   async merkleRoot(object: Uint8Array): Promise<Uint8Array> {
+    if (this.#closed) throw closed('chunk sealer')
+    // On the libuv thread pool when the C module is built: a worker busy with a batch of files
+    // answers a `merkle` request only between reads, and the packs in flight (which hold the
+    // envelope slots the workers wait for) wait for their roots.
+    if (this.#native && object.length > 0) return this.#native.merkleRootAsync(object)
     // Shared memory crosses without a copy; anything else is copied by structured clone.
     const msg = await this.#request(this.#leastLoaded(), { op: 'merkle', object }, [], { weight: object.length / (1024 * 1024) })
     return msg.root

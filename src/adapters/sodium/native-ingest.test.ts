@@ -37,6 +37,35 @@ test('gearCut gives findCut\'s cut for every start, end and size, before and at 
   t.true(checked > 100)
 })
 
+test('gearCut cuts a whole buffer exactly as findCut does, at odd and even places, in both mask regions and at the last byte', (t) => {
+  const data = sampleBytes(11, 300_000)
+  let largeRegion = 0
+  for (const [k, sizes] of ([
+    { minBytes: 1, avgBytes: 64, maxBytes: 65 },
+    { minBytes: 3, avgBytes: 64, maxBytes: 201 },
+    { minBytes: 64, avgBytes: 256, maxBytes: 1024 },
+    { minBytes: 1001, avgBytes: 4096, maxBytes: 9999 },
+  ] as ChunkSizes[]).entries()) {
+    const gear = new Int32Array(gearTable(sodium, new Uint8Array(32).fill(20 + k)).buffer)
+    const masks = validateChunkSizes(sizes)
+    const cuts = { ts: [] as number[], c: [] as number[] }
+    for (const [name, cut] of [
+      ['ts', (s: number) => findCut(gear, data, s, data.length, sizes, masks)],
+      ['c', (s: number) => native.gearCut(gear, data, s, data.length, sizes.minBytes, sizes.avgBytes, sizes.maxBytes, masks.small >>> 0, masks.large >>> 0)],
+    ] as const) {
+      for (let s = 0; s < data.length; ) {
+        const n = cut(s)
+        cuts[name].push(n)
+        s += n
+      }
+    }
+    t.deepEqual(cuts.c, cuts.ts, JSON.stringify(sizes))
+    t.true(cuts.ts.some((n) => n % 2 === 0) && cuts.ts.some((n) => n % 2 === 1), 'cuts at both parities')
+    if (cuts.ts.some((n) => n > sizes.avgBytes && n < sizes.maxBytes)) largeRegion++
+  }
+  t.true(largeRegion >= 3, 'cuts in the large-mask region')
+})
+
 test('gearCut refuses bad arguments with a TypeError', (t) => {
   const gear = new Int32Array(256)
   const data = new Uint8Array(100)

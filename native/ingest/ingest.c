@@ -37,12 +37,17 @@ static napi_value fail(napi_env env, const char *msg) {
   return NULL;
 }
 
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+/* A typed array of the wanted type: its data and length, and (when `buffer` is given) its buffer. */
+static int typed_in(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len, napi_value *buffer) {
   bool is_ta = false;
   napi_typedarray_type type;
   if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
-  if (napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) != napi_ok || type != want) return 0;
+  if (napi_get_typedarray_info(env, v, &type, len, data, buffer, NULL) != napi_ok || type != want) return 0;
   return 1;
+}
+
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  return typed_in(env, v, want, data, len, NULL);
 }
 
 static int whole(napi_env env, napi_value v, double max, int64_t *out) {
@@ -222,11 +227,10 @@ static napi_value merkle_root_async(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   void *obj_p;
   size_t size;
-  napi_typedarray_type type;
   napi_value buffer;
   bool plain = true;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || !typed(env, argv[0], napi_uint8_array, &obj_p, &size) ||
-      napi_get_typedarray_info(env, argv[0], &type, &size, &obj_p, &buffer, NULL) != napi_ok || napi_is_arraybuffer(env, buffer, &plain) != napi_ok) {
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || !typed_in(env, argv[0], napi_uint8_array, &obj_p, &size, &buffer) ||
+      napi_is_arraybuffer(env, buffer, &plain) != napi_ok) {
     return fail(env, "merkleRootAsync(object: Uint8Array)");
   }
   if (size == 0) return fail(env, "an empty object has no Merkle tree");

@@ -31,6 +31,7 @@ import { chunkIdOf, sealChunkInto, ENVELOPE_OVERHEAD_BYTES } from '../../core/cr
 import { merkleRoot } from '../../core/audit/index.js'
 import { SodiumNativeCrypto } from './sodium-native-crypto.js'
 import { nativeIngest } from './native-ingest.js'
+import { RECORD_CHUNK, RECORD_FILE_DONE, RECORD_FILE_FAILED, RECORD_NUMBERS } from './seal-records.js'
 
 interface Keys {
   idKey: Uint8Array
@@ -89,13 +90,13 @@ function takeSlot(): Promise<number> {
 /** One read buffer per worker, reused for every file: room for a whole chunk plus one read. */
 let readBuffer = new Uint8Array(0)
 
-/** Record kinds in `files` replies: 5 numbers each (see the top of this file). */
-const CHUNK = 0
-const FILE_DONE = 1
-const FILE_FAILED = 2
-const RECORD_NUMBERS = 5
+/** `into` (twice the size) holding `from`'s values first. */
+function doubled<T extends Float64Array | Uint8Array>(from: T, into: T): T {
+  into.set(from)
+  return into
+}
 
-/** The records of one posted slot, built without an object per record. */
+/** The records of one posted slot (seal-records.ts), built without an object per record. */
 class Records {
   numbers = new Float64Array(RECORD_NUMBERS * 256)
   ids = new Uint8Array(32 * 256)
@@ -104,11 +105,7 @@ class Records {
   errors: Array<{ error: string; code?: string }> = []
 
   add(kind: number, file: number, a: number, b: number, c: number): void {
-    if ((this.count + 1) * RECORD_NUMBERS > this.numbers.length) {
-      const grown = new Float64Array(this.numbers.length * 2)
-      grown.set(this.numbers)
-      this.numbers = grown
-    }
+    if ((this.count + 1) * RECORD_NUMBERS > this.numbers.length) this.numbers = doubled(this.numbers, new Float64Array(this.numbers.length * 2))
     const at = this.count++ * RECORD_NUMBERS
     const n = this.numbers
     n[at] = kind
@@ -119,13 +116,9 @@ class Records {
   }
 
   chunk(file: number, id: Uint8Array, offset: number, length: number, plainBytes: number): void {
-    if ((this.chunks + 1) * 32 > this.ids.length) {
-      const grown = new Uint8Array(this.ids.length * 2)
-      grown.set(this.ids)
-      this.ids = grown
-    }
+    if ((this.chunks + 1) * 32 > this.ids.length) this.ids = doubled(this.ids, new Uint8Array(this.ids.length * 2))
     this.ids.set(id, this.chunks++ * 32)
-    this.add(CHUNK, file, offset, length, plainBytes)
+    this.add(RECORD_CHUNK, file, offset, length, plainBytes)
   }
 
   /** The message body; these records are then forgotten. */
@@ -205,10 +198,10 @@ async function sealFiles(rid: number, keys: Keys, sizes: ChunkSizes, paths: stri
         at += length
       }
       const st = lstatSync(path)
-      records.add(FILE_DONE, file, position, st.size, st.mtimeMs)
+      records.add(RECORD_FILE_DONE, file, position, st.size, st.mtimeMs)
     } catch (err) {
       const code = (err as { code?: string }).code
-      records.add(FILE_FAILED, file, records.errors.length, 0, 0)
+      records.add(RECORD_FILE_FAILED, file, records.errors.length, 0, 0)
       records.errors.push({ error: err instanceof Error ? err.message : String(err), ...(code !== undefined ? { code } : {}) })
     } finally {
       if (fd >= 0) closeSync(fd)

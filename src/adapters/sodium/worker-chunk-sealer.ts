@@ -4,6 +4,7 @@ import type { ChunkSealer, OnSealedChunks, SealStream, SealingKeys, SealedChunk,
 import { DEFAULT_CHUNK_SIZES, MAX_CHUNK_BYTES, type ChunkSizes } from '../../core/chunking/index.js'
 import { asChunkId } from '../../core/ids.js'
 import { nativeIngest } from './native-ingest.js'
+import { RECORD_CHUNK, RECORD_FILE_FAILED, RECORD_NUMBERS } from './seal-records.js'
 import { closed, inputInvalid, InvariantError, ioFailed } from '../../core/errors.js'
 
 interface Pending {
@@ -44,10 +45,6 @@ const FILE_BATCH = 16
 const FILE_BATCH_BYTES = 8 * 1024 * 1024
 /** Envelope slots per worker and their size: one largest chunk's envelope fits in a slot. */
 const SLOTS_PER_WORKER = 4
-/** `files` reply records (seal-worker.ts): kind, file, then three numbers. */
-const CHUNK = 0
-const FILE_FAILED = 2
-const RECORD_NUMBERS = 5
 const SLOT_BYTES = MAX_CHUNK_BYTES + 64 * 1024
 
 function decode(msg: any): SealedChunk[] {
@@ -242,7 +239,7 @@ export class WorkerChunkSealer implements ChunkSealer {
         run = []
         runFile = file
       }
-      if (kind === CHUNK) {
+      if (kind === RECORD_CHUNK) {
         // Ids are copied out of the message: they are kept for the whole run.
         const offset = numbers[at + 2] as number
         run.push({ id: asChunkId(ids.slice(chunk * 32, chunk * 32 + 32)), plainBytes: numbers[at + 4] as number, envelope: envelopes.subarray(offset, offset + (numbers[at + 3] as number)) })
@@ -251,7 +248,7 @@ export class WorkerChunkSealer implements ChunkSealer {
       }
       deliver(item, run)
       run = []
-      if (kind === FILE_FAILED) {
+      if (kind === RECORD_FILE_FAILED) {
         const e = msg.errors[numbers[at + 2] as number] as { error: string; code?: string }
         settle(item, { err: ioFailed(`reading ${item.path}`, Object.assign(new Error(e.error), { code: e.code })) })
       } else {

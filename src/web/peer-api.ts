@@ -6,10 +6,11 @@ import type { Logger } from '../core/ports/logger.js'
 import type { Sodium } from '../core/ports/sodium.js'
 import type { Clock } from '../core/ports/clock.js'
 import { asNodeId, asPackId, type NodeId } from '../core/ids.js'
-import { announcementToJson, base64Bytes, hexBytes, parseJson, pointerToJson, receiptToJson, verifyRequest } from '../core/protocol/index.js'
+import { announcementToJson, base64Bytes, hexBytes, parseJson, pointerToJson, receiptToJson, verifyRequest, type Receipt } from '../core/protocol/index.js'
 import { toBase64, toHex } from '../shared/bytes.js'
 import type { PeerHandler } from '../app/storage-node/peer-handler.js'
 import { jsonErrors, notFound } from './json-errors.js'
+import { BufferPool } from '../shared/buffer-pool.js'
 
 /** Body limits per route (docs/PROTOCOL.md §6). */
 export const LIMITS = {
@@ -54,33 +55,53 @@ function rateLimiter(clock: Clock) {
   }
 }
 
-/** Reads the raw body up to limit bytes; larger is BODY_TOO_LARGE, cut short is INPUT_INVALID. */
-function rawBody(limit: number) {
+type WithBody = Request & { raw?: Uint8Array; releaseRaw?: () => void }
+
+/**
+ * Reads the raw body up to limit bytes; larger is BODY_TOO_LARGE, cut short is INPUT_INVALID.
+ * With a pool and a Content-Length, the body is read into pooled memory that the route gives
+ * back with releaseBody() once nothing reads it any more (on a refusal here, at once).
+ */
+function rawBody(limit: number, pool?: BufferPool) {
   return (req: Request, _res: Response, next: NextFunction) => {
     const declared = req.headers['content-length']
     if (declared !== undefined && (!/^[0-9]{1,15}$/.test(declared) || Number(declared) > limit)) {
       req.resume()
       return next(/^[0-9]{1,15}$/.test(declared) ? bodyTooLarge(limit) : inputInvalid('Content-Length is malformed'))
     }
+    const lease = pool && declared !== undefined && Number(declared) > 0 ? pool.take(Number(declared)) : null
     const parts: Buffer[] = []
     let size = 0
     let done = false
     const finish = (err?: unknown) => {
       if (done) return
       done = true
-      if (err) return next(err)
-      const body = Buffer.concat(parts, size)
-      if (declared !== undefined && body.length !== Number(declared)) return next(inputInvalid('the body ended before its Content-Length'))
-      ;(req as Request & { raw: Uint8Array }).raw = new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+      if (err) {
+        lease?.release()
+        return next(err)
+      }
+      if (declared !== undefined && size !== Number(declared)) {
+        lease?.release()
+        return next(inputInvalid('the body ended before its Content-Length'))
+      }
+      if (lease) {
+        ;(req as WithBody).raw = lease.bytes
+        ;(req as WithBody).releaseRaw = lease.release
+      } else {
+        const body = Buffer.concat(parts, size)
+        ;(req as WithBody).raw = new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+      }
       next()
     }
     req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) {
+      if (done) return
+      if (size + chunk.length > (lease ? lease.bytes.length : limit)) {
         req.destroy()
-        return finish(bodyTooLarge(limit))
+        return finish(lease ? inputInvalid('the body is longer than its Content-Length') : bodyTooLarge(limit))
       }
-      parts.push(chunk)
+      if (lease) lease.bytes.set(chunk, size)
+      else parts.push(chunk)
+      size += chunk.length
     })
     req.on('end', () => finish())
     req.on('aborted', () => finish(inputInvalid('the body ended before its Content-Length')))
@@ -88,7 +109,14 @@ function rawBody(limit: number) {
   }
 }
 
-const raw = (req: Request): Uint8Array => (req as Request & { raw?: Uint8Array }).raw ?? new Uint8Array(0)
+/** Gives pooled body memory back (a no-op for bodies not pooled); the body must not be read after. */
+const releaseBody = (req: Request): void => {
+  const r = req as WithBody
+  r.raw = new Uint8Array(0)
+  r.releaseRaw?.()
+}
+
+const raw = (req: Request): Uint8Array => (req as WithBody).raw ?? new Uint8Array(0)
 
 /**
  * The federation protocol over HTTPS, under /v1 (docs/PROTOCOL.md is normative). Every input is
@@ -130,15 +158,22 @@ export function createPeerApp(deps: PeerApiDeps): express.Express {
     const owner = signer(req)
     res.json({ ownerNodeId: toHex(owner), sha256: toHex(handler.pinOwnerKey(owner, raw(req))) })
   }))
-  app.put('/v1/objects/:id', rawBody(deps.maxObjectBytes), asyncRoute(async (req, res) => {
-    const from = signer(req)
-    const receipt = await handler.store(from, {
-      objectId: asPackId(hexBytes(req.params.id, 'the object id', 32)),
-      ownerNodeId: asNodeId(hexBytes(header(req, 'quloud-owner'), 'quloud-owner', 32)),
-      commitment: header(req, 'quloud-commitment'),
-      merkleRoot: hexBytes(header(req, 'quloud-merkle-root'), 'quloud-merkle-root', 32),
-      ownerKeySha256: hexBytes(header(req, 'quloud-owner-key-sha256'), 'quloud-owner-key-sha256', 32),
-    }, raw(req))
+  // Object bodies (packs of ~16 MiB) are read into a few reused buffers: see BufferPool.
+  const bodies = new BufferPool({ maxIdle: 4, maxIdleBytes: 80 * 1024 * 1024, granule: 1024 * 1024, idleMs: 30_000 })
+  app.put('/v1/objects/:id', rawBody(deps.maxObjectBytes, bodies), asyncRoute(async (req, res) => {
+    let receipt: Receipt
+    try {
+      const from = signer(req)
+      receipt = await handler.store(from, {
+        objectId: asPackId(hexBytes(req.params.id, 'the object id', 32)),
+        ownerNodeId: asNodeId(hexBytes(header(req, 'quloud-owner'), 'quloud-owner', 32)),
+        commitment: header(req, 'quloud-commitment'),
+        merkleRoot: hexBytes(header(req, 'quloud-merkle-root'), 'quloud-merkle-root', 32),
+        ownerKeySha256: hexBytes(header(req, 'quloud-owner-key-sha256'), 'quloud-owner-key-sha256', 32),
+      }, raw(req))
+    } finally {
+      releaseBody(req)
+    }
     res.status(201).json(receiptToJson(receipt))
   }))
   app.post('/v1/fetch-grants', rawBody(LIMITS.jsonBytes), asyncRoute(async (req, res) => {

@@ -196,6 +196,45 @@ test('bad input gets its documented error, the node stays up and nothing stored 
   t.is(toHex(sodium.sha256(await client.fetch(kept.objectId, ticket))), toHex(sodium.sha256(kept.bytes)), 'the stored object is unchanged')
 })
 
+test('object bodies read into reused memory never mix: stores cut off, refused, concurrent and in turn all read back exactly', async (t) => {
+  const server = await storageNode(t, 45)
+  const url = server.url()
+  const client = composePeerClient(url, owner)
+  t.teardown(() => client.close())
+  await client.putOwnerKey(vkBytes)
+  const path = (o: ReturnType<typeof object>) => `/v1/objects/${toHex(o.objectId)}`
+  const headers = (o: ReturnType<typeof object>) => ({ 'quloud-owner': toHex(o.ownerNodeId), 'quloud-commitment': o.commitment, 'quloud-merkle-root': toHex(o.merkleRoot), 'quloud-owner-key-sha256': toHex(o.ownerKeySha256) })
+
+  // Cut off after 1 MiB of 3 MiB: its pooled buffer goes back half written.
+  const cut = object(46, 3 * 1024 * 1024)
+  await new Promise<void>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port: Number(new URL(url).port), rejectUnauthorized: false }, () => {
+      const h = { ...headers(cut), ...signRequest(sodium, owner, 'PUT', path(cut), cut.bytes, Date.now()) }
+      s.write(`PUT ${path(cut)} HTTP/1.1\r\nHost: x\r\nContent-Length: ${cut.bytes.length}\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`)
+      s.write(cut.bytes.subarray(0, 1024 * 1024), () => setTimeout(() => (s.destroy(), resolve()), 200))
+    })
+  })
+  // Read whole, then refused: the root sent does not match.
+  const refused = object(47, 2 * 1024 * 1024)
+  t.is((await raw(url, 'PUT', path(refused), refused.bytes, { ...headers(refused), 'quloud-merkle-root': toHex(sampleBytes(48, 32)), ...signRequest(sodium, owner, 'PUT', path(refused), refused.bytes, Date.now()) })).error, 'OBJECT_CORRUPT')
+
+  const sizes = [2 * 1024 * 1024 + 1, 1024 * 1024, 3 * 1024 * 1024 - 7, 500 * 1024, 2 * 1024 * 1024, 64 * 1024, 3 * 1024 * 1024, 17]
+  const objects = sizes.map((size, i) => object(60 + i, size))
+  await Promise.all(objects.slice(0, 5).map((o) => client.store(o)))
+  for (const o of objects.slice(5)) await client.store(o)
+
+  const ann = await client.announcement()
+  const ids = objects.map((o) => o.objectId)
+  const nonce = await client.nonce()
+  const { ticket } = await client.grantFetch({ nonce, objectIds: ids, proof: await prove(ids, nonce, ann.nodeId, 'fetch') })
+  for (const o of objects) {
+    const back = await client.fetch(o.objectId, ticket)
+    t.is(back.length, o.bytes.length)
+    t.is(toHex(sodium.sha256(back)), toHex(sodium.sha256(o.bytes)), `object of ${o.bytes.length} bytes reads back exactly`)
+  }
+  t.is(server.storage.usage().usedBytes, sizes.reduce((a, b) => a + b, 0), 'the cut-off and the refused object were not kept')
+})
+
 test('share pointers: signed by the locator, only ever newer; public blobs: signed, named by their hash, readable by anyone', async (t) => {
   const server = await storageNode(t, 50, {})
   const client = composePeerClient(server.url(), owner)

@@ -6,8 +6,9 @@ import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
 import { indexCorrupt, inputInvalid, objectConflict, objectCorrupt, objectMissing, ownerKeyMismatch, quotaExceeded } from '../../core/errors.js'
 import { MerkleTree, leafCount, merkleRoot, type MerkleProof } from '../../core/audit/index.js'
 import { isCanonicalFieldElement } from '../../core/crypto/index.js'
-import { AT_REST_HEADER_BYTES, AT_REST_MAX_PLAIN_BYTES, AT_REST_RECORD_BYTES, nodeTag, objectTag, openAtRest, openAtRestRange, openCatalogValue, openMeta, parseAtRestHeader, recordSpan, sealAtRest, sealCatalogValue, sealMeta, type AtRestHeader, type StorageKeys, type StoredObjectMeta } from '../../core/storage/index.js'
+import { atRestBytes, AT_REST_HEADER_BYTES, AT_REST_MAX_PLAIN_BYTES, AT_REST_RECORD_BYTES, nodeTag, objectTag, openAtRest, openAtRestRange, openCatalogValue, openMeta, parseAtRestHeader, recordSpan, sealAtRest, sealCatalogValue, sealMeta, type AtRestHeader, type StorageKeys, type StoredObjectMeta } from '../../core/storage/index.js'
 import { bytesEqual, shortHex, toBase64, fromBase64, toHex } from '../../shared/bytes.js'
+import { BufferPool } from '../../shared/buffer-pool.js'
 
 /** snarkjs verification keys are ~8 KiB for our circuit; anything far larger is not one. */
 export const MAX_OWNER_KEY_BYTES = 64 * 1024
@@ -67,6 +68,8 @@ export class StorageService {
   /** Bytes being written now, per sender tag (hex) and in total: quota checks count them. */
   readonly #reserved = new Map<string, number>()
   #reservedTotal = 0
+  /** Memory for sealed objects between sealing and writing: a few packs' worth, reused. */
+  readonly #sealed = new BufferPool({ maxIdle: 4, maxIdleBytes: 80 * 1024 * 1024, granule: 1024 * 1024, idleMs: 30_000 })
 
   constructor(private readonly deps: StorageDeps) {
     this.limits = { ...DEFAULT_STORAGE_LIMITS, ...deps.limits }
@@ -113,7 +116,13 @@ export class StorageService {
     this.#reservedTotal += size
     try {
       const meta: StoredObjectMeta = { objectId: req.objectId, ownerNodeId: req.ownerNodeId, senderNodeId: req.senderNodeId, commitment: req.commitment, merkleRoot: req.merkleRoot.slice(), sizeBytes: size, storedAtMs: clock.nowMs() }
-      await objects.put(name, sealAtRest(sodium, keys.atRest, req.objectId, req.bytes))
+      // Sealed into reused memory, given back as soon as the store has written it (not synced).
+      const sealed = this.#sealed.take(atRestBytes(size))
+      try {
+        await objects.put(name, sealAtRest(sodium, keys.atRest, req.objectId, req.bytes, { into: sealed.bytes }), { onWritten: sealed.release })
+      } finally {
+        sealed.release()
+      }
       // A store renews its owner's lease: an owner that still backs up here is still here.
       catalog.renewLease(ownerTag, meta.storedAtMs)
       if (!catalog.insert({ objectTag: tag, senderTag, ownerTag, sizeBytes: size, sealedMeta: sealMeta(sodium, keys, meta) })) {

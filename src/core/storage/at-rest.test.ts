@@ -17,7 +17,7 @@ const range = (stored: Uint8Array, objectId: Uint8Array, offset: number, length:
 const corrupt = { code: 'OBJECT_CORRUPT' } as const
 
 test('known answer: fixed key, id, prefix and bytes give fixed stored bytes', (t) => {
-  const stored = sealAtRest(sodium, key, id, sampleBytes(4, AT_REST_RECORD_BYTES + 100), sampleBytes(5, 16))
+  const stored = sealAtRest(sodium, key, id, sampleBytes(4, AT_REST_RECORD_BYTES + 100), { prefix: sampleBytes(5, 16) })
   t.is(stored.length, AT_REST_HEADER_BYTES + AT_REST_RECORD_BYTES + 100 + 32)
   t.is(hex(stored.subarray(0, 16)), '514c53310110000064000100000000' + '00')
   t.is(hex(sodium.sha256(stored)), '3f71a176aa9528307831c777b55517923eafc610677bbea6b3c622b6d28c6226')
@@ -27,6 +27,16 @@ test('known answer: fixed key, id, prefix and bytes give fixed stored bytes', (t
   const record = Buffer.alloc(100 + 16)
   SodiumNative.crypto_aead_xchacha20poly1305_ietf_encrypt(record, sampleBytes(4, AT_REST_RECORD_BYTES + 100).subarray(AT_REST_RECORD_BYTES), ad, null, nonce, key)
   t.is(hex(stored.subarray(AT_REST_HEADER_BYTES + AT_REST_RECORD_BYTES + 16)), hex(record))
+})
+
+test('sealing into reused memory full of old bytes gives exactly the bytes a fresh buffer gets', (t) => {
+  const prefix = sampleBytes(9, 16)
+  const fresh = sealAtRest(sodium, key, id, plain, { prefix })
+  const dirty = new Uint8Array(atRestBytes(plain.length)).fill(0xa5)
+  const out = sealAtRest(sodium, key, id, plain, { prefix, into: dirty })
+  t.is(out, dirty, 'written in place')
+  t.deepEqual(out, fresh)
+  t.deepEqual(openAtRest(sodium, key, id, 'obj', out), plain)
 })
 
 test('a whole object round-trips; the stored bytes hide the input', (t) => {
@@ -82,5 +92,6 @@ test('every flipped bit, truncation, swap or wrong key is OBJECT_CORRUPT naming 
 
 test('empty and oversized objects are refused before anything is written', (t) => {
   t.throws(() => sealAtRest(sodium, key, id, new Uint8Array(0)), { code: 'INPUT_INVALID' })
-  t.throws(() => sealAtRest(sodium, key, id, plain, new Uint8Array(8)), { code: 'INPUT_INVALID' })
+  t.throws(() => sealAtRest(sodium, key, id, plain, { prefix: new Uint8Array(8) }), { code: 'INPUT_INVALID' })
+  t.throws(() => sealAtRest(sodium, key, id, plain, { into: new Uint8Array(atRestBytes(plain.length) + 1) }), { code: 'INPUT_INVALID' })
 })

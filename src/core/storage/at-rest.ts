@@ -53,13 +53,28 @@ function adFor(objectId: Uint8Array, plainBytes: number, index: number): Uint8Ar
   return ad
 }
 
-export function sealAtRest(sodium: Sodium, key: Uint8Array, objectId: Uint8Array, plain: Uint8Array, prefix = sodium.randomBytes(16)): Uint8Array {
+export interface SealAtRestOptions {
+  /** The nonce prefix (fresh random bytes when absent; fixed only for known-answer tests). */
+  prefix?: Uint8Array
+  /**
+   * Where to write: exactly atRestBytes(plain.length) bytes, every one of which is written, so
+   * reused memory may be passed. A new buffer when absent.
+   */
+  into?: Uint8Array
+}
+
+/** Seals an object for keeping; returns the stored bytes (`into` when given). */
+export function sealAtRest(sodium: Sodium, key: Uint8Array, objectId: Uint8Array, plain: Uint8Array, opts: SealAtRestOptions = {}): Uint8Array {
   if (plain.length === 0 || plain.length > AT_REST_MAX_PLAIN_BYTES) throw inputInvalid(`an object must hold 1 to ${AT_REST_MAX_PLAIN_BYTES} bytes`)
+  const prefix = opts.prefix ?? sodium.randomBytes(16)
   if (prefix.length !== 16) throw inputInvalid('the nonce prefix must be 16 bytes')
-  const out = new Uint8Array(atRestBytes(plain.length))
+  if (opts.into && opts.into.length !== atRestBytes(plain.length)) throw inputInvalid(`the output must be ${atRestBytes(plain.length)} bytes`)
+  const out = opts.into ?? new Uint8Array(atRestBytes(plain.length))
   out.set(MAGIC, 0)
   out[4] = 1
   out[5] = AT_REST_RECORD_LOG2
+  out[6] = 0
+  out[7] = 0
   writeU64LE(out, 8, plain.length)
   out.set(prefix, 16)
   let at = AT_REST_HEADER_BYTES

@@ -9,6 +9,7 @@ import { asNodeId, asPackId, type NodeId } from '../core/ids.js'
 import { announcementToJson, base64Bytes, hexBytes, parseJson, pointerToJson, receiptToJson, verifyRequest, type Receipt } from '../core/protocol/index.js'
 import { toBase64, toHex } from '../shared/bytes.js'
 import type { PeerHandler } from '../app/storage-node/peer-handler.js'
+import { PACK_BUFFERS } from '../app/storage-node/storage-service.js'
 import { jsonErrors, notFound } from './json-errors.js'
 import { BufferPool } from '../shared/buffer-pool.js'
 
@@ -159,7 +160,7 @@ export function createPeerApp(deps: PeerApiDeps): express.Express {
     res.json({ ownerNodeId: toHex(owner), sha256: toHex(handler.pinOwnerKey(owner, raw(req))) })
   }))
   // Object bodies (packs of ~16 MiB) are read into a few reused buffers: see BufferPool.
-  const bodies = new BufferPool({ maxIdle: 4, maxIdleBytes: 80 * 1024 * 1024, granule: 1024 * 1024, idleMs: 30_000 })
+  const bodies = new BufferPool(PACK_BUFFERS)
   app.put('/v1/objects/:id', rawBody(deps.maxObjectBytes, bodies), asyncRoute(async (req, res) => {
     let receipt: Receipt
     try {

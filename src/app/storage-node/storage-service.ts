@@ -8,7 +8,7 @@ import { MerkleTree, leafCount, merkleRoot, type MerkleProof } from '../../core/
 import { isCanonicalFieldElement } from '../../core/crypto/index.js'
 import { atRestBytes, AT_REST_HEADER_BYTES, AT_REST_MAX_PLAIN_BYTES, AT_REST_RECORD_BYTES, nodeTag, objectTag, openAtRest, openAtRestRange, openCatalogValue, openMeta, parseAtRestHeader, recordSpan, sealAtRest, sealCatalogValue, sealMeta, type AtRestHeader, type StorageKeys, type StoredObjectMeta } from '../../core/storage/index.js'
 import { bytesEqual, shortHex, toBase64, fromBase64, toHex } from '../../shared/bytes.js'
-import { BufferPool } from '../../shared/buffer-pool.js'
+import { BufferPool, type BufferPoolOptions } from '../../shared/buffer-pool.js'
 
 /** snarkjs verification keys are ~8 KiB for our circuit; anything far larger is not one. */
 export const MAX_OWNER_KEY_BYTES = 64 * 1024
@@ -32,6 +32,12 @@ export const DEFAULT_STORAGE_LIMITS: Readonly<StorageLimits> = Object.freeze({
   perSenderBytes: 2 * 1024 * 1024 * 1024,
   maxAuditLeaves: 64,
 })
+
+/**
+ * Reused memory for objects passing through a storage node (bodies received, sealed copies): a
+ * few packs of ~16 MiB, dropped after 30 s idle. See BufferPool for why.
+ */
+export const PACK_BUFFERS: Readonly<BufferPoolOptions> = Object.freeze({ maxIdle: 4, maxIdleBytes: 80 * 1024 * 1024, granule: 1024 * 1024, idleMs: 30_000 })
 
 export interface StoreRequest {
   objectId: PackId
@@ -69,7 +75,7 @@ export class StorageService {
   readonly #reserved = new Map<string, number>()
   #reservedTotal = 0
   /** Memory for sealed objects between sealing and writing: a few packs' worth, reused. */
-  readonly #sealed = new BufferPool({ maxIdle: 4, maxIdleBytes: 80 * 1024 * 1024, granule: 1024 * 1024, idleMs: 30_000 })
+  readonly #sealed = new BufferPool(PACK_BUFFERS)
 
   constructor(private readonly deps: StorageDeps) {
     this.limits = { ...DEFAULT_STORAGE_LIMITS, ...deps.limits }

@@ -1,4 +1,4 @@
-/* Node-API binding: the two hot loops of ingest, in C.
+/* Node-API binding: the hot loops of ingest, and the direct writes of packs, in C.
  *
  *   gearCut(gear, data, start, end, minBytes, avgBytes, maxBytes, smallMask, largeMask) -> length
  *     The FastCDC cut of src/core/chunking/fastcdc.ts findCut(), bit for bit: the same rolling
@@ -19,16 +19,31 @@
  *     target.set(source, offset) as one memcpy: V8 copies to or from shared memory word by word
  *     (about 1 GB/s here), and the main thread copies every sealed chunk into its pack that way.
  *
- * All but merkleRootAsync are synchronous: they run on the calling thread. Typed arrays may be backed by a
+ *   writeAll(fd, bytes) -> Promise<number>
+ *     Writes all of `bytes` at offset 0 of the open file `fd`, on the libuv thread pool, and
+ *     resolves with how many of them went by direct I/O. When `fd` was opened with O_DIRECT, the
+ *     bytes go to the device in whole, page-aligned blocks (through a page-aligned buffer of the
+ *     pool thread where `bytes` is not aligned itself), so they never fill the page cache; the
+ *     last partial block, or everything when the file system refuses direct I/O (EINVAL), is
+ *     written through the page cache as usual. Shared bytes are read in place and must not change
+ *     until the promise settles; others are copied first. Rejects with an Error whose `code` is
+ *     the errno name (EIO, ENOSPC...).
+ *
+ * All but merkleRootAsync and writeAll are synchronous: they run on the calling thread. Typed arrays may be backed by a
  * SharedArrayBuffer; the caller must not change the bytes during the call. */
+/* O_DIRECT */
+#define _GNU_SOURCE
 #include <node_api.h>
 /* SHA256_Init/Update/Final: deprecated in OpenSSL 3 in favour of EVP, which costs far more per
  * 4 KiB leaf; Node exports both. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LEAF_BYTES 4096
 
@@ -277,8 +292,155 @@ static napi_value copy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Direct writes move whole blocks of this many bytes (a page; a multiple of any disk's logical
+ * block size), from memory aligned to it, at offsets that are multiples of it. */
+#define DIRECT_ALIGN 4096
+/* Unaligned bytes go through a per-thread bounce buffer this big (one allocation per pool thread
+ * for the life of the process: reused memory costs no page faults). */
+#define BOUNCE_BYTES (4u << 20)
+static _Thread_local uint8_t *bounce;
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref keep;
+  int fd;
+  const uint8_t *data;
+  uint8_t *owned;
+  size_t size;
+  size_t direct_bytes;
+  int err;
+} write_job;
+
+static int write_buffered(int fd, const uint8_t *data, size_t size, size_t off) {
+  while (off < size) {
+    ssize_t n = pwrite(fd, data + off, size - off, (off_t)off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
+    off += (size_t)n;
+  }
+  return 0;
+}
+
+static void write_execute(napi_env env, void *p) {
+  (void)env;
+  write_job *job = p;
+  int flags = fcntl(job->fd, F_GETFL);
+  if (flags < 0) {
+    job->err = errno;
+    return;
+  }
+  size_t off = 0;
+#ifdef O_DIRECT
+  if (flags & O_DIRECT) {
+    if (!bounce && posix_memalign((void **)&bounce, DIRECT_ALIGN, BOUNCE_BYTES) != 0) bounce = NULL;
+    while (bounce && job->size - off >= DIRECT_ALIGN) {
+      size_t n = (job->size - off) & ~(size_t)(DIRECT_ALIGN - 1);
+      const uint8_t *from = job->data + off;
+      if ((uintptr_t)from % DIRECT_ALIGN != 0) {
+        if (n > BOUNCE_BYTES) n = BOUNCE_BYTES;
+        memcpy(bounce, from, n);
+        from = bounce;
+      }
+      ssize_t w = pwrite(job->fd, from, n, (off_t)off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno == EINVAL) break; /* this file system takes no direct I/O (here) */
+      if (w <= 0) {
+        job->err = w < 0 ? errno : EIO;
+        return;
+      }
+      off += (size_t)w;
+      if ((size_t)w % DIRECT_ALIGN != 0) break; /* a short, unaligned write: the rest goes buffered */
+    }
+    job->direct_bytes = off;
+    /* The last partial block (or all of it, if refused) through the page cache. */
+    if (off < job->size && fcntl(job->fd, F_SETFL, flags & ~O_DIRECT) != 0) {
+      job->err = errno;
+      return;
+    }
+  }
+#endif
+  job->err = write_buffered(job->fd, job->data, job->size, off);
+}
+
+static const char *errno_name(int e) {
+  switch (e) {
+    case ENOSPC: return "ENOSPC";
+    case EDQUOT: return "EDQUOT";
+    case EFBIG: return "EFBIG";
+    case EBADF: return "EBADF";
+    case EROFS: return "EROFS";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EINVAL: return "EINVAL";
+    default: return "EIO";
+  }
+}
+
+static void write_complete(napi_env env, napi_status status, void *p) {
+  write_job *job = p;
+  napi_value value = NULL;
+  if (status == napi_ok && job->err == 0 && napi_create_double(env, (double)job->direct_bytes, &value) == napi_ok) {
+    napi_resolve_deferred(env, job->deferred, value);
+  } else {
+    napi_value msg, code, err;
+    const char *name = errno_name(job->err);
+    napi_create_string_utf8(env, status != napi_ok ? "the write was cancelled" : strerror(job->err), NAPI_AUTO_LENGTH, &msg);
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+    napi_create_error(env, code, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
+  }
+  if (job->keep) napi_delete_reference(env, job->keep);
+  napi_delete_async_work(env, job->work);
+  free(job->owned);
+  free(job);
+}
+
+static napi_value write_all(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void *data;
+  size_t size;
+  napi_value buffer;
+  bool plain = true;
+  int64_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 || !whole(env, argv[0], 2147483647.0, &fd) ||
+      !typed_in(env, argv[1], napi_uint8_array, &data, &size, &buffer) || napi_is_arraybuffer(env, buffer, &plain) != napi_ok) {
+    return fail(env, "writeAll(fd: number, bytes: Uint8Array)");
+  }
+  write_job *job = calloc(1, sizeof *job);
+  if (!job) return fail(env, "out of memory");
+  job->fd = (int)fd;
+  job->size = size;
+  if (plain && size > 0) {
+    /* Page-aligned, so a direct write needs no bounce buffer. */
+    if (posix_memalign((void **)&job->owned, DIRECT_ALIGN, size) != 0) job->owned = NULL;
+    if (!job->owned) {
+      free(job);
+      return fail(env, "out of memory");
+    }
+    memcpy(job->owned, data, size);
+    job->data = job->owned;
+  } else {
+    job->data = data;
+  }
+  napi_value promise, name;
+  if ((!plain && napi_create_reference(env, argv[1], 1, &job->keep) != napi_ok) || napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "quloud:writeAll", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, write_execute, write_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) {
+    if (job->work) napi_delete_async_work(env, job->work);
+    if (job->keep) napi_delete_reference(env, job->keep);
+    free(job->owned);
+    free(job);
+    return fail(env, "the write could not be queued");
+  }
+  return promise;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
+  napi_create_function(env, "writeAll", NAPI_AUTO_LENGTH, write_all, NULL, &fn);
+  napi_set_named_property(env, exports, "writeAll", fn);
   napi_create_function(env, "gearCut", NAPI_AUTO_LENGTH, gear_cut, NULL, &fn);
   napi_set_named_property(env, exports, "gearCut", fn);
   napi_create_function(env, "merkleRoot", NAPI_AUTO_LENGTH, merkle_root, NULL, &fn);

@@ -72,12 +72,21 @@ function nativeCopy(): Pick<IngestDeps, 'copyBytes'> {
   return native ? { copyBytes: native.copy } : {}
 }
 
+/**
+ * A store of packs (the owner's spool, a storage node's objects): large objects are written past
+ * the page cache when the native module was built.
+ */
+function packStore(root: string): FsObjectStore {
+  const native = nativeIngest()
+  return new FsObjectStore(root, native ? { directWrite: native.writeAll } : {})
+}
+
 /** The owner ingest pipeline on real adapters, for the daemon and the ingest benchmark. */
 export async function composeIngest(paths: { indexPath: string; spoolDir: string; sourceDir: string }) {
   const { sodium, clock } = composeCrypto()
   const index = new SqliteIndexStore(paths.indexPath)
   await index.open()
-  const spool = new FsObjectStore(paths.spoolDir)
+  const spool = packStore(paths.spoolDir)
   await spool.open()
   const sealer = new WorkerChunkSealer()
   const ingest = new IngestService({ sodium, index, spool, clock, sealer, ...nativeCopy() })
@@ -322,7 +331,7 @@ export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: Node
   const { dataDir, log } = o
   const index = new SqliteIndexStore(dataDir.resolve('index.sqlite'))
   await index.open()
-  const spool = new FsObjectStore(dataDir.resolve('spool'))
+  const spool = packStore(dataDir.resolve('spool'))
   await spool.open()
   const sealer = new WorkerChunkSealer()
   const ownerKeys = await loadOwnerKeys(dataDir, sodium, o.masterKey, log)
@@ -401,7 +410,7 @@ export async function composePeerServer(opts: { dataDir: string; listen: { host:
   const tls = describeTls(pems.certPem, pems.keyPem)
   const catalog = new SqliteStorageCatalog(dataDir.resolve('storage.sqlite'))
   await catalog.open()
-  const objects = new FsObjectStore(dataDir.resolve('objects'))
+  const objects = packStore(dataDir.resolve('objects'))
   await objects.open()
   const storage = new StorageService({ sodium, keys, catalog, objects, clock, ...(opts.limits ? { limits: opts.limits } : {}) })
   const verifier = new SnarkjsVerifier()

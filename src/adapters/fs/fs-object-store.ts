@@ -5,7 +5,19 @@ import { asPackId, type PackId } from '../../core/ids.js'
 import { inputInvalid, ioFailed, objectMissing } from '../../core/errors.js'
 import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
 import { Resource } from '../../shared/resource.js'
-import { fsyncDir, isNotFound, writeFileAtomic } from './fs-util.js'
+import { fsyncDir, isNotFound, writeFileAtomic, type DirectWrite } from './fs-util.js'
+
+/** Objects at least this big are written past the page cache when a direct writer is given. */
+export const DIRECT_WRITE_MIN_BYTES = 1 << 20
+
+export interface FsObjectStoreOptions {
+  /**
+   * Writes large objects with O_DIRECT (see writeFileAtomic): a pack is written once and read
+   * again only when uploaded, audited or restored, so caching it would only push the NAS's own
+   * files out of memory.
+   */
+  directWrite?: DirectWrite
+}
 
 /**
  * Objects as files: <root>/<first two hex digits>/<64 hex digits>. 256 shard folders keep any one
@@ -14,10 +26,12 @@ import { fsyncDir, isNotFound, writeFileAtomic } from './fs-util.js'
  */
 export class FsObjectStore extends Resource implements ObjectStore {
   readonly #root: string
+  readonly #direct: DirectWrite | undefined
 
-  constructor(root: string) {
+  constructor(root: string, opts: FsObjectStoreOptions = {}) {
     super()
     this.#root = root
+    this.#direct = opts.directWrite
   }
 
   protected async onOpen(): Promise<void> {
@@ -41,7 +55,8 @@ export class FsObjectStore extends Resource implements ObjectStore {
       return
     }
     try {
-      await writeFileAtomic(this.#path(id), bytes, { mode: 0o600, tmpDir: join(this.#root, 'tmp'), ...(opts.onWritten ? { onWritten: opts.onWritten } : {}) })
+      const direct = this.#direct && bytes.length >= DIRECT_WRITE_MIN_BYTES ? { direct: this.#direct } : {}
+      await writeFileAtomic(this.#path(id), bytes, { mode: 0o600, tmpDir: join(this.#root, 'tmp'), ...direct, ...(opts.onWritten ? { onWritten: opts.onWritten } : {}) })
     } catch (err) {
       throw ioFailed(`writing object ${shortHex(id)}`, err)
     }

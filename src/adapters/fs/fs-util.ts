@@ -1,4 +1,5 @@
-import { open, rename, rm, mkdir } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { open, rename, rm, mkdir, type FileHandle } from 'node:fs/promises'
 import { dirname, basename, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
@@ -19,17 +20,51 @@ export async function fsyncDir(path: string): Promise<void> {
 }
 
 /**
- * Writes a file atomically with the given mode: temp file (beside it, or in `tmpDir` on the same
- * file system), fsync, rename, fsync of the folder.
+ * Writes all of `bytes` at offset 0 of a file opened with O_DIRECT, whole aligned blocks past the
+ * page cache and the rest through it; resolves with the bytes that went direct. The native ingest
+ * module's writeAll has this contract.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string, { mode = 0o600, tmpDir, onWritten }: { mode?: number; tmpDir?: string; onWritten?: () => void } = {}): Promise<void> {
+export type DirectWrite = (fd: number, bytes: Uint8Array) => Promise<number>
+
+export interface WriteAtomicOptions {
+  mode?: number
+  /** Where the temp file goes (same file system); default: beside the file. */
+  tmpDir?: string
+  /** Called once the bytes are no longer read (before the fsync). */
+  onWritten?: () => void
+  /** Used for bytes (not strings) when given and the file system takes O_DIRECT. */
+  direct?: DirectWrite
+}
+
+/** A new file for writing, with O_DIRECT when asked and the file system takes it (tmpfs does not). */
+async function openNew(path: string, mode: number, direct: boolean): Promise<{ fh: FileHandle; direct: boolean }> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
+  if (direct && constants.O_DIRECT !== undefined) {
+    try {
+      return { fh: await open(path, flags | constants.O_DIRECT, mode), direct: true }
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EINVAL') throw err
+    }
+  }
+  return { fh: await open(path, flags, mode), direct: false }
+}
+
+/**
+ * Writes a file atomically with the given mode: temp file (beside it, or in `tmpDir` on the same
+ * file system), fsync, rename, fsync of the folder. With `direct`, the bytes bypass the page cache
+ * where the file system allows it: large objects written once and seldom read soon (packs) then
+ * neither evict the NAS's cached files nor cost the kernel a copy.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, { mode = 0o600, tmpDir, onWritten, direct }: WriteAtomicOptions = {}): Promise<void> {
   const dir = dirname(path)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const tmp = join(tmpDir ?? dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
   try {
-    const fh = await open(tmp, 'wx', mode)
+    const opened = await openNew(tmp, mode, direct !== undefined && typeof data !== 'string')
+    const fh = opened.fh
     try {
-      await fh.writeFile(data)
+      if (opened.direct && direct && typeof data !== 'string') await direct(fh.fd, data)
+      else await fh.writeFile(data)
       // The bytes are in the kernel's hands: the caller may reuse `data` while they are synced.
       onWritten?.()
       await fh.chmod(mode)

@@ -1,10 +1,12 @@
 import test from 'ava'
+import { closeSync, constants, openSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { nativeIngest, type NativeIngest } from './native-ingest.js'
 import { findCut, gearTable, validateChunkSizes, type ChunkSizes } from '../../core/chunking/index.js'
 import { MerkleTree, merkleRoot } from '../../core/audit/index.js'
 import { SodiumNativeCrypto } from './sodium-native-crypto.js'
 import { allocateShared } from '../../core/pack/index.js'
-import { sodium, sampleBytes, hex } from '../../../test/helpers/index.js'
+import { sodium, sampleBytes, hex, tempDir } from '../../../test/helpers/index.js'
 
 // The native module is built by `npm install` (scripts/build-native.mjs); CI requires it.
 const native = nativeIngest() as NativeIngest
@@ -138,4 +140,39 @@ test('copy writes the source at the offset, into shared memory too, and refuses 
   t.throws(() => native.copy(target, 65, new Uint8Array(0)), { instanceOf: TypeError })
   t.throws(() => native.copy(target, -1, new Uint8Array(1)), { instanceOf: TypeError })
   t.deepEqual(target, before, 'a refused copy changes nothing')
+})
+
+test('writeAll writes every byte, whole aligned blocks by direct I/O and the rest buffered, from plain and shared memory at any alignment', async (t) => {
+  const dir = await tempDir(t)
+  let files = 0
+  for (const n of [0, 100, 4096, 3 * 4096 + 1, 5 * 1024 * 1024 + 7]) {
+    const want = sampleBytes(n % 89, n)
+    const shared = allocateShared(n)
+    shared.set(want)
+    const offset = allocateShared(n + 1)
+    offset.set(want, 1)
+    for (const [kind, bytes] of Object.entries({ plain: want.slice(), shared, unaligned: offset.subarray(1) })) {
+      for (const direct of [true, false]) {
+        const path = join(dir, `f${files++}`)
+        const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (direct ? constants.O_DIRECT : 0), 0o600)
+        let wentDirect: number
+        try {
+          wentDirect = await native.writeAll(fd, bytes)
+        } finally {
+          closeSync(fd)
+        }
+        t.is(wentDirect, direct ? n - (n % 4096) : 0, `${n} bytes, ${kind}, direct: ${direct}`)
+        t.true(Buffer.from(want).equals(readFileSync(path)), `${n} bytes, ${kind}, direct: ${direct}`)
+      }
+    }
+  }
+})
+
+test('writeAll rejects a bad file with its errno code and bad arguments with a TypeError', async (t) => {
+  const dir = await tempDir(t)
+  const fd = openSync(join(dir, 'read-only'), constants.O_RDONLY | constants.O_CREAT, 0o600)
+  await t.throwsAsync(native.writeAll(fd, sampleBytes(1, 10)), { code: 'EBADF' })
+  closeSync(fd)
+  t.throws(() => native.writeAll(-1, new Uint8Array(1)), { instanceOf: TypeError })
+  t.throws(() => native.writeAll(1, 'text' as unknown as Uint8Array), { instanceOf: TypeError })
 })

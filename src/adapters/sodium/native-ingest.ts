@@ -13,6 +13,13 @@ export interface NativeIngest {
    * place and must not change until it settles; others are copied first.
    */
   merkleRootAsync(object: Uint8Array): Promise<Uint8Array>
+  /**
+   * Writes all of `bytes` at offset 0 of the open file `fd` on the libuv thread pool: when `fd`
+   * has O_DIRECT, whole aligned blocks go past the page cache and the rest through it. Resolves
+   * with the bytes that went direct; rejects with an Error whose `code` is the errno name. Shared
+   * bytes are read in place and must not change until it settles; others are copied first.
+   */
+  writeAll(fd: number, bytes: Uint8Array): Promise<number>
   /** target.set(source, offset) as one memcpy, also between shared buffers (TypeError if it does not fit). */
   copy(target: Uint8Array, offset: number, source: Uint8Array): void
 }

@@ -14,6 +14,14 @@ import { asPackId, type PackId } from '../../src/core/ids.js'
 import { announcementToJson, signBlob, signPointer, signRequest } from '../../src/core/protocol/index.js'
 import { toHex } from '../../src/shared/bytes.js'
 import { ownerSetup } from '../helpers/zk.js'
+import { join } from 'node:path'
+import { ChunkFetcher } from '../../src/app/owner/chunk-fetcher.js'
+import { PeerPool } from '../../src/app/owner/peer-pool.js'
+import { SqliteIndexStore } from '../../src/adapters/sqlite/sqlite-index-store.js'
+import { HttpsPeerClient } from '../../src/adapters/https-peer/https-peer-client.js'
+import { SystemClock } from '../../src/adapters/system/system-clock.js'
+import { OWNERSHIP_BATCH } from '../../src/core/proofs/index.js'
+import type { PeerRef } from '../../src/core/snapshot/index.js'
 import { sampleBytes, sodium, tempDir } from '../helpers/index.js'
 
 const [setup, poseidon] = await Promise.all([ownerSetup('a'), CircomlibPoseidon.create()])
@@ -282,6 +290,45 @@ test('peer exchange: a node learns verified announcements and passes them on', a
   t.is((await raw(a.url(), 'POST', '/v1/peers', new TextEncoder().encode(JSON.stringify(forged)))).error, 'SIGNATURE_INVALID')
   t.is((await raw(a.url(), 'POST', '/v1/peers', new TextEncoder().encode(JSON.stringify(announcementToJson(await toA.announcement()))))).error, 'INPUT_INVALID', 'its own announcement')
   t.is((await toA.peers()).length, 1)
+})
+
+test('a restore reads packs from every peer that holds them, with as few proofs as from one peer', async (t) => {
+  const nodes = await Promise.all([21, 22, 23].map((seed) => storageNode(t, seed)))
+  const dir = await tempDir(t)
+  const index = new SqliteIndexStore(join(dir, 'index.sqlite'))
+  await index.open()
+  t.teardown(() => index.close())
+  const clock = new SystemClock()
+  const pool = new PeerPool({ index, connect: (url, o) => new HttpsPeerClient(url, { sodium, clock, ...o }), identity: owner, clock })
+  const objects = Array.from({ length: 2 * OWNERSHIP_BATCH + 8 }, (_, i) => object(600 + i, 5000 + 7 * i))
+  const peers: PeerRef[] = []
+  for (const n of nodes) {
+    const record = await pool.add(n.url())
+    await pool.ensureOwnerKey(record, vkBytes)
+    peers.push(pool.ref(record))
+    for (const o of objects) await pool.client(record).store(o)
+  }
+  let proofs = 0
+  const counting = { prove: (input: Parameters<typeof prover.prove>[0]) => (proofs++, prover.prove(input)), close: async () => {} }
+  // Every peer holds every pack, listed in the same order for each, as the index lists replicas.
+  const fetcher = new ChunkFetcher({ sodium, pool, poseidon, prover: async () => counting, clock, log }, shareKeys, () => peers)
+  fetcher.want(objects.map((o) => o.objectId))
+  const got = await Promise.all(objects.map((o) => fetcher.range(o.objectId, 100, 64)))
+  got.forEach((bytes, i) => t.deepEqual(bytes, (objects[i] as (typeof objects)[number]).bytes.subarray(100, 164)))
+  const perPeer = new Map<string, number>()
+  for (const o of objects) {
+    const hex = toHex((fetcher.servedBy.get(toHex(o.objectId)) as PeerRef).nodeId)
+    perPeer.set(hex, (perPeer.get(hex) ?? 0) + 1)
+  }
+  t.deepEqual([...perPeer.values()].sort((a, b) => a - b), [8, OWNERSHIP_BATCH, OWNERSHIP_BATCH], 'one full grant batch at each of two peers, the rest at the third')
+  t.is(proofs, 3, 'one proof per batch: no more than reading everything from one peer')
+  t.is(fetcher.bytesFetched, objects.length * 64)
+  // The order a restore reads them in alternates between the peers.
+  const order = fetcher.interleave(objects.map((o) => o.objectId)).map((id) => toHex(id))
+  t.deepEqual([...order].sort(), objects.map((o) => toHex(o.objectId)).sort())
+  const peerOf = (hex: string) => toHex((fetcher.servedBy.get(hex) as PeerRef).nodeId)
+  t.is(new Set(order.slice(0, 3).map(peerOf)).size, 3)
+  t.is(new Set(order.slice(3, 6).map(peerOf)).size, 3)
 })
 
 test('leases: one signed message renews all of an owner\'s objects; unknown owners and unsigned requests are refused', async (t) => {

@@ -45,6 +45,8 @@ export class ChunkFetcher {
   readonly #wanted = new Map<string, Set<string>>()
   readonly #bad = new Set<string>()
   readonly #ids = new Map<string, PackId>()
+  /** The peer each wanted pack is read from first (pack hex → node hex). */
+  readonly #assigned = new Map<string, string>()
   /** Whether each pack is still in the local spool, looked up once per pack. */
   readonly #local = new Map<string, Promise<boolean>>()
   bytesFetched = 0
@@ -61,15 +63,52 @@ export class ChunkFetcher {
   /** Packs the caller will read soon: grants ask for them together (fewer proofs). */
   want(packIds: Iterable<PackId>): void {
     for (const id of packIds) {
-      this.#ids.set(toHex(id), id)
-      // Registered at the peer it will be fetched from first, so one proof there covers it.
-      const peer = this.locate(id)[0]
-      if (!peer) continue
-      const hex = toHex(peer.nodeId)
-      const set = this.#wanted.get(hex) ?? new Set<string>()
-      set.add(toHex(id))
-      this.#wanted.set(hex, set)
+      const packHex = toHex(id)
+      this.#ids.set(packHex, id)
+      if (this.#assigned.has(packHex)) continue
+      // Each pack is read first from one peer holding it: one whose grant batch is started but
+      // not full (no extra proof), else the one with the fewest packs so far. A restore thus
+      // reads from all its peers at once with as few proofs as from one.
+      let best: string | null = null
+      let bestScore = Infinity
+      for (const peer of this.locate(id)) {
+        const hex = toHex(peer.nodeId)
+        if (this.#bad.has(hex)) continue
+        const count = this.#wanted.get(hex)?.size ?? 0
+        const score = count % OWNERSHIP_BATCH !== 0 ? -1 : count
+        if (score < bestScore) [best, bestScore] = [hex, score]
+      }
+      if (best === null) continue
+      this.#assigned.set(packHex, best)
+      const set = this.#wanted.get(best) ?? new Set<string>()
+      set.add(packHex)
+      this.#wanted.set(best, set)
     }
+  }
+
+  /**
+   * The packs in an order that reads from all peers at once: the first pack of each peer, then
+   * the second of each, and so on (each peer's in the given order). Packs not wanted come last.
+   */
+  interleave(packIds: readonly PackId[]): PackId[] {
+    const byPeer = new Map<string, PackId[]>()
+    const rest: PackId[] = []
+    for (const id of packIds) {
+      const peer = this.#assigned.get(toHex(id))
+      if (peer === undefined) rest.push(id)
+      else byPeer.set(peer, [...(byPeer.get(peer) ?? []), id])
+    }
+    const out: PackId[] = []
+    const lists = [...byPeer.values()]
+    for (let i = 0; out.length + rest.length < packIds.length; i++) for (const l of lists) if (i < l.length) out.push(l[i] as PackId)
+    return [...out, ...rest]
+  }
+
+  /** The peers to try for a pack: the one it was assigned to first, then the others, best first. */
+  #peersFor(packId: PackId): PeerRef[] {
+    const peers = this.locate(packId)
+    const first = this.#assigned.get(toHex(packId))
+    return first === undefined ? peers : [...peers.filter((p) => toHex(p.nodeId) === first), ...peers.filter((p) => toHex(p.nodeId) !== first)]
   }
 
   async chunk(ref: ChunkRef): Promise<Uint8Array> {
@@ -93,7 +132,7 @@ export class ChunkFetcher {
       }
     }
     let lastErr: unknown = objectMissing(shortHex(packId))
-    for (const peer of this.locate(packId)) {
+    for (const peer of this.#peersFor(packId)) {
       const hex = toHex(peer.nodeId)
       if (this.#bad.has(hex)) continue
       try {

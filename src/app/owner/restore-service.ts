@@ -34,6 +34,12 @@ interface Use {
   offsetBytes: number
 }
 
+/** The chunks a restore needs from one pack, and where each goes. */
+interface PackPlan {
+  packId: PackId
+  chunks: Map<string, { ref: ChunkRef; uses: Use[] }>
+}
+
 /**
  * Restores files, folders or a whole share from one snapshot into a target folder: reads the
  * manifests it needs (cost proportional to metadata), then fetches each pack's needed chunks in
@@ -88,7 +94,7 @@ export class RestoreService {
     }
 
     // Plan: which chunk goes where, grouped by pack.
-    const byPack = new Map<string, { packId: PackId; chunks: Map<string, { ref: ChunkRef; uses: Use[] }> }>()
+    const byPack = new Map<string, PackPlan>()
     const progress: RestoreProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: 0, packsDone: 0, packsTotal: 0 }
     for (const f of files) {
       let offset = 0
@@ -124,8 +130,10 @@ export class RestoreService {
     try {
       for (const f of files) if (f.remaining === 0) await finishFile(f)
       const limit = new Semaphore(PACK_CONCURRENCY)
+      // Packs of different peers alternate, so the packs read at once come from different peers.
+      const packs = fetcher.interleave([...byPack.values()].map((p) => p.packId)).map((id) => byPack.get(toHex(id)) as PackPlan)
       await Promise.all(
-        [...byPack.values()].map(async (pack) => {
+        packs.map(async (pack) => {
           const release = await limit.acquire()
           try {
             const chunks = [...pack.chunks.values()].sort((a, b) => a.ref.offsetBytes - b.ref.offsetBytes)

@@ -329,6 +329,12 @@ test('a restore reads packs from every peer that holds them, with as few proofs 
   const peerOf = (hex: string) => toHex((fetcher.servedBy.get(hex) as PeerRef).nodeId)
   t.is(new Set(order.slice(0, 3).map(peerOf)).size, 3)
   t.is(new Set(order.slice(3, 6).map(peerOf)).size, 3)
+  // A range can be read into the caller's memory (reused buffers), which must be its exact size.
+  const first = objects[0] as (typeof objects)[number]
+  const into = new Uint8Array(1000).fill(0xa5)
+  t.is(await fetcher.range(first.objectId, 10, 1000, into), into)
+  t.deepEqual(into, first.bytes.subarray(10, 1010))
+  await t.throwsAsync(pool.client(peers[0] as PeerRef).fetch(first.objectId, new Uint8Array(32), { offset: 0, length: 10, into: new Uint8Array(11) }), { code: 'INPUT_INVALID' })
 })
 
 test('leases: one signed message renews all of an owner\'s objects; unknown owners and unsigned requests are refused', async (t) => {

@@ -67,17 +67,20 @@ function bodySha256(sodium: Sodium, body: Uint8Array): Uint8Array {
 
 /**
  * Reads an answer of at most `limit` bytes into one buffer, allocated once when the peer declares
- * Content-Length (no chunk list to join, no second copy). Longer than the limit or than declared
- * is PEER_REFUSED, and the connection is dropped instead of drained.
+ * Content-Length (no chunk list to join, no second copy), or `into` when the declared length is
+ * exactly its size. Longer than the limit or than declared is PEER_REFUSED, and the connection is
+ * dropped instead of drained.
  */
-export async function readAnswer(body: Body, declared: string | string[] | undefined, limit: number, url: string): Promise<Uint8Array> {
+export async function readAnswer(body: Body, declared: string | string[] | undefined, limit: number, url: string, into?: Uint8Array): Promise<Uint8Array> {
   const length = typeof declared === 'string' && /^[0-9]{1,15}$/.test(declared) ? Number(declared) : -1
   const refuse = (why: string) => {
     body.destroy()
     return new BackupError('PEER_REFUSED', `peer ${url} ${why}`)
   }
   if (length > limit) throw refuse(`announced a ${length}-byte answer; at most ${limit} bytes are read`)
-  let out = new Uint8Array(length >= 0 ? length : Math.min(limit, 64 * 1024))
+  // The caller's memory is used only for an answer of exactly its size (anything else is refused
+  // by the caller's length check, read into fresh memory).
+  let out = into && length === into.length ? into : new Uint8Array(length >= 0 ? length : Math.min(limit, 64 * 1024))
   let used = 0
   for await (const piece of body) {
     const end = used + piece.length
@@ -147,7 +150,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     })
   }
 
-  async #call(method: 'GET' | 'POST' | 'PUT', path: string, { body, headers = {}, signed = false, idempotent = true, parse = 'json' as 'json' | 'bytes', limit = ANSWER_LIMITS.json } = {} as { body?: Uint8Array; headers?: Record<string, string>; signed?: boolean; idempotent?: boolean; parse?: 'json' | 'bytes'; limit?: number }): Promise<{ status: number; json?: unknown; bytes?: Uint8Array; headers: Record<string, string | string[] | undefined> }> {
+  async #call(method: 'GET' | 'POST' | 'PUT', path: string, { body, headers = {}, signed = false, idempotent = true, parse = 'json' as 'json' | 'bytes', limit = ANSWER_LIMITS.json, into } = {} as { body?: Uint8Array; headers?: Record<string, string>; signed?: boolean; idempotent?: boolean; parse?: 'json' | 'bytes'; limit?: number; into?: Uint8Array }): Promise<{ status: number; json?: unknown; bytes?: Uint8Array; headers: Record<string, string | string[] | undefined> }> {
     if (!this.#nodeId && path !== '/v1/announcement') await this.announcement()
     const attempts = idempotent ? this.#retries + 1 : 1
     for (let attempt = 1; ; attempt++) {
@@ -156,7 +159,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
       if (body) h['content-type'] ??= 'application/octet-stream'
       try {
         const res = await request(`${this.url}${path}`, { method, headers: h, ...requestBody(body, h), dispatcher: this.#agent })
-        const data = await readAnswer(res.body, res.headers['content-length'], res.statusCode >= 400 ? ANSWER_LIMITS.error : limit, this.url)
+        const data = await readAnswer(res.body, res.headers['content-length'], res.statusCode >= 400 ? ANSWER_LIMITS.error : limit, this.url, res.statusCode >= 400 ? undefined : into)
         if (res.statusCode >= 400) throw this.#peerError(res.statusCode, data)
         if (parse === 'bytes') return { status: res.statusCode, bytes: data, headers: res.headers }
         try {
@@ -244,10 +247,11 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     return { ticket: hexBytes(o.ticket, 'ticket', 32), expiresAtMs: integer(o.expiresAtMs, 'expiresAtMs', 0, Number.MAX_SAFE_INTEGER) }
   }
 
-  async fetch(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number }): Promise<Uint8Array> {
+  async fetch(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number; into?: Uint8Array }): Promise<Uint8Array> {
     const headers: Record<string, string> = { 'quloud-ticket': toHex(ticket) }
     if (range) headers.range = `bytes=${range.offset}-${range.offset + range.length - 1}`
-    const { bytes } = await this.#call('GET', `/v1/objects/${toHex(objectId)}`, { headers, parse: 'bytes', limit: range ? range.length : ANSWER_LIMITS.object })
+    if (range?.into && range.into.length !== range.length) throw new BackupError('INPUT_INVALID', 'a range is read into exactly its length of memory')
+    const { bytes } = await this.#call('GET', `/v1/objects/${toHex(objectId)}`, { headers, parse: 'bytes', limit: range ? range.length : ANSWER_LIMITS.object, ...(range?.into ? { into: range.into } : {}) })
     const data = bytes as Uint8Array
     if (range && data.length !== range.length) throw new BackupError('PEER_REFUSED', `peer ${this.url} sent ${data.length} bytes for a range of ${range.length}`)
     return data

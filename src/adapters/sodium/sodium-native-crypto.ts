@@ -37,9 +37,10 @@ export class SodiumNativeCrypto implements Sodium {
     return sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(target, plaintext, ad, null, nonce, key)
   }
 
-  aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array | null {
+  aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array, into?: Uint8Array): Uint8Array | null {
     if (sealed.length < TAG_BYTES || nonce.length !== 24 || key.length !== 32) return null
-    const out = new Uint8Array(sealed.length - TAG_BYTES)
+    if (into && into.length !== sealed.length - TAG_BYTES) return null
+    const out = into ?? new Uint8Array(sealed.length - TAG_BYTES)
     try {
       sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, sealed, ad.length === 0 ? EMPTY : ad, nonce, key)
     } catch {

@@ -116,7 +116,11 @@ export class ChunkFetcher {
     return openPackedChunk(this.deps.sodium, this.keys, ref.packId, ref.chunkId, envelope)
   }
 
-  async range(packId: PackId, offset: number, length: number): Promise<Uint8Array> {
+  /**
+   * A byte range of a pack. With `into` (exactly `length` bytes), a range read from a peer lands in
+   * that memory; use the returned bytes either way (a range read from the spool is fresh memory).
+   */
+  async range(packId: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const { spool } = this.deps
     if (spool) {
       let local = this.#local.get(toHex(packId))
@@ -137,7 +141,7 @@ export class ChunkFetcher {
       if (this.#bad.has(hex)) continue
       try {
         const ticket = await this.#ticket(peer, packId)
-        const bytes = await this.deps.pool.client(peer).fetch(packId, ticket, { offset, length })
+        const bytes = await this.deps.pool.client(peer).fetch(packId, ticket, { offset, length, ...(into ? { into } : {}) })
         this.bytesFetched += bytes.length
         this.servedBy.set(toHex(packId), peer)
         return bytes

@@ -7,6 +7,7 @@ import { openPackedChunk } from '../../core/pack/index.js'
 import type { ShareKeys } from '../../core/crypto/index.js'
 import type { Sodium } from '../../core/ports/sodium.js'
 import { Semaphore } from '../../shared/semaphore.js'
+import { BufferPool } from '../../shared/buffer-pool.js'
 import type { ChunkFetcher } from './chunk-fetcher.js'
 
 export interface RestoreProgress {
@@ -21,6 +22,13 @@ export interface RestoreProgress {
 /** Two chunk envelopes closer than this in a pack are fetched in one range. */
 const MERGE_GAP_BYTES = 256 * 1024
 const PACK_CONCURRENCY = 3
+/**
+ * Fetched ranges (up to a whole pack each) and opened chunks (up to 4 MiB) go into reused memory,
+ * a pool for each: a fresh buffer of megabytes per range and per chunk costs page faults and
+ * zeroing, and pushes the garbage collector into full collections.
+ */
+const RANGE_BUFFERS = { maxIdle: PACK_CONCURRENCY, maxIdleBytes: PACK_CONCURRENCY * 24 * 1024 * 1024, granule: 1024 * 1024, idleMs: 30_000 }
+const CHUNK_BUFFERS = { maxIdle: PACK_CONCURRENCY, maxIdleBytes: PACK_CONCURRENCY * 4 * 1024 * 1024, granule: 256 * 1024, idleMs: 30_000 }
 
 interface PlannedFile {
   parts: string[]
@@ -127,6 +135,8 @@ export class RestoreService {
       await (await writerOf(f)).commit(f.entry.sizeBytes, f.entry.mode, f.entry.mtimeMs)
       progress.filesDone++
     }
+    const ranges = new BufferPool(RANGE_BUFFERS)
+    const plains = new BufferPool(CHUNK_BUFFERS)
     try {
       for (const f of files) if (f.remaining === 0) await finishFile(f)
       const limit = new Semaphore(PACK_CONCURRENCY)
@@ -140,15 +150,26 @@ export class RestoreService {
             for (const group of mergeRanges(chunks)) {
               const start = group[0]?.ref.offsetBytes as number
               const last = group[group.length - 1] as (typeof group)[number]
-              const bytes = await fetcher.range(pack.packId, start, last.ref.offsetBytes + last.ref.sealedBytes - start)
-              for (const c of group) {
-                const env = bytes.subarray(c.ref.offsetBytes - start, c.ref.offsetBytes - start + c.ref.sealedBytes)
-                const plain = openPackedChunk(this.sodium, o.keys, pack.packId, c.ref.chunkId, env)
-                for (const use of c.uses) {
-                  await (await writerOf(use.file)).write(use.offsetBytes, plain)
-                  progress.bytesDone += plain.length
-                  if (--use.file.remaining === 0) await finishFile(use.file)
+              const length = last.ref.offsetBytes + last.ref.sealedBytes - start
+              const buffer = ranges.take(length)
+              try {
+                const bytes = await fetcher.range(pack.packId, start, length, buffer.bytes)
+                for (const c of group) {
+                  const env = bytes.subarray(c.ref.offsetBytes - start, c.ref.offsetBytes - start + c.ref.sealedBytes)
+                  const out = plains.take(c.ref.plainBytes)
+                  try {
+                    const plain = openPackedChunk(this.sodium, o.keys, pack.packId, c.ref.chunkId, env, out.bytes)
+                    for (const use of c.uses) {
+                      await (await writerOf(use.file)).write(use.offsetBytes, plain)
+                      progress.bytesDone += plain.length
+                      if (--use.file.remaining === 0) await finishFile(use.file)
+                    }
+                  } finally {
+                    out.release()
+                  }
                 }
+              } finally {
+                buffer.release()
               }
               o.onProgress?.(progress)
             }
@@ -162,6 +183,9 @@ export class RestoreService {
     } catch (err) {
       await Promise.allSettled(open.map(async (f) => (await f.writer)?.abort()))
       throw err
+    } finally {
+      ranges.clear()
+      plains.clear()
     }
     invariant(files.every((f) => f.remaining === 0), 'a planned file was not completed')
     for (const l of links) await target.symlink(l.parts, l.target, l.mtimeMs)

@@ -39,8 +39,8 @@ export function sealChunk(sodium: Sodium, chunkKey: Uint8Array, chunkId: ChunkId
 }
 
 /** Opens an envelope; null when it is malformed, of another version, or fails authentication. */
-export function openChunk(sodium: Sodium, chunkKey: Uint8Array, chunkId: ChunkId, envelope: Uint8Array): Uint8Array | null {
+export function openChunk(sodium: Sodium, chunkKey: Uint8Array, chunkId: ChunkId, envelope: Uint8Array, into?: Uint8Array): Uint8Array | null {
   if (envelope.length < ENVELOPE_OVERHEAD_BYTES || envelope[0] !== ENVELOPE_VERSION) return null
   const nonce = envelope.subarray(1, 1 + ENVELOPE_NONCE_BYTES)
-  return sodium.aeadOpen(chunkKey, nonce, envelope.subarray(1 + ENVELOPE_NONCE_BYTES), chunkAd(chunkId))
+  return sodium.aeadOpen(chunkKey, nonce, envelope.subarray(1 + ENVELOPE_NONCE_BYTES), chunkAd(chunkId), into)
 }

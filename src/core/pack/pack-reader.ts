@@ -68,6 +68,7 @@ export function readPackIndex(sodium: Sodium, packKey: Uint8Array, packId: PackI
 /**
  * Opens one chunk from its envelope bytes (a byte range of the pack) and checks that the
  * plaintext really has the id asked for. Throws CHUNK_CORRUPT naming the chunk and the pack.
+ * With `into` (exactly the chunk's plaintext length), the plaintext is written there.
  */
 export function openPackedChunk(
   sodium: Sodium,
@@ -75,8 +76,9 @@ export function openPackedChunk(
   packId: PackId,
   chunkId: ChunkId,
   envelope: Uint8Array,
+  into?: Uint8Array,
 ): Uint8Array {
-  const plain = openChunk(sodium, keys.chunkKey, chunkId, envelope)
+  const plain = openChunk(sodium, keys.chunkKey, chunkId, envelope, into)
   if (plain === null) throw chunkCorrupt(shortHex(chunkId), shortHex(packId), 'envelope fails authentication (altered, truncated or swapped)')
   if (!bytesEqual(chunkIdOf(sodium, keys.idKey, plain), chunkId)) throw chunkCorrupt(shortHex(chunkId), shortHex(packId), 'content does not match its id')
   return plain

@@ -30,6 +30,20 @@ test('a sealed pack reads back whole and chunk by chunk from byte ranges', (t) =
   t.is(pack.bytes.length, padmeLength(pack.bytes.length))
 })
 
+test('a chunk opens into memory the caller gives (dirty memory is fully overwritten); memory of another size is CHUNK_CORRUPT', (t) => {
+  const pack = buildPack(sample)
+  const entries = readPackIndex(sodium, keys.packKey, pack.packId, pack.bytes)
+  entries.forEach((e, i) => {
+    const range = pack.bytes.subarray(e.offsetBytes, e.offsetBytes + e.sealedBytes)
+    const into = new Uint8Array(e.plainBytes).fill(0xa5)
+    t.is(openPackedChunk(sodium, keys, pack.packId, e.chunkId, range, into), into)
+    t.deepEqual(into, sample[i])
+    for (const wrong of [e.plainBytes - 1, e.plainBytes + 1]) {
+      t.throws(() => openPackedChunk(sodium, keys, pack.packId, e.chunkId, range, new Uint8Array(wrong)), { instanceOf: BackupError, code: 'CHUNK_CORRUPT' })
+    }
+  })
+})
+
 test('the pack contains none of its plaintext, and padding hides the exact size', (t) => {
   const marker = new TextEncoder().encode('QULOUD-PLAINTEXT-MARKER-'.repeat(100))
   const pack = buildPack([marker])

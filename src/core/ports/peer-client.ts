@@ -32,7 +32,11 @@ export interface PeerClient {
   putOwnerKey(keyBytes: Uint8Array): Promise<Uint8Array>
   store(o: { objectId: PackId; ownerNodeId: NodeId; commitment: string; merkleRoot: Uint8Array; ownerKeySha256: Uint8Array; bytes: Uint8Array }): Promise<Receipt>
   grantFetch(req: ProvenRequest): Promise<{ ticket: Uint8Array; expiresAtMs: number }>
-  fetch(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number }): Promise<Uint8Array>
+  /**
+   * An object or a byte range of it. With `into` (exactly `length` bytes), a range is read into
+   * that memory and returned as it: a caller restoring many ranges reuses its buffers.
+   */
+  fetch(objectId: PackId, ticket: Uint8Array, range?: { offset: number; length: number; into?: Uint8Array }): Promise<Uint8Array>
   delete(req: ProvenRequest): Promise<PackId[]>
   /** Leaves of one object by index; auditMany() asks for several objects, by index or by seed. */
   audit(objectId: PackId, leafIndices: number[]): Promise<{ sizeBytes: number; proofs: MerkleProof[] }>

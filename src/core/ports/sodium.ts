@@ -12,8 +12,12 @@ export interface Sodium {
   aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array
   /** aeadSeal() writing ciphertext || tag into out[offset…]; returns the bytes written. */
   aeadSealInto(out: Uint8Array, offset: number, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): number
-  /** Inverse of aeadSeal(); null when the tag does not verify. */
-  aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array | null
+  /**
+   * Inverse of aeadSeal(); null when the tag does not verify. With `into` (exactly the plaintext's
+   * length, else null), the plaintext is written there and `into` returned; after a failed tag its
+   * content is unspecified.
+   */
+  aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array, into?: Uint8Array): Uint8Array | null
   /** BLAKE2b with outputBytes in 16..64, optionally keyed (key 16..64 bytes). */
   blake2b(input: Uint8Array, outputBytes: number, key?: Uint8Array): Uint8Array
   sha256(input: Uint8Array): Uint8Array

@@ -36,7 +36,7 @@ export interface WriteAtomicOptions {
   direct?: DirectWrite
 }
 
-/** A new file for writing, with O_DIRECT when asked and the file system takes it (tmpfs does not). */
+/** A new file for writing, with O_DIRECT when asked and the file system takes it (some refuse it at open with EINVAL). */
 async function openNew(path: string, mode: number, direct: boolean): Promise<{ fh: FileHandle; direct: boolean }> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
   if (direct && constants.O_DIRECT !== undefined) {

@@ -95,12 +95,14 @@ export class ChunkFetcher {
     const rest: PackId[] = []
     for (const id of packIds) {
       const peer = this.#assigned.get(toHex(id))
-      if (peer === undefined) rest.push(id)
-      else byPeer.set(peer, [...(byPeer.get(peer) ?? []), id])
+      const list = peer === undefined ? rest : (byPeer.get(peer) ?? [])
+      if (peer !== undefined && list.length === 0) byPeer.set(peer, list)
+      list.push(id)
     }
-    const out: PackId[] = []
     const lists = [...byPeer.values()]
-    for (let i = 0; out.length + rest.length < packIds.length; i++) for (const l of lists) if (i < l.length) out.push(l[i] as PackId)
+    const longest = Math.max(0, ...lists.map((l) => l.length))
+    const out: PackId[] = []
+    for (let i = 0; i < longest; i++) for (const l of lists) if (i < l.length) out.push(l[i] as PackId)
     return [...out, ...rest]
   }
 

@@ -199,9 +199,14 @@ static napi_value merkle_root(napi_env env, napi_callback_info info) {
   return arr ? arr : fail(env, "out of memory");
 }
 
-/* One merkleRootAsync call. Bytes in a SharedArrayBuffer are hashed where they are (such a buffer
- * cannot be detached; `keep` holds it alive); any other buffer could be transferred away while
- * the pool reads it, so its bytes are copied first. */
+/* Direct writes move whole blocks of this many bytes (a page; a multiple of any disk's logical
+ * block size), from memory aligned to it, at offsets that are multiples of it. */
+#define DIRECT_ALIGN 4096
+
+/* What every job on the libuv thread pool holds: its work, the promise it settles, and the bytes
+ * it reads. Bytes in a SharedArrayBuffer are read where they are (such a buffer cannot be
+ * detached; `keep` holds it alive); any other buffer could be transferred away while the pool
+ * reads it, so its bytes are copied first, into page-aligned memory. */
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
@@ -209,6 +214,61 @@ typedef struct {
   const uint8_t *data;
   uint8_t *owned;
   size_t size;
+} pool_job;
+
+/* Takes the bytes of `array` (whose data and buffer kind the caller looked up) for the job. */
+static int hold_bytes(napi_env env, pool_job *job, napi_value array, void *data, size_t size, bool plain) {
+  job->size = size;
+  job->data = data;
+  if (!plain) return napi_create_reference(env, array, 1, &job->keep) == napi_ok;
+  if (size == 0) return 1;
+  if (posix_memalign((void **)&job->owned, DIRECT_ALIGN, size) != 0) {
+    job->owned = NULL;
+    return 0;
+  }
+  memcpy(job->owned, data, size);
+  job->data = job->owned;
+  return 1;
+}
+
+/* Frees what a job holds, and the job itself (`job` is the start of the whole job struct). */
+static void end_job(napi_env env, pool_job *job) {
+  if (job->work) napi_delete_async_work(env, job->work);
+  if (job->keep) napi_delete_reference(env, job->keep);
+  free(job->owned);
+  free(job);
+}
+
+/* Queues a job whose bytes are held; returns its promise, or throws `what` and frees the job. */
+static napi_value queue_job(napi_env env, pool_job *job, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete, const char *what) {
+  napi_value promise, resource;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok || napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource) != napi_ok ||
+      napi_create_async_work(env, NULL, resource, execute, complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) {
+    /* Only reachable when the runtime itself is failing; the promise, if made, is left pending. */
+    end_job(env, job);
+    return fail(env, what);
+  }
+  return promise;
+}
+
+/* Resolves the job's promise with `value`, or (when NULL) rejects it with an Error of `message`
+ * and, when given, `code`; then ends the job. */
+static void settle(napi_env env, pool_job *job, napi_value value, const char *code, const char *message) {
+  if (value) {
+    napi_resolve_deferred(env, job->deferred, value);
+  } else {
+    napi_value msg, code_value = NULL, err;
+    napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+    if (code) napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
+    napi_create_error(env, code_value, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
+  }
+  end_job(env, job);
+}
+
+/* One merkleRootAsync call. */
+typedef struct {
+  pool_job base;
   uint8_t root[32];
   int status;
 } root_job;
@@ -216,25 +276,13 @@ typedef struct {
 static void root_execute(napi_env env, void *p) {
   (void)env;
   root_job *job = p;
-  job->status = compute_root(job->data, job->size, job->root);
+  job->status = compute_root(job->base.data, job->base.size, job->root);
 }
 
 static void root_complete(napi_env env, napi_status status, void *p) {
   root_job *job = p;
-  napi_value value = NULL;
-  if (status == napi_ok && job->status == 0) value = bytes32(env, job->root);
-  if (value) {
-    napi_resolve_deferred(env, job->deferred, value);
-  } else {
-    napi_value msg, err;
-    napi_create_string_utf8(env, status == napi_ok ? "out of memory" : "the Merkle root was cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_reject_deferred(env, job->deferred, err);
-  }
-  if (job->keep) napi_delete_reference(env, job->keep);
-  napi_delete_async_work(env, job->work);
-  free(job->owned);
-  free(job);
+  napi_value value = status == napi_ok && job->status == 0 ? bytes32(env, job->root) : NULL;
+  settle(env, &job->base, value, NULL, status == napi_ok ? "out of memory" : "the Merkle root was cancelled");
 }
 
 static napi_value merkle_root_async(napi_env env, napi_callback_info info) {
@@ -251,30 +299,11 @@ static napi_value merkle_root_async(napi_env env, napi_callback_info info) {
   if (size == 0) return fail(env, "an empty object has no Merkle tree");
   root_job *job = calloc(1, sizeof *job);
   if (!job) return fail(env, "out of memory");
-  job->size = size;
-  if (plain) {
-    job->owned = malloc(size);
-    if (!job->owned) {
-      free(job);
-      return fail(env, "out of memory");
-    }
-    memcpy(job->owned, obj_p, size);
-    job->data = job->owned;
-  } else {
-    job->data = obj_p;
+  if (!hold_bytes(env, &job->base, argv[0], obj_p, size, plain)) {
+    end_job(env, &job->base);
+    return fail(env, "out of memory");
   }
-  napi_value promise, name;
-  if ((!plain && napi_create_reference(env, argv[0], 1, &job->keep) != napi_ok) || napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "quloud:merkleRoot", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, root_execute, root_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) {
-    /* Only reachable when the runtime itself is failing; the promise, if made, is left pending. */
-    if (job->work) napi_delete_async_work(env, job->work);
-    if (job->keep) napi_delete_reference(env, job->keep);
-    free(job->owned);
-    free(job);
-    return fail(env, "the Merkle root could not be queued");
-  }
-  return promise;
+  return queue_job(env, &job->base, "quloud:merkleRoot", root_execute, root_complete, "the Merkle root could not be queued");
 }
 
 static napi_value copy(napi_env env, napi_callback_info info) {
@@ -292,22 +321,15 @@ static napi_value copy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Direct writes move whole blocks of this many bytes (a page; a multiple of any disk's logical
- * block size), from memory aligned to it, at offsets that are multiples of it. */
-#define DIRECT_ALIGN 4096
 /* Unaligned bytes go through a per-thread bounce buffer this big (one allocation per pool thread
  * for the life of the process: reused memory costs no page faults). */
 #define BOUNCE_BYTES (4u << 20)
 static _Thread_local uint8_t *bounce;
 
+/* One writeAll call. */
 typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  napi_ref keep;
+  pool_job base;
   int fd;
-  const uint8_t *data;
-  uint8_t *owned;
-  size_t size;
   size_t direct_bytes;
   int err;
 } write_job;
@@ -334,9 +356,9 @@ static void write_execute(napi_env env, void *p) {
 #ifdef O_DIRECT
   if (flags & O_DIRECT) {
     if (!bounce && posix_memalign((void **)&bounce, DIRECT_ALIGN, BOUNCE_BYTES) != 0) bounce = NULL;
-    while (bounce && job->size - off >= DIRECT_ALIGN) {
-      size_t n = (job->size - off) & ~(size_t)(DIRECT_ALIGN - 1);
-      const uint8_t *from = job->data + off;
+    while (bounce && job->base.size - off >= DIRECT_ALIGN) {
+      size_t n = (job->base.size - off) & ~(size_t)(DIRECT_ALIGN - 1);
+      const uint8_t *from = job->base.data + off;
       if ((uintptr_t)from % DIRECT_ALIGN != 0) {
         if (n > BOUNCE_BYTES) n = BOUNCE_BYTES;
         memcpy(bounce, from, n);
@@ -354,13 +376,13 @@ static void write_execute(napi_env env, void *p) {
     }
     job->direct_bytes = off;
     /* The last partial block (or all of it, if refused) through the page cache. */
-    if (off < job->size && fcntl(job->fd, F_SETFL, flags & ~O_DIRECT) != 0) {
+    if (off < job->base.size && fcntl(job->fd, F_SETFL, flags & ~O_DIRECT) != 0) {
       job->err = errno;
       return;
     }
   }
 #endif
-  job->err = write_buffered(job->fd, job->data, job->size, off);
+  job->err = write_buffered(job->fd, job->base.data, job->base.size, off);
 }
 
 static const char *errno_name(int e) {
@@ -380,20 +402,8 @@ static const char *errno_name(int e) {
 static void write_complete(napi_env env, napi_status status, void *p) {
   write_job *job = p;
   napi_value value = NULL;
-  if (status == napi_ok && job->err == 0 && napi_create_double(env, (double)job->direct_bytes, &value) == napi_ok) {
-    napi_resolve_deferred(env, job->deferred, value);
-  } else {
-    napi_value msg, code, err;
-    const char *name = errno_name(job->err);
-    napi_create_string_utf8(env, status != napi_ok ? "the write was cancelled" : strerror(job->err), NAPI_AUTO_LENGTH, &msg);
-    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-    napi_create_error(env, code, msg, &err);
-    napi_reject_deferred(env, job->deferred, err);
-  }
-  if (job->keep) napi_delete_reference(env, job->keep);
-  napi_delete_async_work(env, job->work);
-  free(job->owned);
-  free(job);
+  if (status == napi_ok && job->err == 0 && napi_create_double(env, (double)job->direct_bytes, &value) != napi_ok) value = NULL;
+  settle(env, &job->base, value, errno_name(job->err), status != napi_ok ? "the write was cancelled" : strerror(job->err));
 }
 
 static napi_value write_all(napi_env env, napi_callback_info info) {
@@ -411,30 +421,12 @@ static napi_value write_all(napi_env env, napi_callback_info info) {
   write_job *job = calloc(1, sizeof *job);
   if (!job) return fail(env, "out of memory");
   job->fd = (int)fd;
-  job->size = size;
-  if (plain && size > 0) {
-    /* Page-aligned, so a direct write needs no bounce buffer. */
-    if (posix_memalign((void **)&job->owned, DIRECT_ALIGN, size) != 0) job->owned = NULL;
-    if (!job->owned) {
-      free(job);
-      return fail(env, "out of memory");
-    }
-    memcpy(job->owned, data, size);
-    job->data = job->owned;
-  } else {
-    job->data = data;
+  /* Copied bytes are page-aligned, so a direct write needs no bounce buffer for them. */
+  if (!hold_bytes(env, &job->base, argv[1], data, size, plain)) {
+    end_job(env, &job->base);
+    return fail(env, "out of memory");
   }
-  napi_value promise, name;
-  if ((!plain && napi_create_reference(env, argv[1], 1, &job->keep) != napi_ok) || napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "quloud:writeAll", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, write_execute, write_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) {
-    if (job->work) napi_delete_async_work(env, job->work);
-    if (job->keep) napi_delete_reference(env, job->keep);
-    free(job->owned);
-    free(job);
-    return fail(env, "the write could not be queued");
-  }
-  return promise;
+  return queue_job(env, &job->base, "quloud:writeAll", write_execute, write_complete, "the write could not be queued");
 }
 
 NAPI_MODULE_INIT() {

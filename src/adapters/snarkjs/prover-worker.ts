@@ -19,7 +19,12 @@ Object.defineProperty(workerThreads, 'isMainThread', { value: true, configurable
 const { WitnessCalculatorBuilder } = await import('circom_runtime')
 const { Groth16Prover } = await import('./groth16-prover.js')
 const { buildBn128 } = await import('ffjavascript')
-const curve = await buildBn128()
+const { nativeMsm } = await import('./native-msm.js')
+// With the native multi-exponentiations (on libuv's threads), the curve's WASM only runs the small
+// FFTs of the quotient: on this thread, without a pool of its own (each pool worker is another
+// isolate with its own WASM memory: about 60 MB and a second of CPU to start, for FFTs of a few
+// milliseconds). Without them, the WASM multi-exponentiations need the pool.
+const curve = await buildBn128(nativeMsm() !== null)
 Object.defineProperty(workerThreads, 'isMainThread', { value: false, configurable: true })
 
 let calculator: Awaited<ReturnType<typeof WitnessCalculatorBuilder>> | null = null
@@ -55,8 +60,8 @@ port.on('message', async (msg: any) => {
     return
   }
   try {
-    // One worker keeps both cores busy: the multi-exponentiations run on libuv's threads and the
-    // FFTs on the curve's own thread pool, and several proofs in flight interleave.
+    // One worker keeps both cores busy: the multi-exponentiations run on libuv's threads while
+    // this thread computes the next proof's witness and FFTs; several proofs in flight interleave.
     const { proof, publicSignals } = await prover.prove(wtns)
     port.postMessage({ rid: msg.rid, proof, publicSignals })
   } catch (err) {

@@ -14,8 +14,8 @@ interface Slot {
 }
 
 /**
- * Prover daemon: a bounded pool of worker threads (one by default, whose curve code uses every
- * core), each holding the witness calculator and the owner's proving key, so proofs never run on
+ * Prover daemon: a bounded pool of worker threads (one by default, whose multi-exponentiations
+ * run in C on libuv's threads and so use every core), each holding the witness calculator and the owner's proving key, so proofs never run on
  * the event loop. Requests go to the least-loaded worker; idle workers do not keep the process
  * alive.
  */

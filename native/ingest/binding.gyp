@@ -5,7 +5,8 @@
       "sources": ["ingest.c"],
       "cflags": ["-O3", "-std=c11"],
       "cflags!": ["-O2"],
-      "defines": ["NAPI_VERSION=8"]
+      "defines": ["NAPI_VERSION=8"],
+      "libraries": ["-lm"]
     }
   ]
 }

@@ -56,7 +56,7 @@ import { nodeMetrics } from './metrics.js'
 import { PromMetricsExporter } from '../adapters/prometheus/prom-metrics-exporter.js'
 import type { SettingsView } from '../web/pages.js'
 import { PeerPool } from './owner/peer-pool.js'
-import { FsRestoreTarget } from '../adapters/fs/fs-restore-target.js'
+import { FsRestoreTarget, type FsRestoreTargetOptions } from '../adapters/fs/fs-restore-target.js'
 import { NodeCronScheduler } from '../adapters/cron/node-cron-scheduler.js'
 import { ChokidarWatcher } from '../adapters/chokidar/chokidar-watcher.js'
 import { BackupError } from '../core/errors.js'
@@ -79,6 +79,12 @@ function nativeCopy(): Pick<IngestDeps, 'copyBytes'> {
 function packStore(root: string): FsObjectStore {
   const native = nativeIngest()
   return new FsObjectStore(root, native ? { directWrite: native.writeAll } : {})
+}
+
+/** Restored files are finished in one native step each when the native module was built. */
+function restoreOptions(): FsRestoreTargetOptions {
+  const native = nativeIngest()
+  return native ? { finishFile: native.finishFile } : {}
 }
 
 /** The owner ingest pipeline on real adapters, for the daemon and the ingest benchmark. */
@@ -342,7 +348,7 @@ export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: Node
     pool, poseidon: await CircomlibPoseidon.create(),
     makeProver: (pk) => new SnarkjsProver(pk),
     sourceFor: (path) => new FsSource(path),
-    openTarget: (dir) => FsRestoreTarget.open(dir),
+    openTarget: (dir) => FsRestoreTarget.open(dir, restoreOptions()),
     scheduler: new NodeCronScheduler(), watcher: new ChokidarWatcher(), dataDir,
     owner: ownerKeys, ...(o.masterKey && !ownerKeys ? { lockedReason: 'the owner has no proof keys yet: run "quloud proof-setup", then restart the node' } : {}), catchUpIntervalMs: o.catchUpSeconds * 1000, watchDebounceMs: o.watchDebounceSeconds * 1000,
     auditSchedule: o.auditSchedule ?? null, auditDeadlineMs: (o.auditDeadlineSeconds ?? DEFAULTS.auditDeadlineSeconds) * 1000,

@@ -8,7 +8,8 @@ import { PeerPool } from '../../src/app/owner/peer-pool.js'
 import { SqliteIndexStore } from '../../src/adapters/sqlite/sqlite-index-store.js'
 import { FsObjectStore } from '../../src/adapters/fs/fs-object-store.js'
 import { FsSource } from '../../src/adapters/fs/fs-source.js'
-import { FsRestoreTarget } from '../../src/adapters/fs/fs-restore-target.js'
+import { FsRestoreTarget, type FsRestoreTargetOptions } from '../../src/adapters/fs/fs-restore-target.js'
+import { nativeIngest, type NativeIngest } from '../../src/adapters/sodium/native-ingest.js'
 import { SystemClock } from '../../src/adapters/system/system-clock.js'
 import { WorkerChunkSealer } from '../../src/adapters/sodium/worker-chunk-sealer.js'
 import { CircomlibPoseidon } from '../../src/adapters/snarkjs/circomlib-poseidon.js'
@@ -26,6 +27,13 @@ const shareId = asShareId(new Uint8Array(16).fill(5))
 const keys = deriveShareKeys(sodium, new Uint8Array(32).fill(5))
 const clock = new SystemClock()
 const poseidon = await CircomlibPoseidon.create()
+
+/** Paths under `dir` that descriptors of this process still point to (tests run side by side, so
+ * a count of open descriptors would say nothing). */
+async function openUnder(dir: string): Promise<string[]> {
+  const open = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(join('/proc/self/fd', fd)).catch(() => '')))
+  return open.filter((p) => p.startsWith(dir))
+}
 
 /** The owner side without peers: packs stay in the local spool, which the fetcher reads first. */
 async function setup(t: ExecutionContext) {
@@ -46,7 +54,13 @@ async function setup(t: ExecutionContext) {
   return { dir, index, spool, ingest, fetcher, restore: new RestoreService(sodium) }
 }
 
-test('a snapshot restores byte for byte with modes, mtimes, symlinks, empty files and folders', async (t) => {
+// Files are finished (mode, times, close, rename) by the native module in one step, or in four.
+const finishings: Array<[string, FsRestoreTargetOptions]> = [
+  ['finished natively', { finishFile: (nativeIngest() as NativeIngest).finishFile }],
+  ['finished in four steps', {}],
+]
+
+for (const [how, targetOpts] of finishings) test(`a snapshot restores byte for byte with modes, mtimes, symlinks, empty files and folders (${how})`, async (t) => {
   const s = await setup(t)
   const src = join(s.dir, 'src')
   await writeTree(src, { 'a.txt': 'alpha', 'empty.bin': '', 'deep/er/x.bin': sampleBytes(1, 3_000_000), 'ünï/cödé.txt': 'ü', 'emptydir/': {} })
@@ -57,7 +71,7 @@ test('a snapshot restores byte for byte with modes, mtimes, symlinks, empty file
   const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
   t.is(content.fileCount, 4)
   const out = join(s.dir, 'out')
-  const done = await s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out), fetcher: s.fetcher() })
+  const done = await s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out, targetOpts), fetcher: s.fetcher() })
   t.is(done.filesDone, 4)
   t.deepEqual(await readFile(join(out, 'deep/er/x.bin')), Buffer.from(sampleBytes(1, 3_000_000)))
   t.is((await readFile(join(out, 'ünï/cödé.txt'), 'utf8')), 'ü')
@@ -69,9 +83,22 @@ test('a snapshot restores byte for byte with modes, mtimes, symlinks, empty file
   t.is(Math.round(a.mtimeMs), 1_600_000_000_500)
   // One file of a folder, by path; an unknown path is NOT_FOUND.
   const one = join(s.dir, 'one')
-  await s.restore.restore({ keys, root: content.root, paths: ['deep/er/x.bin'], target: await FsRestoreTarget.open(one), fetcher: s.fetcher() })
+  await s.restore.restore({ keys, root: content.root, paths: ['deep/er/x.bin'], target: await FsRestoreTarget.open(one, targetOpts), fetcher: s.fetcher() })
   t.deepEqual(await readdir(join(one, 'deep')), ['er'])
   await t.throwsAsync(s.restore.restore({ keys, root: content.root, paths: ['nope'], target: await FsRestoreTarget.open(join(s.dir, 'x')), fetcher: s.fetcher() }), { instanceOf: BackupError, code: 'NOT_FOUND' })
+})
+
+for (const [how, targetOpts] of finishings) test(`a file that cannot be finished (a folder in the way) fails with IO_FAILED, leaves no temp file and no open descriptor (${how})`, async (t) => {
+  const s = await setup(t)
+  const src = join(s.dir, 'src')
+  await writeTree(src, { 'f.txt': 'data' })
+  const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
+  const out = join(s.dir, 'out')
+  await mkdir(join(out, 'f.txt', 'inside'), { recursive: true })
+  await t.throwsAsync(s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out, targetOpts), fetcher: s.fetcher() }), { instanceOf: BackupError, code: 'IO_FAILED', message: /f\.txt/ })
+  t.deepEqual(await readdir(out), ['f.txt'])
+  t.deepEqual(await readdir(join(out, 'f.txt')), ['inside'])
+  t.deepEqual(await openUnder(out), [])
 })
 
 test('a manifest naming "../" is refused with PATH_UNSAFE and nothing is written outside the target', async (t) => {
@@ -114,13 +141,19 @@ test('a flipped bit in a pack fails the restore with a coded error naming the ob
   const packHex = Buffer.from(dataPack.packId).toString('hex')
   const rel = (await readdir(join(s.dir, 'spool'), { recursive: true })).find((f) => f.endsWith(packHex)) as string
   const bytes = await readFile(join(s.dir, 'spool', rel))
-  bytes[1000] = (bytes[1000] as number) ^ 1
+  // The file's last chunk: its first chunk is written by then, so a half file is open.
+  const chunks = s.index.listChunks(shareId).filter((c) => Buffer.from(c.packId).equals(dataPack.packId) && c.plainBytes > 100_000)
+  t.true(chunks.length >= 2)
+  const last = chunks.reduce((a, b) => (b.offsetBytes > a.offsetBytes ? b : a))
+  const at = last.offsetBytes + Math.floor(last.sealedBytes / 2)
+  bytes[at] = (bytes[at] as number) ^ 1
   await writeFile(join(s.dir, 'spool', rel), bytes)
   const out = join(s.dir, 'out')
   const err = await t.throwsAsync(s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out), fetcher: s.fetcher() }), { instanceOf: BackupError })
   t.true(['CHUNK_CORRUPT', 'OBJECT_CORRUPT'].includes(err?.code ?? ''))
   t.true(err?.message.includes(packHex.slice(0, 8)), err?.message)
   t.deepEqual(await readdir(out), [])
+  t.deepEqual(await openUnder(out), [], 'the half file was closed')
 })
 
 test('a file that keeps changing while read is left out of the snapshot with its reason; its last good version stays', async (t) => {

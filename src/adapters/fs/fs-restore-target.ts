@@ -1,4 +1,6 @@
-import { chmod, lstat, mkdir, open, rename, rm, symlink, lutimes, utimes, type FileHandle } from 'node:fs/promises'
+import { chmod, lstat, mkdir, rename, rm, symlink, lutimes, utimes } from 'node:fs/promises'
+import { close, fchmod, futimes, open, write } from 'node:fs'
+import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { RestoreFileWriter, RestoreTarget } from '../../core/ports/restore-target.js'
@@ -8,14 +10,34 @@ import { isNotFound } from './fs-util.js'
 /** Strips setuid and setgid: a restore never creates files that run with another user's rights. */
 const SAFE_MODE = 0o1777
 
+const openFd = promisify(open)
+const writeFd = promisify(write)
+const closeFd = promisify(close)
+const fchmodFd = promisify(fchmod)
+const futimesFd = promisify(futimes)
+
+/**
+ * Sets a finished file's mode and times, closes `fd` (in every case) and renames the file, in one
+ * trip to the I/O threads: the native ingest module's finishFile. Rejects with an errno-coded Error.
+ */
+export type FinishFile = (fd: number, mode: number, mtimeMs: number, from: string, to: string) => Promise<void>
+
+export interface FsRestoreTargetOptions {
+  /** Finishes each file in one step instead of four (many small files restore much faster). */
+  finishFile?: FinishFile
+}
+
 /** RestoreTarget over a local folder, refusing to follow any symlink below its root. */
 export class FsRestoreTarget implements RestoreTarget {
   /** Folders already checked (or made) in this restore. */
   readonly #checked = new Set<string>([''])
 
-  private constructor(readonly root: string) {}
+  private constructor(
+    readonly root: string,
+    private readonly opts: FsRestoreTargetOptions,
+  ) {}
 
-  static async open(root: string): Promise<FsRestoreTarget> {
+  static async open(root: string, opts: FsRestoreTargetOptions = {}): Promise<FsRestoreTarget> {
     try {
       await mkdir(root, { recursive: true })
       const st = await lstat(root)
@@ -24,7 +46,7 @@ export class FsRestoreTarget implements RestoreTarget {
       if (err instanceof Error && err.name === 'BackupError') throw err
       throw ioFailed(`creating the restore target ${root}`, err)
     }
-    return new FsRestoreTarget(root)
+    return new FsRestoreTarget(root, opts)
   }
 
   #abs(parts: readonly string[]): string {
@@ -55,19 +77,27 @@ export class FsRestoreTarget implements RestoreTarget {
     await this.makeDir(parts.slice(0, -1))
     const final = this.#abs(parts)
     const tmp = join(this.#abs(parts.slice(0, -1)), `.${parts[parts.length - 1]?.slice(0, 180)}.quloud-${randomBytes(6).toString('hex')}`)
-    let fh: FileHandle
+    // A plain descriptor, not a FileHandle: finishFile closes it, and a FileHandle would again.
+    let fd: number
     try {
-      fh = await open(tmp, 'wx', 0o600)
+      fd = await openFd(tmp, 'wx', 0o600)
     } catch (err) {
       throw ioFailed(`creating ${parts.join('/')}`, err)
     }
+    const finish = this.opts.finishFile
     let written = 0
     let done = false
+    let closed = false
+    const discard = async () => {
+      if (!closed) await closeFd(fd).catch(() => {})
+      closed = true
+      await rm(tmp, { force: true })
+    }
     return {
       async write(offset, bytes) {
         let at = 0
         while (at < bytes.length) {
-          const { bytesWritten } = await fh.write(bytes, at, bytes.length - at, offset + at)
+          const { bytesWritten } = await writeFd(fd, bytes, at, bytes.length - at, offset + at)
           at += bytesWritten
         }
         written += bytes.length
@@ -77,21 +107,26 @@ export class FsRestoreTarget implements RestoreTarget {
         try {
           // A new file written at disjoint places that add up to its size is exactly that long.
           if (written !== sizeBytes) throw new Error(`wrote ${written} of ${sizeBytes} bytes`)
-          await fh.chmod(mode & SAFE_MODE)
-          await fh.utimes(mtimeMs / 1000, mtimeMs / 1000)
-          await fh.close()
-          await rename(tmp, final)
+          if (finish) {
+            const finished = finish(fd, mode & SAFE_MODE, mtimeMs, tmp, final)
+            closed = true // the descriptor is finishFile's from here, closed whatever happens
+            await finished
+          } else {
+            await fchmodFd(fd, mode & SAFE_MODE)
+            await futimesFd(fd, mtimeMs / 1000, mtimeMs / 1000)
+            closed = true
+            await closeFd(fd)
+            await rename(tmp, final)
+          }
         } catch (err) {
-          await fh.close().catch(() => {})
-          await rm(tmp, { force: true })
+          await discard()
           throw ioFailed(`writing ${parts.join('/')}`, err)
         }
       },
       async abort() {
         if (done) return
         done = true
-        await fh.close().catch(() => {})
-        await rm(tmp, { force: true })
+        await discard()
       },
     }
   }

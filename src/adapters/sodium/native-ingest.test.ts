@@ -1,5 +1,5 @@
 import test from 'ava'
-import { closeSync, constants, openSync, readFileSync } from 'node:fs'
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { nativeIngest, type NativeIngest } from './native-ingest.js'
 import { findCut, gearTable, validateChunkSizes, type ChunkSizes } from '../../core/chunking/index.js'
@@ -175,4 +175,33 @@ test('writeAll rejects a bad file with its errno code and bad arguments with a T
   closeSync(fd)
   t.throws(() => native.writeAll(-1, new Uint8Array(1)), { instanceOf: TypeError })
   t.throws(() => native.writeAll(1, 'text' as unknown as Uint8Array), { instanceOf: TypeError })
+})
+
+test('finishFile sets mode and times, closes the descriptor and renames; a failed step is named, and the descriptor is closed anyway', async (t) => {
+  const dir = await tempDir(t)
+  const from = join(dir, '.tmp-a')
+  const fd = openSync(from, 'wx', 0o600)
+  writeFileSync(fd, 'restored')
+  await native.finishFile(fd, 0o640, 1_600_000_000_123.456, from, join(dir, 'a'))
+  t.throws(() => fstatSync(fd), { code: 'EBADF' }, 'closed')
+  t.false(existsSync(from))
+  const st = statSync(join(dir, 'a'), { bigint: true })
+  t.is(Number(st.mode & 0o7777n), 0o640)
+  t.is(st.mtimeNs, 1_600_000_000_123_456_000n)
+  t.is(st.atimeNs, 1_600_000_000_123_456_000n)
+  t.is(readFileSync(join(dir, 'a'), 'utf8'), 'restored')
+
+  // The rename fails (a non-empty folder is in the way): the file stays under its temp name.
+  mkdirSync(join(dir, 'b', 'inside'), { recursive: true })
+  const from2 = join(dir, '.tmp-b')
+  const fd2 = openSync(from2, 'wx', 0o600)
+  await t.throwsAsync(native.finishFile(fd2, 0o644, 1_600_000_000_000, from2, join(dir, 'b')), { code: 'EISDIR', message: /^rename: / })
+  t.throws(() => fstatSync(fd2), { code: 'EBADF' }, 'closed even so')
+  t.true(existsSync(from2))
+  // A bad descriptor fails at the first step.
+  await t.throwsAsync(native.finishFile(fd2, 0o644, 0, from2, join(dir, 'c')), { code: 'EBADF', message: /^fchmod: / })
+  t.throws(() => native.finishFile(-1, 0o644, 0, from2, join(dir, 'c')), { instanceOf: TypeError })
+  t.throws(() => native.finishFile(3, 0o10000, 0, from2, join(dir, 'c')), { instanceOf: TypeError })
+  t.throws(() => native.finishFile(3, 0o644, Number.NaN, from2, join(dir, 'c')), { instanceOf: TypeError })
+  t.throws(() => native.finishFile(3, 0o644, 0, '', join(dir, 'c')), { instanceOf: TypeError })
 })

@@ -20,6 +20,12 @@ export interface NativeIngest {
    * bytes are read in place and must not change until it settles; others are copied first.
    */
   writeAll(fd: number, bytes: Uint8Array): Promise<number>
+  /**
+   * fchmod(mode), both times set to mtimeMs, close(fd) (always), then rename(from, to), in one
+   * trip to the libuv thread pool. Rejects with an Error whose `code` is the errno name and whose
+   * message names the failed step.
+   */
+  finishFile(fd: number, mode: number, mtimeMs: number, from: string, to: string): Promise<void>
   /** target.set(source, offset) as one memcpy, also between shared buffers (TypeError if it does not fit). */
   copy(target: Uint8Array, offset: number, source: Uint8Array): void
 }

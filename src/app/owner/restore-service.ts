@@ -3,11 +3,12 @@ import type { PackId } from '../../core/ids.js'
 import { concatBytes, toHex } from '../../shared/bytes.js'
 import { notFound, invariant } from '../../core/errors.js'
 import { decodeTree, splitSharePath, type ChunkRef, type FileEntry, type TreeEntry } from '../../core/snapshot/index.js'
-import { openPackedChunk } from '../../core/pack/index.js'
+import { openPackedChunk, PACK_MAX_BYTES } from '../../core/pack/index.js'
 import type { ShareKeys } from '../../core/crypto/index.js'
 import type { Sodium } from '../../core/ports/sodium.js'
 import { Semaphore } from '../../shared/semaphore.js'
-import { BufferPool } from '../../shared/buffer-pool.js'
+import { BufferPool, type BufferPoolOptions } from '../../shared/buffer-pool.js'
+import { MAX_CHUNK_BYTES } from '../../core/chunking/index.js'
 import type { ChunkFetcher } from './chunk-fetcher.js'
 
 export interface RestoreProgress {
@@ -27,8 +28,8 @@ const PACK_CONCURRENCY = 3
  * a pool for each: a fresh buffer of megabytes per range and per chunk costs page faults and
  * zeroing, and pushes the garbage collector into full collections.
  */
-const RANGE_BUFFERS = { maxIdle: PACK_CONCURRENCY, maxIdleBytes: PACK_CONCURRENCY * 24 * 1024 * 1024, granule: 1024 * 1024, idleMs: 30_000 }
-const CHUNK_BUFFERS = { maxIdle: PACK_CONCURRENCY, maxIdleBytes: PACK_CONCURRENCY * 4 * 1024 * 1024, granule: 256 * 1024, idleMs: 30_000 }
+const RANGE_BUFFERS: Readonly<BufferPoolOptions> = { maxIdle: PACK_CONCURRENCY, maxIdleBytes: PACK_CONCURRENCY * PACK_MAX_BYTES, granule: 1024 * 1024, idleMs: 30_000 }
+const CHUNK_BUFFERS: Readonly<BufferPoolOptions> = { maxIdle: PACK_CONCURRENCY, maxIdleBytes: PACK_CONCURRENCY * MAX_CHUNK_BYTES, granule: 256 * 1024, idleMs: 30_000 }
 
 interface PlannedFile {
   parts: string[]

@@ -21,6 +21,22 @@ export function objectStoreContract(label: string, make: (t: ExecutionContext) =
     t.deepEqual(await store.getRange(id(1), 99_000, 1000), bytes.subarray(99_000))
   })
 
+  test(`${label} › a range read into the caller's buffer fills exactly its first bytes and returns a view of them`, async (t) => {
+    const store = await make(t)
+    const bytes = sampleBytes(6, 100_000)
+    await store.put(id(1), bytes)
+    const into = new Uint8Array(120_000).fill(0xee)
+    const got = await store.getRange(id(1), 0, bytes.length, into)
+    t.is(got.buffer, into.buffer)
+    t.is(got.byteOffset, into.byteOffset)
+    t.deepEqual(got, bytes)
+    t.true(into.subarray(bytes.length).every((b) => b === 0xee), 'nothing past the range is written')
+    const part = await store.getRange(id(1), 5000, 3000, into.subarray(7))
+    t.is(part.byteOffset, 7)
+    t.deepEqual(part, bytes.subarray(5000, 8000))
+    t.deepEqual(into.subarray(0, 7), bytes.subarray(0, 7), 'nothing before the view is written')
+  })
+
   test(`${label} › put is idempotent and keeps the first bytes`, async (t) => {
     const store = await make(t)
     const bytes = sampleBytes(2, 5000)
@@ -75,6 +91,9 @@ export function objectStoreContract(label: string, make: (t: ExecutionContext) =
     for (const [o, l] of [[-1, 1], [0, -1], [999, 2], [1001, 0], [0.5, 1], [Number.MAX_SAFE_INTEGER, 1]] as const) {
       await t.throwsAsync(store.getRange(id(5), o, l), { instanceOf: BackupError, code: 'INPUT_INVALID' }, `${o}+${l}`)
     }
+    const into = new Uint8Array(99).fill(7)
+    await t.throwsAsync(store.getRange(id(5), 0, 100, into), { instanceOf: BackupError, code: 'INPUT_INVALID' }, 'a buffer too short')
+    t.true(into.every((b) => b === 7), 'a buffer too short is not written')
     t.deepEqual(await store.get(id(5)), bytes)
   })
 

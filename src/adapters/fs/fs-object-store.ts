@@ -1,6 +1,6 @@
 import { mkdir, open, readdir, rm, stat, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ObjectStore, PutOptions } from '../../core/ports/object-store.js'
+import { checkRange, type ObjectStore, type PutOptions } from '../../core/ports/object-store.js'
 import { asPackId, type PackId } from '../../core/ids.js'
 import { inputInvalid, ioFailed, objectMissing } from '../../core/errors.js'
 import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
@@ -73,11 +73,9 @@ export class FsObjectStore extends Resource implements ObjectStore {
     }
   }
 
-  async getRange(id: PackId, offset: number, length: number): Promise<Uint8Array> {
+  async getRange(id: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     await this.open()
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-      throw inputInvalid('byte range must be non-negative integers')
-    }
+    checkRange(offset, length, into)
     let fh
     try {
       fh = await open(this.#path(id), 'r')
@@ -88,7 +86,7 @@ export class FsObjectStore extends Resource implements ObjectStore {
     try {
       const { size } = await fh.stat()
       if (offset + length > size) throw inputInvalid(`range ${offset}+${length} ends past object ${shortHex(id)} (${size} bytes)`)
-      const out = new Uint8Array(length)
+      const out = into ? into.subarray(0, length) : new Uint8Array(length)
       let done = 0
       while (done < length) {
         const { bytesRead } = await fh.read(out, done, length - done, offset + done)

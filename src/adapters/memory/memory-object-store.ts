@@ -1,4 +1,4 @@
-import type { ObjectStore, PutOptions } from '../../core/ports/object-store.js'
+import { checkRange, type ObjectStore, type PutOptions } from '../../core/ports/object-store.js'
 import { asPackId, type PackId } from '../../core/ids.js'
 import { inputInvalid, objectMissing } from '../../core/errors.js'
 import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
@@ -23,13 +23,13 @@ export class MemoryObjectStore implements ObjectStore {
     return this.#get(id).slice()
   }
 
-  async getRange(id: PackId, offset: number, length: number): Promise<Uint8Array> {
+  async getRange(id: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const b = this.#get(id)
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-      throw inputInvalid('byte range must be non-negative integers')
-    }
+    checkRange(offset, length, into)
     if (offset + length > b.length) throw inputInvalid(`range ${offset}+${length} ends past object ${shortHex(id)} (${b.length} bytes)`)
-    return b.slice(offset, offset + length)
+    if (!into) return b.slice(offset, offset + length)
+    into.set(b.subarray(offset, offset + length))
+    return into.subarray(0, length)
   }
 
   async size(id: PackId): Promise<number> {

@@ -10,6 +10,8 @@ import { receiptToJson } from '../../core/protocol/index.js'
 import { choosePeers, siteOf } from '../../core/replication/index.js'
 import { shortHex, toHex, utf8 } from '../../shared/bytes.js'
 import { Semaphore } from '../../shared/semaphore.js'
+import { BufferPool, type BufferPoolOptions, type PooledBytes } from '../../shared/buffer-pool.js'
+import { PACK_MAX_BYTES } from '../../core/pack/index.js'
 import { TokenBucket } from '../../shared/token-bucket.js'
 import type { PeerPool } from './peer-pool.js'
 import type { OwnerKeys } from './owner-keys.js'
@@ -30,6 +32,13 @@ export interface ReplicationResult {
 
 /** Packs uploaded at once; each goes to its peers in parallel. */
 const PACK_CONCURRENCY = 2
+/**
+ * The packs being uploaded are read into these few buffers, reused from pack to pack: a fresh
+ * 16 MiB buffer per pack lives until a full garbage collection, and nine of them were alive at
+ * once at the peak of a 1 GiB backup. One size (the largest pack) so any pack fits any buffer;
+ * the pages past a pack's end are never touched.
+ */
+const UPLOAD_BUFFERS: Readonly<BufferPoolOptions> = { maxIdle: PACK_CONCURRENCY, maxIdleBytes: PACK_CONCURRENCY * PACK_MAX_BYTES, granule: PACK_MAX_BYTES, idleMs: 30_000 }
 
 /** Replica states that count as a copy. */
 export const GOOD_REPLICA = new Set(['stored', 'healthy'])
@@ -43,6 +52,7 @@ export const GOOD_REPLICA = new Set(['stored', 'healthy'])
 export class Replicator {
   /** The owner's upload limit over all peers (absent: none). */
   readonly #bucket: TokenBucket | null
+  readonly #buffers = new BufferPool(UPLOAD_BUFFERS)
 
   constructor(private readonly deps: { index: IndexStore; spool: ObjectStore; pool: PeerPool; poseidon: Poseidon; clock: Clock; log: Logger; uploadLimitBytesPerSec?: number }) {
     const limit = deps.uploadLimitBytesPerSec ?? 0
@@ -79,9 +89,12 @@ export class Replicator {
     await Promise.all(
       todo.map(async (pack) => {
         const release = await limit.acquire()
+        let buffer: PooledBytes | null = null
         try {
           const have = holders.get(toHex(pack.packId)) ?? new Set<string>()
-          const bytes = await spool.get(pack.packId)
+          const size = await spool.size(pack.packId)
+          buffer = this.#buffers.take(size)
+          const bytes = await spool.getRange(pack.packId, 0, size, buffer.bytes)
           const commitment = commitmentOf(this.deps.poseidon, keys.proofKey, idToField(pack.packId)).toString()
           for (;;) {
             const want = share.copies - have.size
@@ -91,7 +104,8 @@ export class Replicator {
             const holderSites = active.filter((p) => have.has(toHex(p.nodeId))).map((p) => siteOf(p.url))
             const targets = choosePeers(candidates.map((p) => ({ id: toHex(p.nodeId), load: load.get(toHex(p.nodeId)) ?? 0, score: p.audit.score, failedLast: p.audit.consecutiveFailures > 0, ...siteOf(p.url), peer: p })), want, holderSites).map((c) => c.peer)
             if (want <= 0 || targets.length === 0) break
-            await Promise.all(
+            // allSettled: a bug in one upload must not release the buffer while others read it.
+            const settled = await Promise.allSettled(
               targets.map(async (peer) => {
                 const hex = toHex(peer.nodeId)
                 load.set(hex, (load.get(hex) ?? 0) + 1)
@@ -108,6 +122,7 @@ export class Replicator {
                 }
               }),
             )
+            for (const s of settled) if (s.status === 'rejected') throw s.reason
           }
           holders.set(toHex(pack.packId), have)
           if (have.size >= share.copies) {
@@ -118,6 +133,8 @@ export class Replicator {
             short++
           }
         } finally {
+          // Every upload of the pack has settled (allSettled above): nothing reads it any more.
+          buffer?.release()
           progress.packsDone++
           progress.peers = used.size
           onProgress?.(progress)

@@ -1,4 +1,5 @@
 import type { PackId } from '../ids.js'
+import { inputInvalid } from '../errors.js'
 
 /**
  * Content store of whole objects (sealed packs), addressed by id. Never sees plaintext.
@@ -6,7 +7,9 @@ import type { PackId } from '../ids.js'
  * - put() MUST be idempotent: putting an id that exists is a no-op (ids are random or
  *   content-derived, so equal ids mean equal bytes).
  * - get()/getRange()/size() MUST reject with OBJECT_MISSING when the id is absent.
- * - getRange() MUST reject with INPUT_INVALID when the range is negative or ends past the object.
+ * - getRange() MUST reject with INPUT_INVALID when the range is negative or ends past the object,
+ *   or when `into` is given and is shorter than `length`. With `into`, the bytes are read into it
+ *   and the result is a view of its first `length` bytes (no memory of the store's own).
  * - delete() is idempotent.
  * - list() yields each id exactly once, in no particular order.
  * - put()'s `onWritten`, when given, MUST be called at most once, when the store no longer reads
@@ -21,9 +24,17 @@ export interface PutOptions {
 export interface ObjectStore {
   put(id: PackId, bytes: Uint8Array, opts?: PutOptions): Promise<void>
   get(id: PackId): Promise<Uint8Array>
-  getRange(id: PackId, offset: number, length: number): Promise<Uint8Array>
+  getRange(id: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>
   size(id: PackId): Promise<number>
   has(id: PackId): Promise<boolean>
   delete(id: PackId): Promise<void>
   list(): AsyncIterable<PackId>
+}
+
+/** The getRange() argument checks every store makes (INPUT_INVALID), before it looks at the object. */
+export function checkRange(offset: number, length: number, into?: Uint8Array): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw inputInvalid('byte range must be non-negative integers')
+  }
+  if (into !== undefined && into.length < length) throw inputInvalid(`a ${into.length}-byte buffer cannot take ${length} bytes`)
 }

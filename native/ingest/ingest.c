@@ -331,6 +331,21 @@ static napi_value copy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* pageGap(bytes): how many bytes from bytes[0] to the next DIRECT_ALIGN boundary of memory (0
+ * when it is on one), so a caller can carve an aligned view out of a buffer a little larger. */
+static napi_value page_gap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  void *data;
+  size_t len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || !typed(env, argv[0], napi_uint8_array, &data, &len)) {
+    return fail(env, "pageGap(bytes: Uint8Array)");
+  }
+  uintptr_t rem = (uintptr_t)data % DIRECT_ALIGN;
+  napi_create_uint32(env, rem == 0 ? 0 : (uint32_t)(DIRECT_ALIGN - rem), &out);
+  return out;
+}
+
 /* Unaligned bytes go through a per-thread bounce buffer this big (one allocation per pool thread
  * for the life of the process: reused memory costs no page faults). */
 #define BOUNCE_BYTES (4u << 20)
@@ -527,5 +542,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "merkleRootAsync", fn);
   napi_create_function(env, "copy", NAPI_AUTO_LENGTH, copy, NULL, &fn);
   napi_set_named_property(env, exports, "copy", fn);
+  napi_create_function(env, "pageGap", NAPI_AUTO_LENGTH, page_gap, NULL, &fn);
+  napi_set_named_property(env, exports, "pageGap", fn);
   return exports;
 }

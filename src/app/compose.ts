@@ -8,7 +8,7 @@ import { FsObjectStore } from '../adapters/fs/fs-object-store.js'
 import { FsSource } from '../adapters/fs/fs-source.js'
 import { SystemClock } from '../adapters/system/system-clock.js'
 import { WorkerChunkSealer } from '../adapters/sodium/worker-chunk-sealer.js'
-import { nativeIngest } from '../adapters/sodium/native-ingest.js'
+import { allocateAlignedShared, nativeIngest } from '../adapters/sodium/native-ingest.js'
 import { FsDataDir } from '../adapters/fs/fs-data-dir.js'
 import { HttpListener } from '../adapters/http/http-listener.js'
 import { JsonLogger, debugComponentsFromEnv, type LogLevel } from '../adapters/log/json-logger.js'
@@ -66,10 +66,13 @@ export function composeCrypto() {
   return { sodium: new SodiumNativeCrypto(), kdf: new Argon2PasswordKdf(), clock: new SystemClock() }
 }
 
-/** The native memcpy into pack memory, when the native ingest module was built. */
-function nativeCopy(): Pick<IngestDeps, 'copyBytes'> {
+/**
+ * With the native ingest module: its memcpy into pack memory, and page-aligned pack buffers (the
+ * spool writes them straight to disk).
+ */
+function nativePacking(): Pick<IngestDeps, 'copyBytes' | 'allocatePack'> {
   const native = nativeIngest()
-  return native ? { copyBytes: native.copy } : {}
+  return native ? { copyBytes: native.copy, allocatePack: allocateAlignedShared } : {}
 }
 
 /**
@@ -95,7 +98,7 @@ export async function composeIngest(paths: { indexPath: string; spoolDir: string
   const spool = packStore(paths.spoolDir)
   await spool.open()
   const sealer = new WorkerChunkSealer()
-  const ingest = new IngestService({ sodium, index, spool, clock, sealer, ...nativeCopy() })
+  const ingest = new IngestService({ sodium, index, spool, clock, sealer, ...nativePacking() })
   return {
     sodium,
     index,
@@ -344,7 +347,7 @@ export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: Node
   const pool = new PeerPool({ index, connect: (url, c) => new HttpsPeerClient(url, { sodium, clock, ...c }), identity: ownerKeys?.identity ?? o.identity, clock })
   const service = new OwnerService({
     sodium, clock, log: log.child({ component: 'owner' }), index, spool,
-    ingest: new IngestService({ sodium, index, spool, clock, sealer, ...nativeCopy() }),
+    ingest: new IngestService({ sodium, index, spool, clock, sealer, ...nativePacking() }),
     pool, poseidon: await CircomlibPoseidon.create(),
     makeProver: (pk) => new SnarkjsProver(pk),
     sourceFor: (path) => new FsSource(path),

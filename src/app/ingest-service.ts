@@ -8,7 +8,7 @@ import { BackupError, fileChanged, invariant, isBackupError, rethrowIfBug } from
 import type { ShareKeys } from '../core/crypto/index.js'
 import { DEFAULT_CHUNK_SIZES, gearTable, type ChunkSizes } from '../core/chunking/index.js'
 import type { ChunkSealer, SealingKeys, SealedChunk } from '../core/ports/chunk-sealer.js'
-import { PackBuilder, PACK_TARGET_BYTES, allocateShared, type CopyBytes, type SealedPack } from '../core/pack/index.js'
+import { PackBuffers, PackBuilder, PACK_TARGET_BYTES, allocateShared, type CopyBytes, type SealedPack } from '../core/pack/index.js'
 import { toHex } from '../shared/bytes.js'
 import { encodeTree, type ChunkRef, type SkippedFile, type TreeEntry } from '../core/snapshot/index.js'
 import { Semaphore } from '../shared/semaphore.js'
@@ -51,6 +51,12 @@ export interface IngestDeps {
   sealer: ChunkSealer
   /** Copies sealed chunks into pack memory (default: TypedArray set). */
   copyBytes?: CopyBytes
+  /**
+   * Makes pack buffers (default: allocateShared). They must be shared memory (helper threads
+   * hash packs in place); page-aligned ones let the spool write them past the page cache
+   * without a bounce copy.
+   */
+  allocatePack?: (bytes: number) => Uint8Array
 }
 
 /** What a snapshot run produced: the root manifest's chunks and what it saw. */
@@ -64,11 +70,12 @@ export interface SnapshotContent {
 
 export const DEFAULT_READ_CONCURRENCY = 32
 /**
- * Sealed packs waiting for their Merkle root, spool write and index commit; bounds memory to about
- * this many packs. Three keep the disk busy: a pack's write (with fsync) takes longer than filling
- * the next one, and writes in parallel overlap on the device.
+ * Sealed packs whose memory is still being hashed (Merkle root) or written to the spool; with the
+ * pack being filled, a run holds at most this many plus one pack buffers (#addAll). Two keep the
+ * disk busy now that packs go to disk by direct I/O, which returns as soon as the bytes are on the
+ * device (bench:ingest: the same time with 2 as with 3, and one 24 MiB buffer less).
  */
-const MAX_PACKS_IN_FLIGHT = 3
+export const MAX_PACKS_IN_FLIGHT = 2
 /**
  * Packs written but not yet synced and committed. Each holds no memory of ours, and waiting for
  * fsync (about 0.2 s per pack here) would otherwise hold up the pack buffers.
@@ -88,11 +95,16 @@ const sameFile = (a: FileRecord, b: SourceEntry) => a.sizeBytes === b.sizeBytes 
  * the spool; an interrupted run simply reads the unrecorded files again.
  */
 export class IngestService {
-  constructor(private readonly deps: IngestDeps) {}
+  /** Pack memory for every run: a run reuses the buffers of the runs before it. */
+  readonly #buffers: PackBuffers
+
+  constructor(private readonly deps: IngestDeps) {
+    this.#buffers = new PackBuffers(deps.allocatePack ?? allocateShared, MAX_PACKS_IN_FLIGHT + 1)
+  }
 
   /** Reads the share's files into packs and records them in the index (no manifests). */
   async ingest(shareId: ShareId, keys: ShareKeys, source: SourceFs, opts: IngestOptions = {}): Promise<IngestStats> {
-    const run = new IngestRun(this.deps, shareId, keys, source, opts)
+    const run = new IngestRun(this.deps, this.#buffers, shareId, keys, source, opts)
     await run.files()
     return run.finish()
   }
@@ -102,7 +114,7 @@ export class IngestService {
    * chunked and packed like data), all committed before it returns.
    */
   async snapshot(shareId: ShareId, keys: ShareKeys, source: SourceFs, opts: IngestOptions = {}): Promise<{ stats: IngestStats; content: SnapshotContent }> {
-    const run = new IngestRun(this.deps, shareId, keys, source, opts)
+    const run = new IngestRun(this.deps, this.#buffers, shareId, keys, source, opts)
     await run.files()
     const content = await run.manifests()
     return { stats: await run.finish(), content }
@@ -110,7 +122,7 @@ export class IngestService {
 
   /** Stores one blob (a catalog) as chunks in packs of the share; returns where they are. */
   async storeBlob(shareId: ShareId, keys: ShareKeys, bytes: Uint8Array): Promise<ChunkRef[]> {
-    const run = new IngestRun(this.deps, shareId, keys, null, {})
+    const run = new IngestRun(this.deps, this.#buffers, shareId, keys, null, {})
     const refs = await run.addBlob(bytes)
     await run.finish()
     return refs
@@ -170,13 +182,14 @@ class IngestRun {
 
   constructor(
     private readonly deps: IngestDeps,
+    buffers: PackBuffers,
     private readonly shareId: ShareId,
     private readonly keys: ShareKeys,
     private readonly source: SourceFs | null,
     private readonly opts: IngestOptions,
   ) {
     this.#keys = { idKey: keys.idKey, gear: gearTable(deps.sodium, keys.idKey), chunkKey: keys.chunkKey }
-    this.#builder = new PackBuilder(deps.sodium, keys, { targetBytes: opts.packTargetBytes ?? PACK_TARGET_BYTES, allocate: allocateShared, spares: MAX_PACKS_IN_FLIGHT + 1, ...(deps.copyBytes ? { copy: deps.copyBytes } : {}) })
+    this.#builder = new PackBuilder(deps.sodium, keys, { targetBytes: opts.packTargetBytes ?? PACK_TARGET_BYTES, buffers, ...(deps.copyBytes ? { copy: deps.copyBytes } : {}) })
   }
 
   /** Phase 1: walks the source and reads every new or changed file into packs. */
@@ -352,7 +365,8 @@ class IngestRun {
   /** Chunks, seals and packs one in-memory document; returns its chunks' places. */
   async addBlob(bytes: Uint8Array): Promise<ChunkRef[]> {
     const sealed = await this.deps.sealer.sealWhole(this.#keys, bytes, this.opts.chunkSizes ?? DEFAULT_CHUNK_SIZES)
-    const refs = sealed.map((c) => this.#addChunk(c).ref)
+    const refs: ChunkRef[] = []
+    await this.#addAll(sealed, (p) => refs.push(p.ref))
     await this.#backpressure()
     return refs
   }
@@ -413,13 +427,11 @@ class IngestRun {
   async #readFile(entry: SourceEntry): Promise<PendingFile | null> {
     const chunkIds: ChunkId[] = []
     let needsPack = 0
-    const take = (chunks: SealedChunk[]) => {
-      for (const c of chunks) {
-        const { seq } = this.#addChunk(c)
+    const take = (chunks: SealedChunk[]) =>
+      this.#addAll(chunks, ({ seq }, c) => {
         chunkIds.push(c.id)
         if (seq > needsPack) needsPack = seq
-      }
-    }
+      })
     const sizes = this.opts.chunkSizes ?? DEFAULT_CHUNK_SIZES
     const { sealer } = this.deps
     let bytes = 0
@@ -431,10 +443,7 @@ class IngestRun {
     if (local) {
       // Local files are read, chunked and sealed on a helper thread; their envelopes are copied
       // into the pack as they come, and the helper waits while too many packs are in flight.
-      const read = await sealer.sealLocalFile(this.#keys, local, sizes, (chunks) => {
-        take(chunks)
-        return this.#full ? this.#backpressure() : undefined
-      }, entry.sizeBytes)
+      const read = await sealer.sealLocalFile(this.#keys, local, sizes, (chunks) => take(chunks) ?? (this.#full ? this.#backpressure() : undefined), entry.sizeBytes)
       bytes = read.bytesRead
       after = read.after
     } else {
@@ -445,18 +454,18 @@ class IngestRun {
         bytes += first.value.length
         let next = await pieces.next()
         if (next.done) {
-          take(await sealer.sealWhole(this.#keys, first.value, sizes))
+          await take(await sealer.sealWhole(this.#keys, first.value, sizes))
         } else {
           const stream = sealer.open(this.#keys, sizes)
-          take(await stream.push(first.value))
+          await take(await stream.push(first.value))
           while (!next.done) {
             bytes += next.value.length
             const pushed = stream.push(next.value)
             next = await pieces.next() // read the next piece while this one is sealed
-            take(await pushed)
+            await take(await pushed)
             await this.#backpressure()
           }
-          take(await stream.finish())
+          await take(await stream.finish())
         }
       }
       after = await source.stat(entry.path)
@@ -465,6 +474,21 @@ class IngestRun {
     if (after.sizeBytes !== bytes || after.mtimeMs !== entry.mtimeMs || after.sizeBytes !== entry.sizeBytes) throw fileChanged(entry.path)
     const record: FileRecord = { shareId: this.shareId, path: entry.path, sizeBytes: bytes, mtimeMs: entry.mtimeMs, inode: entry.inode, mode: entry.mode, chunkIds }
     return { record, needsPack }
+  }
+
+  /**
+   * Adds chunks in order, telling `each` where each one went. A chunk that would start a new pack
+   * while MAX_PACKS_IN_FLIGHT sealed packs are still in memory first waits for one of them to be
+   * written: a run never holds more than MAX_PACKS_IN_FLIGHT + 1 pack buffers, however many
+   * chunks arrive at once. Returns a promise only when it had to wait.
+   */
+  #addAll(chunks: readonly SealedChunk[], each: (added: Pending, chunk: SealedChunk) => void, from = 0): Promise<void> | undefined {
+    for (let i = from; i < chunks.length; i++) {
+      if (this.#builder.chunkCount === 0 && this.#full) return this.#backpressure().then(() => this.#addAll(chunks, each, i))
+      const c = chunks[i] as SealedChunk
+      each(this.#addChunk(c), c)
+    }
+    return undefined
   }
 
   /** Adds one chunk unless known; returns the pack sequence that must be committed for it, and its place. */

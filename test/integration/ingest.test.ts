@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
 import { appendFile, chmod, mkdir, rm, rename, symlink, utimes, writeFile, readFile, readdir } from 'node:fs/promises'
-import { IngestService, type IngestOptions } from '../../src/app/ingest-service.js'
+import { IngestService, MAX_PACKS_IN_FLIGHT, type IngestOptions } from '../../src/app/ingest-service.js'
 import { ChunkReader } from '../../src/app/chunk-reader.js'
 import { SqliteIndexStore } from '../../src/adapters/sqlite/sqlite-index-store.js'
 import { FsObjectStore } from '../../src/adapters/fs/fs-object-store.js'
@@ -9,7 +9,7 @@ import { FsSource } from '../../src/adapters/fs/fs-source.js'
 import { SystemClock } from '../../src/adapters/system/system-clock.js'
 import { WorkerChunkSealer } from '../../src/adapters/sodium/worker-chunk-sealer.js'
 import { deriveShareKeys } from '../../src/core/crypto/index.js'
-import { readPackIndex } from '../../src/core/pack/index.js'
+import { allocateShared, readPackIndex } from '../../src/core/pack/index.js'
 import { MerkleTree } from '../../src/core/audit/index.js'
 import { asShareId } from '../../src/core/ids.js'
 import type { SourceFs } from '../../src/core/ports/source-fs.js'
@@ -167,7 +167,7 @@ class SlowSyncSpool implements ObjectStore {
     if (n === this.failAt) throw ioFailed('syncing a pack', new Error('No space left on device'))
   }
   get = (id: PackId) => this.inner.get(id)
-  getRange = (id: PackId, offset: number, length: number) => this.inner.getRange(id, offset, length)
+  getRange = (id: PackId, offset: number, length: number, into?: Uint8Array) => this.inner.getRange(id, offset, length, into)
   size = (id: PackId) => this.inner.size(id)
   has = (id: PackId) => this.inner.has(id)
   delete = (id: PackId) => this.inner.delete(id)
@@ -202,6 +202,48 @@ test('pack memory is reused while earlier packs are still syncing: every pack is
   for (const p of packs) t.true(await t2.spool.has(p.packId))
   const files = await readBack(t2)
   for (const [path, bytes] of Object.entries(files)) t.deepEqual(bytes, await readFile(join(t2.src, path)), path)
+})
+
+test('pack memory is bounded however fast chunks come: at most MAX_PACKS_IN_FLIGHT + 1 buffers, reused by the next run', async (t) => {
+  const s = await setup(t)
+  // Many packs' worth of chunks arrive in each batch from the seal workers (1 MiB packs, 4 MiB
+  // batches), while the spool holds each pack's bytes for a while before taking them.
+  await writeTree(s.src, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`a/f${i}.bin`, sampleBytes(200 + i, 700_000)])))
+  await writeTree(join(s.dir, 'second'), Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`g${i}.bin`, sampleBytes(300 + i, 700_000)])))
+  let held = 0
+  let mostHeld = 0
+  const slow: ObjectStore = {
+    put: async (id, bytes, opts = {}) => {
+      mostHeld = Math.max(mostHeld, ++held)
+      await new Promise((r) => setTimeout(r, 15))
+      try {
+        await s.spool.put(id, bytes, { onWritten: () => (held--, opts.onWritten?.()) })
+      } catch (err) {
+        held--
+        throw err
+      }
+    },
+    get: (id) => s.spool.get(id),
+    getRange: (id, offset, length, into) => s.spool.getRange(id, offset, length, into),
+    size: (id) => s.spool.size(id),
+    has: (id) => s.spool.has(id),
+    delete: (id) => s.spool.delete(id),
+    list: () => s.spool.list(),
+  }
+  let allocated = 0
+  const sealer = new WorkerChunkSealer({ threads: 2 })
+  t.teardown(() => sealer.close())
+  const service = new IngestService({ sodium, index: s.index, spool: slow, clock: new SystemClock(), sealer, allocatePack: (n) => (allocated++, allocateShared(n)) })
+  const stats = await service.ingest(shareId, keys, new FsSource(s.src), SMALL_PACKS)
+  t.true(stats.packsWritten >= 15, `${stats.packsWritten} packs`)
+  t.true(mostHeld <= MAX_PACKS_IN_FLIGHT, `${mostHeld} packs held by the spool at once`)
+  t.true(allocated <= MAX_PACKS_IN_FLIGHT + 1, `${allocated} pack buffers made`)
+  t.deepEqual(digestTree(await readBack(s)), digestTree(await readTree(s.src)))
+  const before = allocated
+  const other = asShareId(new Uint8Array(16).fill(9))
+  const second = await service.ingest(other, keys, new FsSource(join(s.dir, 'second')), SMALL_PACKS)
+  t.true(second.packsWritten >= 5)
+  t.is(allocated, before, 'the second run built its packs in the first run\'s buffers')
 })
 
 test('a file that keeps changing while read is skipped with FILE_CHANGED; others are stored', async (t) => {

@@ -1,7 +1,7 @@
 import test from 'ava'
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { nativeIngest, type NativeIngest } from './native-ingest.js'
+import { allocateAlignedShared, nativeIngest, PAGE_BYTES, type NativeIngest } from './native-ingest.js'
 import { findCut, gearTable, validateChunkSizes, type ChunkSizes } from '../../core/chunking/index.js'
 import { MerkleTree, merkleRoot } from '../../core/audit/index.js'
 import { SodiumNativeCrypto } from './sodium-native-crypto.js'
@@ -166,6 +166,24 @@ test('writeAll writes every byte, whole aligned blocks by direct I/O and the res
       }
     }
   }
+})
+
+test('pageGap measures the distance to the next 4 KiB boundary; allocateAlignedShared gives page-aligned shared memory of exactly the size asked', (t) => {
+  for (const n of [1, 4096, 24 * 1024 * 1024]) {
+    const bytes = allocateAlignedShared(n)
+    t.is(bytes.length, n)
+    t.true(bytes.buffer instanceof SharedArrayBuffer)
+    t.is(native.pageGap(bytes), 0, `${n} bytes`)
+    if (n > 7) t.is(native.pageGap(bytes.subarray(7)), PAGE_BYTES - 7)
+  }
+  // Plain and shared buffers are not page-aligned by themselves here (allocator headers): the
+  // gap is what the view must skip, and skipping it lands on a boundary.
+  const plain = new Uint8Array(3 * PAGE_BYTES)
+  const gap = native.pageGap(plain)
+  t.true(gap >= 0 && gap < PAGE_BYTES)
+  t.is(native.pageGap(plain.subarray(gap)), 0)
+  t.throws(() => native.pageGap(42 as unknown as Uint8Array), { instanceOf: TypeError })
+  t.throws(() => (native.pageGap as unknown as () => number)(), { instanceOf: TypeError })
 })
 
 test('writeAll rejects a bad file with its errno code and bad arguments with a TypeError', async (t) => {

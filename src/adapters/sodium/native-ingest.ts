@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { allocateShared } from '../../core/pack/index.js'
 
 /** The C versions of ingest's hot loops (native/ingest/ingest.c): the same results as core's. */
 export interface NativeIngest {
@@ -28,6 +29,24 @@ export interface NativeIngest {
   finishFile(fd: number, mode: number, mtimeMs: number, from: string, to: string): Promise<void>
   /** target.set(source, offset) as one memcpy, also between shared buffers (TypeError if it does not fit). */
   copy(target: Uint8Array, offset: number, source: Uint8Array): void
+  /** Bytes from bytes[0] to the next 4 KiB boundary of memory (0 when it is on one). */
+  pageGap(bytes: Uint8Array): number
+}
+
+/** Memory alignment that direct I/O needs (native/ingest DIRECT_ALIGN). */
+export const PAGE_BYTES = 4096
+
+/**
+ * Shared memory whose first byte is on a 4 KiB boundary when the C module is built (writeAll then
+ * sends it to disk in place, no bounce copy); plain allocateShared() otherwise. Backing stores of
+ * shared buffers never move, so the alignment holds for the buffer's life.
+ */
+export function allocateAlignedShared(bytes: number): Uint8Array {
+  const native = nativeIngest()
+  if (!native) return allocateShared(bytes)
+  const sab = new SharedArrayBuffer(bytes + PAGE_BYTES)
+  const gap = native.pageGap(new Uint8Array(sab, 0, 1))
+  return new Uint8Array(sab, gap, bytes)
 }
 
 /** Where `npm install` builds the module. */

@@ -1,5 +1,6 @@
 export * from './padme.js'
 export * from './pack-format.js'
 export * from './pack-builder.js'
+export * from './pack-buffers.js'
 export * from './pack-reader.js'
 export * from './shared-memory.js'

@@ -5,6 +5,7 @@ import { sealChunkInto, ENVELOPE_OVERHEAD_BYTES } from '../crypto/index.js'
 import { MAX_CHUNK_BYTES } from '../chunking/index.js'
 import { concatBytes, writeU32LE, writeU64LE } from '../../shared/bytes.js'
 import { padmeLength } from './padme.js'
+import { PackBuffers } from './pack-buffers.js'
 import {
   PACK_ENTRY_BYTES, PACK_FORMAT_VERSION, PACK_HEADER_AD_TAG, PACK_HEADER_FIXED_BYTES, PACK_MAX_BYTES,
   PACK_NONCE_BYTES, PACK_TARGET_BYTES, PACK_TRAILER_AD_TAG, PACK_TRAILER_BYTES, PACK_TRAILER_PLAIN_BYTES,
@@ -50,34 +51,31 @@ export class PackBuilder {
   readonly #keys: PackKeys
   readonly #targetBytes: number
   #buf: Uint8Array
-  /** Buffers of written packs handed back through recycle(): no 24 MiB allocation per pack. */
-  readonly #spare: Uint8Array[] = []
+  /** Where buffers come from and written packs' buffers go back: no 24 MiB allocation per pack. */
+  readonly #buffers: PackBuffers
   #used = 0
   #entries: PackEntry[] = []
   /** Chosen when the pack gets its first chunk, so a chunk's place is known as soon as it is added. */
   #packId: PackId | null = null
 
-  readonly #allocate: (bytes: number) => Uint8Array
   readonly #copy: CopyBytes
-  readonly #maxSpares: number
 
   /**
-   * `allocate` makes pack buffers (shared memory, for helper threads); `copy` is target.set(source,
-   * offset), which may be replaced by a faster one (V8 copies shared memory word by word);
-   * `spares` is how many recycled buffers are kept (as many as packs may be in flight at once).
+   * `buffers` lends pack memory (its own, plain and unshared, when absent; an ingest service
+   * shares one between its runs); `copy` is target.set(source, offset), which may be replaced by
+   * a faster one (V8 copies shared memory word by word).
    */
   constructor(
     sodium: Sodium,
     keys: PackKeys,
-    { targetBytes = PACK_TARGET_BYTES, allocate = (n: number) => new Uint8Array(n), copy = copyBytes, spares = 2 }: { targetBytes?: number; allocate?: (bytes: number) => Uint8Array; copy?: CopyBytes; spares?: number } = {},
+    { targetBytes = PACK_TARGET_BYTES, buffers = new PackBuffers(), copy = copyBytes }: { targetBytes?: number; buffers?: PackBuffers; copy?: CopyBytes } = {},
   ) {
     if (targetBytes < 1 || targetBytes > PACK_TARGET_BYTES) throw inputInvalid('pack target must be 1 B to 16 MiB')
     this.#sodium = sodium
     this.#keys = keys
     this.#targetBytes = targetBytes
-    this.#allocate = allocate
+    this.#buffers = buffers
     this.#copy = copy
-    this.#maxSpares = spares
     this.#buf = new Uint8Array(0)
   }
 
@@ -116,7 +114,7 @@ export class PackBuilder {
 
   #reserve(): number {
     invariant(!this.full, 'add() on a full pack')
-    if (this.#buf.length === 0) this.#buf = this.#spare.pop() ?? this.#allocate(PACK_MAX_BYTES)
+    if (this.#buf.length === 0) this.#buf = this.#buffers.take()
     if (this.#entries.length === 0 && this.#packId === null) this.#packId = asPackId(this.#sodium.randomBytes(PACK_ID_BYTES))
     return this.#used
   }
@@ -132,8 +130,9 @@ export class PackBuilder {
    * reuse without clearing: seal() writes every byte of the range it returns.
    */
   recycle(pack: SealedPack): void {
-    const whole = new Uint8Array(pack.bytes.buffer as ArrayBuffer, 0, pack.bytes.buffer.byteLength)
-    if (whole.length === PACK_MAX_BYTES && this.#spare.length < this.#maxSpares) this.#spare.push(whole)
+    // A sealed pack's bytes are the first bytes of the buffer it was built in.
+    const { buffer, byteOffset } = pack.bytes
+    if (buffer.byteLength - byteOffset >= PACK_MAX_BYTES) this.#buffers.give(new Uint8Array(buffer, byteOffset, PACK_MAX_BYTES))
   }
 
   /**

@@ -1,6 +1,7 @@
 import test from 'ava'
 import fc from 'fast-check'
 import { PackBuilder, PACK_MAX_ENTRIES } from './pack-builder.js'
+import { PackBuffers } from './pack-buffers.js'
 import { readPackIndex, openPackedChunk, readTrailer } from './pack-reader.js'
 import { padmeLength } from './padme.js'
 import { PACK_MAX_BYTES, PACK_TRAILER_BYTES } from './pack-format.js'
@@ -146,4 +147,31 @@ test('padmé: known values and never more than 12% overhead', (t) => {
     const p = padmeLength(l)
     t.true(p >= l && p <= l * 1.12 + 1)
   }))
+})
+
+test('pack buffers: a recycled pack buffer is lent again (also to another builder), dirty memory still seals exact packs, and no memory is ever kept twice', (t) => {
+  let made = 0
+  // Views that do not start at their buffer's start, as page-aligned pack memory is carved.
+  const buffers = new PackBuffers((n) => (made++, new Uint8Array(new ArrayBuffer(n + 100), 37, n)), 2)
+  const a = new PackBuilder(sodium, keys, { buffers })
+  a.add(chunkIdOf(sodium, keys.idKey, sample[0] as Uint8Array), sample[0] as Uint8Array)
+  const first = a.seal()
+  t.is(first.bytes.byteOffset, 37)
+  a.recycle(first)
+  a.recycle(first) // twice: still one spare, or two builders would share memory
+  t.is(buffers.spare, 1)
+  const b = new PackBuilder(sodium, keys, { buffers })
+  for (const c of sample.slice(1)) b.add(chunkIdOf(sodium, keys.idKey, c), c)
+  const second = b.seal()
+  t.is(made, 1, 'the second builder reused the first pack\'s memory')
+  t.is(second.bytes.buffer, first.bytes.buffer)
+  t.is(buffers.spare, 0)
+  const entries = readPackIndex(sodium, keys.packKey, second.packId, second.bytes)
+  entries.forEach((e, i) => t.deepEqual(openPackedChunk(sodium, keys, second.packId, e.chunkId, second.bytes.subarray(e.offsetBytes, e.offsetBytes + e.sealedBytes)), sample[i + 1]))
+  // At most maxSpare are kept; memory that is not a whole pack buffer is not kept at all.
+  buffers.give(buffers.take())
+  buffers.give(new Uint8Array(PACK_MAX_BYTES))
+  buffers.give(new Uint8Array(PACK_MAX_BYTES))
+  buffers.give(new Uint8Array(1000))
+  t.is(buffers.spare, 2)
 })

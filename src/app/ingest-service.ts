@@ -135,6 +135,11 @@ interface PendingFile {
   needsPack: number
 }
 
+/** A file read in this run: its record, and where each of its chunks is (for its manifest). */
+interface ReadFile extends PendingFile {
+  refs: ChunkRef[]
+}
+
 interface Pending {
   seq: number
   ref: ChunkRef
@@ -156,6 +161,8 @@ class IngestRun {
   readonly #pending = new Map<string, Pending>()
   /** The share's files as this snapshot holds them: read now, unchanged, or the old version of a skipped one. */
   readonly #current = new Map<string, FileRecord>()
+  /** Where the chunks of the files read in this run are, by path: their manifests need no lookup. */
+  readonly #readRefs = new Map<string, ChunkRef[]>()
   readonly #dirs = new Map<string, SourceEntry>()
   /** Entries the walk found in each folder (by folder path; '' is the root). */
   readonly #entryCount = new Map<string, number>()
@@ -291,8 +298,8 @@ class IngestRun {
       list.push(e)
     }
     let totalBytes = 0
-    // Every committed chunk of the share in one read (when a changed folder needs them), not one
-    // query per chunk of every file.
+    // Files read in this run know their chunks' places (#readRefs). For the others in a changed
+    // folder, every committed chunk of the share in one read, not one query per chunk of each.
     let committed: Map<string, ChunkRef> | null = null
     const locate = (chunkId: ChunkId): ChunkRef => {
       const hex = toHex(chunkId)
@@ -307,7 +314,7 @@ class IngestRun {
     for (const f of this.#current.values()) {
       totalBytes += f.sizeBytes
       if (reused.has(parentOf(f.path))) continue
-      put(f.path, { kind: 'file', name: baseName(f.path), mode: f.mode & 0o7777, mtimeMs: f.mtimeMs, sizeBytes: f.sizeBytes, chunks: f.chunkIds.map(locate) })
+      put(f.path, { kind: 'file', name: baseName(f.path), mode: f.mode & 0o7777, mtimeMs: f.mtimeMs, sizeBytes: f.sizeBytes, chunks: this.#readRefs.get(f.path) ?? f.chunkIds.map(locate) })
     }
     committed = null
     for (const l of this.#links) put(l.path, { kind: 'symlink', name: baseName(l.path), mode: l.mode & 0o7777, mtimeMs: l.mtimeMs, target: l.target })
@@ -399,11 +406,12 @@ class IngestRun {
     const attempts = this.opts.readAttempts ?? 2
     for (let attempt = 1; ; attempt++) {
       try {
-        const pending = await this.#readFile(entry)
+        const read = await this.#readFile(entry)
         // Recorded with the next pack commit (or at the end): one transaction per pack, not per file.
-        if (pending) {
-          this.#waiting.push(pending)
-          this.#current.set(entry.path, pending.record)
+        if (read) {
+          this.#waiting.push({ record: read.record, needsPack: read.needsPack })
+          this.#current.set(entry.path, read.record)
+          this.#readRefs.set(entry.path, read.refs)
         }
         this.stats.filesRead++
         this.opts.onProgress?.(this.stats)
@@ -424,12 +432,14 @@ class IngestRun {
   }
 
   /** Reads and seals one file; returns its record once the file is known not to have changed. */
-  async #readFile(entry: SourceEntry): Promise<PendingFile | null> {
+  async #readFile(entry: SourceEntry): Promise<ReadFile | null> {
     const chunkIds: ChunkId[] = []
+    const refs: ChunkRef[] = []
     let needsPack = 0
     const take = (chunks: SealedChunk[]) =>
-      this.#addAll(chunks, ({ seq }, c) => {
+      this.#addAll(chunks, ({ seq, ref }, c) => {
         chunkIds.push(c.id)
+        refs.push(ref)
         if (seq > needsPack) needsPack = seq
       })
     const sizes = this.opts.chunkSizes ?? DEFAULT_CHUNK_SIZES
@@ -473,7 +483,7 @@ class IngestRun {
     this.stats.bytesRead += bytes
     if (after.sizeBytes !== bytes || after.mtimeMs !== entry.mtimeMs || after.sizeBytes !== entry.sizeBytes) throw fileChanged(entry.path)
     const record: FileRecord = { shareId: this.shareId, path: entry.path, sizeBytes: bytes, mtimeMs: entry.mtimeMs, inode: entry.inode, mode: entry.mode, chunkIds }
-    return { record, needsPack }
+    return { record, needsPack, refs }
   }
 
   /**

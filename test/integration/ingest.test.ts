@@ -96,6 +96,22 @@ test('a rescan reads nothing unchanged; modified, renamed and deleted files are 
   t.deepEqual(digestTree(await readBack(s)), digestTree(await readTree(s.src)))
 })
 
+test('manifests of files read in the run need no chunk lookup: the share\'s chunk table is read only for unchanged files in a changed folder', async (t) => {
+  const s = await setup(t)
+  let tableReads = 0
+  const listChunks = s.index.listChunks.bind(s.index)
+  s.index.listChunks = (id) => (tableReads++, listChunks(id))
+  await writeTree(s.src, { 'a/x.txt': sampleBytes(1, 3000), 'a/y.txt': sampleBytes(2, 5000), 'b/w.txt': 'w', 'dup.txt': sampleBytes(1, 3000) })
+  const first = await s.service.snapshot(shareId, keys, new FsSource(s.src), SMALL_PACKS)
+  t.is(tableReads, 0, 'a first snapshot knows every chunk\'s place')
+  t.is(first.stats.chunksDeduped, 1)
+  await writeFile(join(s.src, 'a/x.txt'), 'changed')
+  const second = await s.service.snapshot(shareId, keys, new FsSource(s.src), SMALL_PACKS)
+  t.is(tableReads, 1, 'a/y.txt was not read again: its chunks are looked up')
+  t.is(second.stats.filesRead, 1)
+  t.deepEqual(digestTree(await readBack(s)), digestTree(await readTree(s.src)))
+})
+
 test('a rescan reuses the manifests of unchanged folders, and after every kind of change gives the root a full run gives', async (t) => {
   const s = await setup(t)
   class CountingSealer extends WorkerChunkSealer {

@@ -17,7 +17,7 @@ import { toHex } from '../shared/bytes.js'
 import { IngestService, type IngestDeps } from './ingest-service.js'
 import { Keyring } from './keyring.js'
 import { ProofKeyStore } from './proof-keys.js'
-import { runOwnerSetup } from '../adapters/snarkjs/snarkjs-setup.js'
+import type { runOwnerSetup as RunOwnerSetup } from '../adapters/snarkjs/snarkjs-setup.js'
 import { Daemon } from './daemon.js'
 import { DEFAULTS, type DaemonConfig } from './config/defaults.js'
 import { PeerDirectory } from './discovery/peer-directory.js'
@@ -35,7 +35,7 @@ import { SnarkjsVerifier, terminateSnarkjs } from '../adapters/snarkjs/snarkjs-v
 import { SnarkjsProver } from '../adapters/snarkjs/snarkjs-prover.js'
 import { CircomlibPoseidon } from '../adapters/snarkjs/circomlib-poseidon.js'
 import { identityFromSeed } from '../core/identity.js'
-import { describeTls, makeSelfSignedCert } from '../adapters/tls/self-signed-cert.js'
+import { describeTls } from '../adapters/tls/tls-material.js'
 import { HttpsPeerClient, type PeerClientOptions } from '../adapters/https-peer/https-peer-client.js'
 import { createPeerApp } from '../web/peer-api.js'
 import { StorageService, type StorageLimits } from './storage-node/storage-service.js'
@@ -61,6 +61,14 @@ import { NodeCronScheduler } from '../adapters/cron/node-cron-scheduler.js'
 import { ChokidarWatcher } from '../adapters/chokidar/chokidar-watcher.js'
 import { BackupError } from '../core/errors.js'
 import { deriveOwnerKeys } from '../core/crypto/index.js'
+
+/**
+ * The libraries only some runs need are loaded when first used, not as every node starts:
+ * snarkjs (the owner's one-time proof setup) and @peculiar/x509 (a node's first certificate)
+ * cost about 20 MB of memory and 6 MB of live heap that a running node would otherwise carry.
+ */
+const runOwnerSetup: typeof RunOwnerSetup = async (onProgress) => (await import('../adapters/snarkjs/snarkjs-setup.js')).runOwnerSetup(onProgress)
+const makeSelfSignedCert = async (opts: { validDays: number }) => (await import('../adapters/tls/self-signed-cert.js')).makeSelfSignedCert(opts)
 
 export function composeCrypto() {
   return { sodium: new SodiumNativeCrypto(), kdf: new Argon2PasswordKdf(), clock: new SystemClock() }

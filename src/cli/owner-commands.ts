@@ -1,9 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import QRCode from 'qrcode'
 import { BackupError, ERROR_CODES, copiesMissing, inputInvalid, ioFailed, type ErrorCode } from '../core/errors.js'
 import { ApiClient } from './api-client.js'
 import { followJob, type JobLike } from './progress.js'
+
+/** A QR code for a terminal; qrcode is loaded only by the command that prints one. */
+async function qrString(text: string, opts: { type: 'utf8'; errorCorrectionLevel: 'M' }): Promise<string> {
+  return (await import('qrcode')).default.toString(text, opts)
+}
 
 interface Common {
   data?: string
@@ -141,7 +145,7 @@ export async function keyExport(name: string, o: Common & { qr?: boolean }): Pro
   const { text } = await api.call<{ text: string }>('GET', `/shares/${encodeURIComponent(name)}/key`)
   if (o.json) return printJson({ text })
   process.stdout.write(text)
-  if (o.qr) process.stdout.write(await QRCode.toString(text, { type: 'utf8', errorCorrectionLevel: 'M' }))
+  if (o.qr) process.stdout.write(await qrString(text, { type: 'utf8', errorCorrectionLevel: 'M' }))
   process.stderr.write('Anyone with this text can read this share: hand it over in person or on paper.\n')
 }
 

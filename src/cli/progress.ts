@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress'
 
 export interface JobLike {
   id: string
@@ -34,7 +33,9 @@ function fraction(kind: JobKind, p: Record<string, number | string>): { value: n
  */
 export async function followJob(poll: () => Promise<JobLike>, kind: JobKind, mode: { json: boolean }): Promise<JobLike> {
   const tty = !mode.json && process.stderr.isTTY === true
-  const bar = tty ? new cliProgress.SingleBar({ stream: process.stderr, format: `${kind} {bar} {percentage}% | ETA {eta_formatted} | {detail}`, etaBuffer: 20, hideCursor: true }, cliProgress.Presets.shades_classic) : null
+  // Loaded here, not with the CLI: `quloud start` (the same program) never draws a bar.
+  const cliProgress = tty ? (await import('cli-progress')).default : null
+  const bar = cliProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: `${kind} {bar} {percentage}% | ETA {eta_formatted} | {detail}`, etaBuffer: 20, hideCursor: true }, cliProgress.Presets.shades_classic) : null
   let started = false
   let lastLine = 0
   for (;;) {

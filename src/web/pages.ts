@@ -1,5 +1,4 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
-import QRCode from 'qrcode'
 import { BackupError, inputInvalid, rateLimited } from '../core/errors.js'
 import type { Logger } from '../core/ports/logger.js'
 import type { NodeStatus } from '../app/node-status.js'
@@ -12,6 +11,11 @@ import type { EditableSettings } from '../app/config/config-file.js'
 import { toHex } from '../shared/bytes.js'
 import { requireAdmin, requireCsrf, sessionOf, sessions as sessionMiddleware, setSessionCookie } from './session-auth.js'
 import { HTTP_STATUS } from './http-status.js'
+
+/** A QR code as SVG; qrcode is loaded when a page first shows one, not as the node starts. */
+async function qrString(text: string, opts: { type: 'svg'; errorCorrectionLevel: 'M'; margin: number }): Promise<string> {
+  return (await import('qrcode')).default.toString(text, opts)
+}
 
 /** What the settings screen shows (and what a restart would change). */
 export interface SettingsView {
@@ -124,7 +128,7 @@ export function createPages(deps: PagesDeps): express.Router {
     const key = sessionOf(res).pendingRecoveryKey
     if (!key) return res.redirect(303, '/')
     res.set('Cache-Control', 'no-store')
-    await render(req, res, 'recovery-key', { recoveryKey: key, qr: await QRCode.toString(key, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) })
+    await render(req, res, 'recovery-key', { recoveryKey: key, qr: await qrString(key, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) })
   }))
   r.post('/setup/done', route(back('/setup/recovery-key', async (req, res) => {
     if (field(req, 'written') !== 'yes') throw inputInvalid('tick "I have written it down" once the recovery key is on paper')
@@ -288,7 +292,7 @@ export function createPages(deps: PagesDeps): express.Router {
     const name = field(req, 'share')
     const text = deps.owner().exportKey(name)
     res.set('Cache-Control', 'no-store')
-    await render(req, res, 'keys', { shares: deps.owner().listShares(), exported: { name, text, qr: await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) } })
+    await render(req, res, 'keys', { shares: deps.owner().listShares(), exported: { name, text, qr: await qrString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) } })
   })))
   r.post('/keys/import', guard, route(back('/keys', async (req, res) => {
     const s = await deps.owner().importKey(field(req, 'text'))

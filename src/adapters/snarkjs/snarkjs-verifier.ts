@@ -1,4 +1,4 @@
-import { buildBn128, Scalar, type Curve } from 'ffjavascript'
+import type { Curve } from 'ffjavascript'
 import type { Groth16Proof, ProofVerifier } from '../../core/ports/prover.js'
 
 /** A verification key decoded to curve points once, then reused for every proof of that owner. */
@@ -14,6 +14,14 @@ interface PreparedKey {
 }
 
 const MAX_PREPARED_KEYS = 256 // one per owner whose objects this node stores; bounded all the same
+
+/**
+ * ffjavascript is loaded at the first proof, not as the node starts: it costs about 13 MB of
+ * memory and 2 MB of live heap (which the heap's growth limit multiplies), and a node verifies
+ * proofs only when another node restores, repairs or deletes. The loader keeps the module once
+ * loaded; a failure to load it is a broken installation and is thrown, not a false proof.
+ */
+const ffjavascript = () => import('ffjavascript')
 
 const toBig = (x: unknown): any => (Array.isArray(x) ? x.map(toBig) : BigInt(x as string))
 
@@ -31,7 +39,7 @@ export class SnarkjsVerifier implements ProofVerifier {
   readonly #byObject = new WeakMap<object, PreparedKey>()
 
   #getCurve(): Promise<Curve> {
-    return (this.#curve ??= buildBn128(true))
+    return (this.#curve ??= ffjavascript().then((f) => f.buildBn128(true)))
   }
 
   #prepare(curve: Curve, verificationKey: unknown): PreparedKey {
@@ -66,6 +74,7 @@ export class SnarkjsVerifier implements ProofVerifier {
   }
 
   async verify(verificationKey: unknown, publicSignals: readonly string[], proof: Groth16Proof): Promise<boolean> {
+    const { Scalar } = await ffjavascript()
     try {
       const curve = await this.#getCurve()
       const key = this.#prepare(curve, verificationKey)

@@ -1,17 +1,11 @@
 import 'reflect-metadata'
 import * as x509 from '@peculiar/x509'
-import { createHash, webcrypto, X509Certificate } from 'node:crypto'
-import { inputInvalid } from '../../core/errors.js'
+import { webcrypto } from 'node:crypto'
+import { describeTls, type TlsMaterial } from './tls-material.js'
+
+export { describeTls, type TlsMaterial } from './tls-material.js'
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
-
-export interface TlsMaterial {
-  certPem: string
-  keyPem: string
-  /** SHA-256 of the certificate's DER: what announcements carry and clients pin. */
-  sha256: Uint8Array
-  notAfterMs: number
-}
 
 const pem = (label: string, der: ArrayBuffer) => `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`
 
@@ -33,15 +27,4 @@ export async function makeSelfSignedCert({ commonName = 'quloud-node', validDays
   })
   const keyPem = pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey))
   return describeTls(cert.toString('pem'), keyPem)
-}
-
-/** Reads back stored PEMs: the fingerprint and expiry come from the certificate itself. */
-export function describeTls(certPem: string, keyPem: string): TlsMaterial {
-  let cert: X509Certificate
-  try {
-    cert = new X509Certificate(certPem)
-  } catch {
-    throw inputInvalid('the stored TLS certificate is not a PEM certificate')
-  }
-  return { certPem, keyPem, sha256: new Uint8Array(createHash('sha256').update(cert.raw).digest()), notAfterMs: Date.parse(cert.validTo) }
 }

@@ -346,8 +346,8 @@ static napi_value page_gap(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* Unaligned bytes go through a per-thread bounce buffer this big (one allocation per pool thread
- * for the life of the process: reused memory costs no page faults). */
+/* Unaligned bytes go through a per-thread bounce buffer this big (allocated by a pool thread the
+ * first time it needs one, kept for the life of the process: reused memory costs no page faults). */
 #define BOUNCE_BYTES (4u << 20)
 static _Thread_local uint8_t *bounce;
 
@@ -380,11 +380,15 @@ static void write_execute(napi_env env, void *p) {
   size_t off = 0;
 #ifdef O_DIRECT
   if (flags & O_DIRECT) {
-    if (!bounce && posix_memalign((void **)&bounce, DIRECT_ALIGN, BOUNCE_BYTES) != 0) bounce = NULL;
-    while (bounce && job->base.size - off >= DIRECT_ALIGN) {
+    while (job->base.size - off >= DIRECT_ALIGN) {
       size_t n = (job->base.size - off) & ~(size_t)(DIRECT_ALIGN - 1);
       const uint8_t *from = job->base.data + off;
       if ((uintptr_t)from % DIRECT_ALIGN != 0) {
+        /* Made the first time a thread meets unaligned bytes: aligned pack memory needs none. */
+        if (!bounce && posix_memalign((void **)&bounce, DIRECT_ALIGN, BOUNCE_BYTES) != 0) {
+          bounce = NULL;
+          break; /* no memory for it: the rest goes buffered */
+        }
         if (n > BOUNCE_BYTES) n = BOUNCE_BYTES;
         memcpy(bounce, from, n);
         from = bounce;

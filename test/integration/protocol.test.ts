@@ -95,6 +95,42 @@ test('store, fetch with a proof, fetch a byte range, audit and delete between tw
   await t.throwsAsync(client.audit(o.objectId, [0]), { code: 'OBJECT_MISSING' })
 })
 
+test('a streamed body goes out from one reused buffer and arrives whole; a short or mis-hashed one stores nothing', async (t) => {
+  const server = await storageNode(t, 12)
+  const client = composePeerClient(server.url(), owner)
+  t.teardown(() => client.close())
+  const ann = await client.announcement()
+  await client.putOwnerKey(vkBytes)
+  const o = object(4, 12 * 1024 * 1024 + 777)
+  // Every piece is written into the same buffer: were any piece still queued when the next is
+  // asked for, the peer would get the wrong bytes and refuse the signature or the Merkle root.
+  const piece = new Uint8Array(1024 * 1024)
+  let asked = 0
+  const streamed = (bytes: Uint8Array, length = bytes.length, sha256 = sodium.sha256(bytes)) => ({
+    length,
+    sha256,
+    async *pieces() {
+      for (let at = 0; at < bytes.length; at += piece.length) {
+        const n = Math.min(piece.length, bytes.length - at)
+        piece.set(bytes.subarray(at, at + n))
+        asked++
+        yield piece.subarray(0, n)
+      }
+    },
+  })
+  const receipt = await client.store({ ...o, bytes: streamed(o.bytes) })
+  t.is(receipt.sizeBytes, o.bytes.length)
+  t.is(asked, 13)
+  const nonce = await client.nonce()
+  const { ticket } = await client.grantFetch({ nonce, objectIds: [o.objectId], proof: await prove([o.objectId], nonce, ann.nodeId, 'fetch') })
+  t.is(toHex(sodium.sha256(await client.fetch(o.objectId, ticket))), toHex(sodium.sha256(o.bytes)))
+
+  const short = object(5, 3 * 1024 * 1024)
+  await t.throwsAsync(client.store({ ...short, bytes: streamed(short.bytes, short.bytes.length + 1) }), { name: 'InvariantError', message: /gave 3145728 of its 3145729 bytes/ })
+  await t.throwsAsync(client.store({ ...short, bytes: streamed(short.bytes, short.bytes.length, sodium.sha256(o.bytes)) }), { code: 'SIGNATURE_INVALID' })
+  await t.throwsAsync(client.audit(short.objectId, [0]), { code: 'OBJECT_MISSING' })
+})
+
 test('proofs are single-use, bound to the action and the node, and only the owner can make them', async (t) => {
   const a = await storageNode(t, 20)
   const b = await storageNode(t, 21)

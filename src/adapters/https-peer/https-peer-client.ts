@@ -1,13 +1,13 @@
 import { Agent, buildConnector, request } from 'undici'
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { createHash } from 'node:crypto'
 import type { Sodium } from '../../core/ports/sodium.js'
 import type { Clock } from '../../core/ports/clock.js'
 import type { NodeIdentity } from '../../core/identity.js'
-import type { AuditAsk, PeerClient, ProvenRequest, RawPeer } from '../../core/ports/peer-client.js'
+import type { AuditAsk, PeerClient, ProvenRequest, RawPeer, StreamedBody } from '../../core/ports/peer-client.js'
 import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
-import { BackupError, ERROR_CODES, signatureInvalid, type ErrorCode } from '../../core/errors.js'
+import { BackupError, ERROR_CODES, InvariantError, invariant, signatureInvalid, type ErrorCode } from '../../core/errors.js'
 import { announcementToJson, base64Bytes, hexBytes, integer, list, object, pointerToJson, signRequest, verifyAnnouncement, verifyPointer, verifyReceipt, type Announcement, type Receipt, type SignedPointer } from '../../core/protocol/index.js'
 import type { MerkleProof } from '../../core/audit/index.js'
 import { bytesEqual, shortHex, toBase64, toHex } from '../../shared/bytes.js'
@@ -40,16 +40,38 @@ const BODY_PIECE_BYTES = 1024 * 1024
  * A large body (a 16 MiB pack) handed to the socket whole is encrypted by TLS in one go, and the
  * ciphertext waits in native memory until the connection takes it: megabytes per upload, several
  * uploads at once. In pieces, only about one piece per upload is in memory at a time.
+ *
+ * Pieces go to undici as a plain async iterable, not a Readable: undici then asks for the next
+ * piece only after the socket wrote the last one out or drained, with no read-ahead, which is what
+ * lets a StreamedBody carry every piece in one buffer.
  */
-function requestBody(body: Uint8Array | undefined, headers: Record<string, string>): { body?: Buffer | Readable } {
+function requestBody(body: Uint8Array | StreamedBody | undefined, headers: Record<string, string>): { body?: Buffer | Readable } {
+  // undici takes any (async) iterable as a body (its docs and util.isIterable); its types list only Readable.
+  const iterable = (pieces: AsyncIterable<Uint8Array>) => ({ body: pieces as unknown as Readable })
   if (!body) return {}
+  if (!(body instanceof Uint8Array)) {
+    headers['content-length'] = String(body.length)
+    return iterable(exactly(body))
+  }
   const whole = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   if (whole.length <= BODY_PIECE_BYTES) return { body: whole }
   headers['content-length'] = String(whole.length)
-  function* pieces() {
-    for (let at = 0; at < whole.length; at += BODY_PIECE_BYTES) yield whole.subarray(at, at + BODY_PIECE_BYTES)
+  return iterable(
+    (async function* () {
+      for (let at = 0; at < whole.length; at += BODY_PIECE_BYTES) yield whole.subarray(at, at + BODY_PIECE_BYTES)
+    })(),
+  )
+}
+
+/** A streamed body's pieces, checked to add up to its declared length (a short body is a bug, never a short upload). */
+async function* exactly(body: StreamedBody): AsyncGenerator<Uint8Array> {
+  let sent = 0
+  for await (const piece of body.pieces()) {
+    sent += piece.length
+    if (sent > body.length) break
+    if (piece.length > 0) yield Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
   }
-  return { body: Readable.from(pieces(), { objectMode: false }) }
+  invariant(sent === body.length, `a streamed body gave ${sent} of its ${body.length} bytes`)
 }
 
 /**
@@ -58,7 +80,9 @@ function requestBody(body: Uint8Array | undefined, headers: Record<string, strin
  * sending it would get a signature the peer refuses, never a wrong store.
  */
 const bodyHashes = new WeakMap<Uint8Array, Uint8Array>()
-function bodySha256(sodium: Sodium, body: Uint8Array): Uint8Array {
+const EMPTY = new Uint8Array(0)
+function bodySha256(sodium: Sodium, body: Uint8Array | StreamedBody): Uint8Array {
+  if (!(body instanceof Uint8Array)) return body.sha256
   if (body.length < 64 * 1024) return sodium.sha256(body)
   let sha = bodyHashes.get(body)
   if (!sha) bodyHashes.set(body, (sha = sodium.sha256(body)))
@@ -150,12 +174,12 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     })
   }
 
-  async #call(method: 'GET' | 'POST' | 'PUT', path: string, { body, headers = {}, signed = false, idempotent = true, parse = 'json' as 'json' | 'bytes', limit = ANSWER_LIMITS.json, into } = {} as { body?: Uint8Array; headers?: Record<string, string>; signed?: boolean; idempotent?: boolean; parse?: 'json' | 'bytes'; limit?: number; into?: Uint8Array }): Promise<{ status: number; json?: unknown; bytes?: Uint8Array; headers: Record<string, string | string[] | undefined> }> {
+  async #call(method: 'GET' | 'POST' | 'PUT', path: string, { body, headers = {}, signed = false, idempotent = true, parse = 'json' as 'json' | 'bytes', limit = ANSWER_LIMITS.json, into } = {} as { body?: Uint8Array | StreamedBody; headers?: Record<string, string>; signed?: boolean; idempotent?: boolean; parse?: 'json' | 'bytes'; limit?: number; into?: Uint8Array }): Promise<{ status: number; json?: unknown; bytes?: Uint8Array; headers: Record<string, string | string[] | undefined> }> {
     if (!this.#nodeId && path !== '/v1/announcement') await this.announcement()
     const attempts = idempotent ? this.#retries + 1 : 1
     for (let attempt = 1; ; attempt++) {
       const payload = body ?? new Uint8Array(0)
-      const h: Record<string, string> = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, payload, this.opts.clock.nowMs(), bodySha256(this.opts.sodium, payload)) : {}) }
+      const h: Record<string, string> = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, EMPTY, this.opts.clock.nowMs(), bodySha256(this.opts.sodium, payload)) : {}) }
       if (body) h['content-type'] ??= 'application/octet-stream'
       try {
         const res = await request(`${this.url}${path}`, { method, headers: h, ...requestBody(body, h), dispatcher: this.#agent })
@@ -168,6 +192,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
           throw new BackupError('PEER_REFUSED', `peer ${this.url} answered ${path} with something that is not JSON`)
         }
       } catch (err) {
+        if (err instanceof InvariantError) throw err // a body that broke its contract: a bug here, not the peer
         const coded = err instanceof BackupError ? err : unreachable(this.url, err instanceof Error ? err.message : String(err))
         if (!(coded.code === 'PEER_UNREACHABLE' && attempt < attempts)) throw coded
         await new Promise((r) => setTimeout(r, 200 * 4 ** (attempt - 1)))
@@ -228,7 +253,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     return sha
   }
 
-  async store(o: { objectId: PackId; ownerNodeId: NodeId; commitment: string; merkleRoot: Uint8Array; ownerKeySha256: Uint8Array; bytes: Uint8Array }): Promise<Receipt> {
+  async store(o: { objectId: PackId; ownerNodeId: NodeId; commitment: string; merkleRoot: Uint8Array; ownerKeySha256: Uint8Array; bytes: Uint8Array | StreamedBody }): Promise<Receipt> {
     const { json } = await this.#call('PUT', `/v1/objects/${toHex(o.objectId)}`, {
       body: o.bytes,
       signed: true,

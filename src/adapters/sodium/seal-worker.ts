@@ -68,8 +68,8 @@ function sealAll(keys: Keys, sizes: ChunkSizes, data: Uint8Array) {
   return seal(keys, pieces)
 }
 
-/** Bytes asked of each read() of a file. */
-const READ_PIECE_BYTES = 4 * 1024 * 1024
+/** Bytes asked of each read() of a file (the read buffer is the largest chunk plus this: 6 MiB a worker). */
+const READ_PIECE_BYTES = 2 * 1024 * 1024
 
 /** The envelope slots (shared with the main thread) and which of them are this worker's to fill. */
 let slots: Uint8Array[] = []

@@ -1,6 +1,6 @@
 import sodium from 'sodium-native'
 import { createHash, createHmac, hash } from 'node:crypto'
-import type { Sodium } from '../../core/ports/sodium.js'
+import type { Sha256Incremental, Sodium } from '../../core/ports/sodium.js'
 import { nativeIngest } from './native-ingest.js'
 
 const TAG_BYTES = 16
@@ -59,6 +59,14 @@ export class SodiumNativeCrypto implements Sodium {
 
   sha256(input: Uint8Array): Uint8Array {
     return fresh(hash('sha256', input, 'buffer') as unknown as Buffer)
+  }
+
+  sha256Incremental(): Sha256Incremental {
+    const h = createHash('sha256')
+    return {
+      update: (piece) => void h.update(piece),
+      digest: () => fresh(h.digest()),
+    }
   }
 
   sha256Parts(parts: readonly Uint8Array[]): Uint8Array {

@@ -44,11 +44,12 @@ const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './seal-worker-boot
 const FILE_BATCH = 16
 const FILE_BATCH_BYTES = 8 * 1024 * 1024
 /**
- * Envelope slots per worker and their size: one largest chunk's envelope fits in a slot. Three
- * keep a worker sealing while the main thread copies the others into packs (four measured no
- * faster in bench:ingest, and cost 4 MiB more per worker).
+ * Envelope slots per worker and their size: one largest chunk's envelope fits in a slot. Two
+ * keep a worker sealing while the main thread copies the other into a pack (bench:ingest: ratio
+ * 1.56-1.61 with two as with three, on the same run-to-run noise; four were no faster than three;
+ * each slot is 4 MiB of the owner's memory).
  */
-const SLOTS_PER_WORKER = 3
+const SLOTS_PER_WORKER = 2
 const SLOT_BYTES = MAX_CHUNK_BYTES + 64 * 1024
 
 function decode(msg: any): SealedChunk[] {

@@ -1,6 +1,9 @@
 import type { IndexStore, PackRecord, PeerRecord, ShareRecord } from '../../core/ports/index-store.js'
 import type { ObjectStore } from '../../core/ports/object-store.js'
 import type { Poseidon } from '../../core/ports/poseidon.js'
+import type { Sodium } from '../../core/ports/sodium.js'
+import type { StreamedBody } from '../../core/ports/peer-client.js'
+import type { PackId } from '../../core/ids.js'
 import type { Clock } from '../../core/ports/clock.js'
 import type { Logger } from '../../core/ports/logger.js'
 import type { ShareKeys } from '../../core/crypto/index.js'
@@ -10,8 +13,7 @@ import { receiptToJson } from '../../core/protocol/index.js'
 import { choosePeers, siteOf } from '../../core/replication/index.js'
 import { shortHex, toHex, utf8 } from '../../shared/bytes.js'
 import { Semaphore } from '../../shared/semaphore.js'
-import { BufferPool, type BufferPoolOptions, type PooledBytes } from '../../shared/buffer-pool.js'
-import { PACK_MAX_BYTES } from '../../core/pack/index.js'
+import { BufferPool, type BufferPoolOptions } from '../../shared/buffer-pool.js'
 import { TokenBucket } from '../../shared/token-bucket.js'
 import type { PeerPool } from './peer-pool.js'
 import type { OwnerKeys } from './owner-keys.js'
@@ -33,12 +35,18 @@ export interface ReplicationResult {
 /** Packs uploaded at once; each goes to its peers in parallel. */
 const PACK_CONCURRENCY = 2
 /**
- * The packs being uploaded are read into these few buffers, reused from pack to pack: a fresh
- * 16 MiB buffer per pack lives until a full garbage collection, and nine of them were alive at
- * once at the peak of a 1 GiB backup. One size (the largest pack) so any pack fits any buffer;
- * the pages past a pack's end are never touched.
+ * Packs go out from the spool file in pieces of this size, never read whole: the owner's memory
+ * for uploads is a piece per upload, not a pack per upload. A fresh buffer per piece would live
+ * until a garbage collection, so the few in use are reused (a piece's buffer is free again when
+ * the client asks for the next, StreamedBody's contract).
  */
-const UPLOAD_BUFFERS: Readonly<BufferPoolOptions> = { maxIdle: PACK_CONCURRENCY, maxIdleBytes: PACK_CONCURRENCY * PACK_MAX_BYTES, granule: PACK_MAX_BYTES, idleMs: 30_000 }
+const PIECE_BYTES = 1024 * 1024
+const PIECE_BUFFERS: Readonly<BufferPoolOptions> = { maxIdle: 8, maxIdleBytes: 8 * PIECE_BYTES, granule: PIECE_BYTES, idleMs: 30_000 }
+
+/** A spooled pack being uploaded; a failure to read it is the spool's, not the peer's. */
+interface SpooledBody extends StreamedBody {
+  readFailure: unknown
+}
 
 /** Replica states that count as a copy. */
 export const GOOD_REPLICA = new Set(['stored', 'healthy'])
@@ -52,9 +60,9 @@ export const GOOD_REPLICA = new Set(['stored', 'healthy'])
 export class Replicator {
   /** The owner's upload limit over all peers (absent: none). */
   readonly #bucket: TokenBucket | null
-  readonly #buffers = new BufferPool(UPLOAD_BUFFERS)
+  readonly #pieces = new BufferPool(PIECE_BUFFERS)
 
-  constructor(private readonly deps: { index: IndexStore; spool: ObjectStore; pool: PeerPool; poseidon: Poseidon; clock: Clock; log: Logger; uploadLimitBytesPerSec?: number }) {
+  constructor(private readonly deps: { index: IndexStore; spool: ObjectStore; pool: PeerPool; poseidon: Poseidon; sodium: Sodium; clock: Clock; log: Logger; uploadLimitBytesPerSec?: number }) {
     const limit = deps.uploadLimitBytesPerSec ?? 0
     this.#bucket = limit > 0 ? new TokenBucket(limit, Math.max(limit, 1024 * 1024)) : null
   }
@@ -89,12 +97,9 @@ export class Replicator {
     await Promise.all(
       todo.map(async (pack) => {
         const release = await limit.acquire()
-        let buffer: PooledBytes | null = null
         try {
           const have = holders.get(toHex(pack.packId)) ?? new Set<string>()
-          const size = await spool.size(pack.packId)
-          buffer = this.#buffers.take(size)
-          const bytes = await spool.getRange(pack.packId, 0, size, buffer.bytes)
+          const bytes = await this.#spooled(pack.packId)
           const commitment = commitmentOf(this.deps.poseidon, keys.proofKey, idToField(pack.packId)).toString()
           for (;;) {
             const want = share.copies - have.size
@@ -104,7 +109,7 @@ export class Replicator {
             const holderSites = active.filter((p) => have.has(toHex(p.nodeId))).map((p) => siteOf(p.url))
             const targets = choosePeers(candidates.map((p) => ({ id: toHex(p.nodeId), load: load.get(toHex(p.nodeId)) ?? 0, score: p.audit.score, failedLast: p.audit.consecutiveFailures > 0, ...siteOf(p.url), peer: p })), want, holderSites).map((c) => c.peer)
             if (want <= 0 || targets.length === 0) break
-            // allSettled: a bug in one upload must not release the buffer while others read it.
+            // allSettled: every upload of the pack has ended before the next round or pack.
             const settled = await Promise.allSettled(
               targets.map(async (peer) => {
                 const hex = toHex(peer.nodeId)
@@ -116,6 +121,7 @@ export class Replicator {
                   progress.bytesSent += bytes.length
                 } catch (err) {
                   rethrowIfBug(err)
+                  if (bytes.readFailure) throw bytes.readFailure // the local spool failed, not the peer
                   failed.add(hex)
                   load.set(hex, (load.get(hex) ?? 1) - 1)
                   log.warn({ peer: hex.slice(0, 16), pack: shortHex(pack.packId), code: err instanceof BackupError ? err.code : 'UNKNOWN' }, 'A peer did not take a pack; trying others')
@@ -133,8 +139,6 @@ export class Replicator {
             short++
           }
         } finally {
-          // Every upload of the pack has settled (allSettled above): nothing reads it any more.
-          buffer?.release()
           progress.packsDone++
           progress.peers = used.size
           onProgress?.(progress)
@@ -145,7 +149,32 @@ export class Replicator {
     return { short, packs: packs.length }
   }
 
-  async #storeOne(peer: PeerRecord, pack: PackRecord, bytes: Uint8Array, commitment: string, owner: OwnerKeys): Promise<void> {
+  /**
+   * A spooled pack as a body read from its file: hashed in one pass (the request signature needs
+   * the hash first), then read again, piece by piece, for each peer it goes to.
+   */
+  async #spooled(packId: PackId): Promise<SpooledBody> {
+    const { spool, sodium } = this.deps
+    const length = await spool.size(packId)
+    const buffers = this.#pieces
+    const body: SpooledBody = { length, sha256: new Uint8Array(0), pieces: read, readFailure: null }
+    async function* read(): AsyncGenerator<Uint8Array> {
+      const piece = buffers.take(Math.min(PIECE_BYTES, length))
+      try {
+        for (let at = 0; at < length; at += PIECE_BYTES) yield await spool.getRange(packId, at, Math.min(PIECE_BYTES, length - at), piece.bytes)
+      } catch (err) {
+        body.readFailure ??= err
+        throw err
+      } finally {
+        piece.release()
+      }
+    }
+    const hash = sodium.sha256Incremental()
+    for await (const piece of read()) hash.update(piece)
+    return Object.assign(body, { sha256: hash.digest() })
+  }
+
+  async #storeOne(peer: PeerRecord, pack: PackRecord, bytes: SpooledBody, commitment: string, owner: OwnerKeys): Promise<void> {
     const { pool, index, clock } = this.deps
     const wait = this.#bucket?.reserve(bytes.length, clock.nowMs()) ?? 0
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))

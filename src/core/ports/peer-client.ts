@@ -22,6 +22,19 @@ export interface ProvenRequest {
  *   PEER_REFUSED. Idempotent calls are retried a bounded number of times.
  * - Every answer is validated; a receipt must be signed by the peer for exactly what was sent.
  */
+/**
+ * A request body sent from where it lies instead of from one buffer: its length and SHA-256 are
+ * known before it is sent (the request signature covers the hash), its bytes are read piece by
+ * piece each time it is sent, again on a retry. pieces() yields exactly `length` bytes in all, or
+ * throws. The client asks for the next piece only once the connection is done with the one
+ * before (written out, or the request failed), so one buffer may carry every piece in turn.
+ */
+export interface StreamedBody {
+  readonly length: number
+  readonly sha256: Uint8Array
+  pieces(): AsyncIterable<Uint8Array>
+}
+
 export interface PeerClient {
   readonly url: string
   /** The peer's node id once its announcement was verified. */
@@ -30,7 +43,8 @@ export interface PeerClient {
   peers(): Promise<Announcement[]>
   nonce(): Promise<Uint8Array>
   putOwnerKey(keyBytes: Uint8Array): Promise<Uint8Array>
-  store(o: { objectId: PackId; ownerNodeId: NodeId; commitment: string; merkleRoot: Uint8Array; ownerKeySha256: Uint8Array; bytes: Uint8Array }): Promise<Receipt>
+  /** Stores an object; `bytes` in memory, or streamed from where it lies (a spooled pack). */
+  store(o: { objectId: PackId; ownerNodeId: NodeId; commitment: string; merkleRoot: Uint8Array; ownerKeySha256: Uint8Array; bytes: Uint8Array | StreamedBody }): Promise<Receipt>
   grantFetch(req: ProvenRequest): Promise<{ ticket: Uint8Array; expiresAtMs: number }>
   /**
    * An object or a byte range of it. With `into` (exactly `length` bytes), a range is read into

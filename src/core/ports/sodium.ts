@@ -7,6 +7,12 @@
  *   authentication are an expected condition, converted to a coded error by the caller.
  * - Outputs are fresh arrays the caller owns.
  */
+export interface Sha256Incremental {
+  update(piece: Uint8Array): void
+  /** The hash of every piece given; the hasher is spent afterwards. */
+  digest(): Uint8Array
+}
+
 export interface Sodium {
   /** XChaCha20-Poly1305-IETF; key 32 bytes, nonce 24 bytes; returns ciphertext || 16-byte tag. */
   aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array
@@ -23,6 +29,8 @@ export interface Sodium {
   sha256(input: Uint8Array): Uint8Array
   /** SHA-256 over the concatenation of parts, without copying them together. */
   sha256Parts(parts: readonly Uint8Array[]): Uint8Array
+  /** SHA-256 of bytes that arrive piece by piece (an object read from disk): update(), then digest() once. */
+  sha256Incremental(): Sha256Incremental
   hmacSha256(key: Uint8Array, input: Uint8Array): Uint8Array
   /**
    * Optional: core/audit's merkleRoot() of a non-empty object computed whole by faster code (it

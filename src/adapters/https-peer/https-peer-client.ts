@@ -1,4 +1,4 @@
-import { Agent, buildConnector, request } from 'undici'
+import { Agent, buildConnector, request, type ConnectorOptions } from './undici-parts.js'
 import type { Readable } from 'node:stream'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { createHash } from 'node:crypto'
@@ -152,7 +152,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     // Self-signed certificates: chain checks are off, and the pin (or, at first contact, the
     // signed announcement) decides instead.
     // No session resumption: a resumed session shows no certificate, and every connection must.
-    const base = buildConnector({ rejectUnauthorized: false, minVersion: 'TLSv1.3', maxCachedSessions: 0, timeout: this.#timeoutMs } as buildConnector.BuildOptions)
+    const base = buildConnector({ rejectUnauthorized: false, minVersion: 'TLSv1.3', maxCachedSessions: 0, timeout: this.#timeoutMs } as ConnectorOptions)
     return new Agent({
       connect: (options, callback) => {
         base(options, (err, socket) => {

@@ -1,4 +1,3 @@
-import { request } from 'undici'
 import type { Alert, AlertSink } from '../../core/ports/alert-sink.js'
 import { BackupError } from '../../core/errors.js'
 
@@ -13,6 +12,8 @@ export class WebhookAlertSink implements AlertSink {
   async send(alert: Alert): Promise<void> {
     let status: number
     try {
+      // Loaded at the first alert: most nodes never send one, and undici whole is megabytes of memory.
+      const { request } = await import('undici')
       const res = await request(this.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'quloud-alerts/1' },

@@ -41,8 +41,8 @@ interface Node {
 const children: ChildProcess[] = []
 
 async function startNode(data: string, extra: string[] = []): Promise<Node> {
-  // The malloc setting the NAS packages and npm start run with (scripts/packaging/render-common.ts).
-  const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', QULOUD_LOG_LEVEL: 'warn', QULOUD_STORAGE_CAPACITY_BYTES: String(200 * 1024 * MIB), QULOUD_STORAGE_PER_OWNER_BYTES: String(100 * 1024 * MIB), QULOUD_CATCH_UP_SECONDS: '3600' }
+  // The environment the NAS packages and npm start run with (RUNTIME_ENV in scripts/packaging/render-common.ts).
+  const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', NODE_OPTIONS: '--max-semi-space-size=4', QULOUD_LOG_LEVEL: 'warn', QULOUD_STORAGE_CAPACITY_BYTES: String(200 * 1024 * MIB), QULOUD_STORAGE_PER_OWNER_BYTES: String(100 * 1024 * MIB), QULOUD_CATCH_UP_SECONDS: '3600' }
   const child = spawn(process.execPath, [bin, 'start', '--data', data, '--web-listen', '127.0.0.1:0', '--peer-listen', '127.0.0.1:0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'], env })
   children.push(child)
   let out = ''

@@ -1,6 +1,6 @@
 /** The container image (TrueNAS, Unraid, Synology Container Manager, plain Docker). */
 import { stringify } from 'yaml'
-import { GENERATED, MALLOC_ENV, type Files } from './render-common.js'
+import { GENERATED, RUNTIME_ENV, type Files } from './render-common.js'
 import { dataDirOf, portOf, volumeOf, type Manifest } from './manifest.js'
 
 export function renderContainer(m: Manifest): Files {
@@ -38,7 +38,7 @@ export function renderContainer(m: Manifest): Files {
     `      org.opencontainers.image.source="${m.source}" \\`,
     `      org.opencontainers.image.licenses="${m.license}" \\`,
     `      org.opencontainers.image.version="${m.version}"`,
-    `ENV NODE_ENV=production ${data.env}=${dataDirOf(m)} ${m.ssdp.env}=true ${MALLOC_ENV}`,
+    `ENV NODE_ENV=production ${data.env}=${dataDirOf(m)} ${m.ssdp.env}=true ${RUNTIME_ENV}`,
     'WORKDIR /app',
     'COPY --from=build /app/package.json ./',
     'COPY --from=build /app/node_modules ./node_modules',

@@ -2,7 +2,7 @@
  * Synology DSM >= 7.2: the static parts of the .spk (INFO template, conf/, scripts/, wizard,
  * icons, DSM menu entry, port file). scripts/packaging/spk.ts assembles one .spk per CPU family.
  */
-import { GENERATED, MALLOC_ENV, type Files } from './render-common.js'
+import { GENERATED, RUNTIME_ENV, type Files } from './render-common.js'
 import { portOf, spkVersion, volumeOf, type Manifest } from './manifest.js'
 import { iconPng } from './icon.js'
 
@@ -106,7 +106,7 @@ export function renderSynology(m: Manifest): Files {
     `    ${web.env}="\${${web.env}:-0.0.0.0:${web.port}}" \\`,
     `    ${peer.env}="\${${peer.env}:-0.0.0.0:${peer.port}}" \\`,
     `    ${m.ssdp.env}="\${${m.ssdp.env}:-true}" \\`,
-    `    ${MALLOC_ENV} nohup "$NODE" "$APP/${m.entry}" start >> "$LOG_FILE" 2>&1 &`,
+    `    ${RUNTIME_ENV} nohup "$NODE" "$APP/${m.entry}" start >> "$LOG_FILE" 2>&1 &`,
     '    echo $! > "$PID_FILE"',
     '    exit 0',
     '    ;;',

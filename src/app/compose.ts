@@ -7,6 +7,7 @@ import { SqliteIndexStore } from '../adapters/sqlite/sqlite-index-store.js'
 import { FsObjectStore } from '../adapters/fs/fs-object-store.js'
 import { FsSource } from '../adapters/fs/fs-source.js'
 import { SystemClock } from '../adapters/system/system-clock.js'
+import { v8HeapTuning } from '../adapters/system/v8-heap-tuning.js'
 import { WorkerChunkSealer } from '../adapters/sodium/worker-chunk-sealer.js'
 import { allocateAlignedShared, nativeIngest } from '../adapters/sodium/native-ingest.js'
 import { FsDataDir } from '../adapters/fs/fs-data-dir.js'
@@ -69,6 +70,11 @@ import { deriveOwnerKeys } from '../core/crypto/index.js'
  */
 const runOwnerSetup: typeof RunOwnerSetup = async (onProgress) => (await import('../adapters/snarkjs/snarkjs-setup.js')).runOwnerSetup(onProgress)
 const makeSelfSignedCert = async (opts: { validDays: number }) => (await import('../adapters/tls/self-signed-cert.js')).makeSelfSignedCert(opts)
+
+/** The garbage collector's steady tuning for a running node (see adapters/system/v8-heap-tuning.ts); backups switch it for their time. */
+export function tuneHeapForNode(): void {
+  v8HeapTuning.steady()
+}
 
 export function composeCrypto() {
   return { sodium: new SodiumNativeCrypto(), kdf: new Argon2PasswordKdf(), clock: new SystemClock() }
@@ -364,6 +370,7 @@ export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: Node
     owner: ownerKeys, ...(o.masterKey && !ownerKeys ? { lockedReason: 'the owner has no proof keys yet: run "quloud proof-setup", then restart the node' } : {}), catchUpIntervalMs: o.catchUpSeconds * 1000, watchDebounceMs: o.watchDebounceSeconds * 1000,
     auditSchedule: o.auditSchedule ?? null, auditDeadlineMs: (o.auditDeadlineSeconds ?? DEFAULTS.auditDeadlineSeconds) * 1000,
     ...(o.onAlert ? { onAlert: o.onAlert } : {}), shareRoots: o.shareRoots ?? [], uploadLimitBytesPerSec: o.uploadLimitBytesPerSec ?? 0,
+    heap: v8HeapTuning,
   })
   return {
     service,

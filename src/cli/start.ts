@@ -1,7 +1,6 @@
 import { resolve } from 'node:path'
-import { setFlagsFromString } from 'node:v8'
 import { readFile } from 'node:fs/promises'
-import { composeKeyring, composeLogger, composeNode } from '../app/compose.js'
+import { composeKeyring, composeLogger, composeNode, tuneHeapForNode } from '../app/compose.js'
 import { resolveConfig, resolveDataDir, type ConfigFlags } from '../app/config/load.js'
 import { ioFailed } from '../core/errors.js'
 import { readPassphraseFile } from './passphrase.js'
@@ -25,24 +24,9 @@ async function readConfigFile(dataDir: string): Promise<string | null> {
   }
 }
 
-/**
- * A node moves packs of ~16 MiB through memory (bodies received, sealed copies, uploads), and V8
- * counts such buffers against the heap's next full-collection limit, which by default it keeps
- * at ~1.3-1.5x the live heap (~25 MB here): a full mark-compact for nearly every pack. Growing
- * that limit to 3x the live heap gives room for a few packs between collections. Measured in
- * the 3-copy backup of bench:e2e: full collections per storage node 45 -> 9, its CPU time
- * 11 -> 8 s, the backup 34 -> 28 s; peak RSS within noise. V8 reads this flag each time it
- * sets the limit, so setting it at start works; it is process-wide (workers included).
- */
-const HEAP_GROWING_PERCENT = 200
-
-function tuneGarbageCollector(): void {
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)
-}
-
 /** quloud start: runs the node until SIGINT or SIGTERM, then stops cleanly. */
 export async function runStart(opts: StartOptions): Promise<void> {
-  tuneGarbageCollector()
+  tuneHeapForNode()
   const flags: ConfigFlags = {}
   if (opts.data !== undefined) flags.dataDir = opts.data
   if (opts.webListen !== undefined) flags.webListen = opts.webListen

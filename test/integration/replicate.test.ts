@@ -2,6 +2,8 @@ import test from 'ava'
 import { join } from 'node:path'
 import { composePeerServer, type ComposedPeerServer } from '../../src/app/compose.js'
 import { Replicator } from '../../src/app/owner/replicator.js'
+import { Publisher } from '../../src/app/owner/publisher.js'
+import { BackupService } from '../../src/app/owner/backup-service.js'
 import { PeerPool } from '../../src/app/owner/peer-pool.js'
 import { OwnerKeys } from '../../src/app/owner/owner-keys.js'
 import { IngestService } from '../../src/app/ingest-service.js'
@@ -132,4 +134,46 @@ test('a spool file that fails to read mid-upload fails the run with the spool\'s
   t.deepEqual(index.listReplicasOfShare(shareId), [])
   // Read again without the fault, the same pack goes out whole.
   t.deepEqual(await new Replicator({ index, spool, pool, poseidon, sodium, clock, log }).replicate(share, keys, owner), { short: 0, packs: 1 })
+})
+
+test('a backup runs under the backup heap tuning and ends it, whether it completes or fails', async (t) => {
+  const dir = await tempDir(t)
+  const index = new SqliteIndexStore(join(dir, 'index.sqlite'))
+  await index.open()
+  const spool = new FsObjectStore(join(dir, 'spool'))
+  const sealer = new WorkerChunkSealer({ threads: 1 })
+  t.teardown(async () => {
+    await sealer.close()
+    await spool.close()
+    await index.close()
+  })
+  const src = join(dir, 'src')
+  await writeTree(src, { 'a.txt': 'alpha', 'sub/b.bin': sampleBytes(5, 300_000) })
+  const owner = new OwnerKeys(sodium, sampleBytes(2, 32), () => Promise.reject(new Error('no proofs here')), new TextEncoder().encode(JSON.stringify(setup.verificationKey)), new Uint8Array(32))
+  index.addShare({ shareId: asShareId(new Uint8Array(16).fill(6)), name: 'docs', path: src, copies: 1, schedule: null, watch: false, wrappedKey: null, pointerSeq: 0, pendingBackup: false, lastBackupMs: null, lastResult: null, createdAtMs: clock.nowMs() })
+  index.addShare({ shareId: asShareId(new Uint8Array(16).fill(7)), name: 'gone', path: join(dir, 'no-such-folder'), copies: 1, schedule: null, watch: false, wrappedKey: null, pointerSeq: 0, pendingBackup: false, lastBackupMs: null, lastResult: null, createdAtMs: clock.nowMs() })
+  const server = await composePeerServer({ dataDir: await tempDir(t), listen: { host: '127.0.0.1', port: 0 }, identity: identityFromSeed(sodium, sampleBytes(43, 32)), log })
+  servers.push(server)
+  const pool = new PeerPool({ index, connect: (url, o) => new HttpsPeerClient(url, { sodium, clock, ...o }), identity: owner.identity, clock })
+  await pool.add(server.url())
+  const ingest = new IngestService({ sodium, index, spool, clock, sealer })
+  const replicator = new Replicator({ index, spool, pool, poseidon, sodium, clock, log })
+  const publisher = new Publisher({ sodium, index, pool, ingest, replicator, clock, log })
+  const events: string[] = []
+  const heap = { duringBackup: () => (events.push('backup'), () => events.push('steady')) }
+  // The source is read while the backup tuning holds.
+  const sourceFor = (path: string) => {
+    const fs = new FsSource(path)
+    return { walk: () => (events.push('walk'), fs.walk()), stat: (p: string) => fs.stat(p), readLink: (p: string) => fs.readLink(p), read: (p: string) => fs.read(p) }
+  }
+  const backups = new BackupService({ index, ingest, publisher, clock, sourceFor, heap })
+  const docs = index.getShare('docs')
+  const gone = index.getShare('gone')
+  if (!docs || !gone) return t.fail()
+  const done = await backups.run(docs, owner.shareKeys(docs), owner)
+  t.is(done.result, 'complete')
+  t.deepEqual(events, ['backup', 'walk', 'steady'])
+  events.length = 0
+  await t.throwsAsync(backups.run(gone, owner.shareKeys(gone), owner))
+  t.deepEqual(events, ['backup', 'walk', 'steady'])
 })

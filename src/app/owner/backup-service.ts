@@ -2,6 +2,7 @@ import { invariant } from '../../core/errors.js'
 import type { IndexStore, ShareRecord } from '../../core/ports/index-store.js'
 import type { SourceFs } from '../../core/ports/source-fs.js'
 import type { Clock } from '../../core/ports/clock.js'
+import type { HeapTuning } from '../../core/ports/heap-tuning.js'
 import type { ShareKeys } from '../../core/crypto/index.js'
 import type { IngestService, IngestStats } from '../ingest-service.js'
 import type { OwnerKeys } from './owner-keys.js'
@@ -29,18 +30,27 @@ export interface BackupOutcome {
  * not read again and packs with receipts are not sent again.
  */
 export class BackupService {
-  constructor(private readonly deps: { index: IndexStore; ingest: IngestService; publisher: Publisher; clock: Clock; sourceFor: (path: string) => SourceFs }) {}
+  constructor(private readonly deps: { index: IndexStore; ingest: IngestService; publisher: Publisher; clock: Clock; sourceFor: (path: string) => SourceFs; heap?: HeapTuning }) {}
 
   async run(share: ShareRecord, keys: ShareKeys, owner: OwnerKeys, onProgress: (p: BackupProgress) => void = () => {}): Promise<BackupOutcome> {
-    const { index, ingest, publisher, clock } = this.deps
     invariant(share.path !== null, 'an imported share has no folder to back up')
+    const ended = this.deps.heap?.duringBackup()
+    try {
+      return await this.#run(share, share.path, keys, owner, onProgress)
+    } finally {
+      ended?.()
+    }
+  }
+
+  async #run(share: ShareRecord, path: string, keys: ShareKeys, owner: OwnerKeys, onProgress: (p: BackupProgress) => void): Promise<BackupOutcome> {
+    const { index, ingest, publisher, clock } = this.deps
     index.updateShare(share.shareId, { pendingBackup: true })
     // Packs are uploaded while the files are still being read: a pass starts whenever a pack
     // is committed and the last pass is over. Failures here are left to the final pass below.
     const upload = new UploadWhileReading(() => publisher.upload(share, keys, owner))
     let read
     try {
-      read = await ingest.snapshot(share.shareId, keys, this.deps.sourceFor(share.path), { onProgress: (s) => onProgress({ phase: 'reading', ...s }), onPackCommitted: () => upload.wake() })
+      read = await ingest.snapshot(share.shareId, keys, this.deps.sourceFor(path), { onProgress: (s) => onProgress({ phase: 'reading', ...s }), onPackCommitted: () => upload.wake() })
     } finally {
       await upload.stop()
     }

@@ -1,3 +1,4 @@
+import type { HeapTuning } from '../../core/ports/heap-tuning.js'
 import type { Sodium } from '../../core/ports/sodium.js'
 import type { Clock } from '../../core/ports/clock.js'
 import type { Logger } from '../../core/ports/logger.js'
@@ -60,6 +61,8 @@ export interface OwnerDeps {
   shareRoots?: readonly string[]
   /** Upload limit to peers, bytes per second (0 or absent: none). */
   uploadLimitBytesPerSec?: number
+  /** The garbage collector's tuning, switched for the time of each backup (absent: left alone). */
+  heap?: HeapTuning
 }
 
 export const SHARE_NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u

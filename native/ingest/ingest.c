@@ -29,6 +29,23 @@
  *     until the promise settles; others are copied first. Rejects with an Error whose `code` is
  *     the errno name (EIO, ENOSPC...).
  *
+ *   readAt(fd, offset, into) -> Promise<number>
+ *     Reads bytes [offset, offset + into.length) of an open file into `into`, on the libuv thread
+ *     pool, and resolves with how many it read (fewer only at the end of the file). When `fd` was
+ *     opened with O_DIRECT, whole aligned blocks covering the range are read past the page cache
+ *     into a page-aligned buffer of the pool thread and copied out (all through the page cache
+ *     when the file system refuses with EINVAL). As with fs.read, `into` is written from the pool
+ *     thread: the caller must not touch it until the promise settles. Rejects like writeAll.
+ *
+ *   writeAt(fd, directFd, offset, bytes) -> Promise<number>
+ *     Writes all of `bytes` at `offset` of an open file, on the libuv thread pool, and resolves
+ *     with how many of them went by direct I/O. `directFd` (or -1) is a second descriptor of the
+ *     same file opened with O_DIRECT: the whole, page-aligned blocks inside the range go through
+ *     it, past the page cache; the partial blocks at either end (or everything, when there is no
+ *     direct descriptor or the file system refuses direct I/O with EINVAL) go through `fd`. Blocks
+ *     written one way are never written the other way in the same call, so neighbouring writes of
+ *     the same file may go either way. Rejects like writeAll.
+ *
  *   finishFile(fd, mode, mtimeMs, from, to) -> Promise<undefined>
  *     Finishes a restored file in one trip to the libuv thread pool instead of four: fchmod(mode),
  *     both times set to mtimeMs (to the microsecond), close(fd) (always, also after a failed
@@ -36,7 +53,7 @@
  *     message names the failed step. The caller owns `fd` (a plain descriptor, not a FileHandle,
  *     which would close it again).
  *
- * All but merkleRootAsync, writeAll and finishFile are synchronous: they run on the calling thread. Typed arrays may be backed by a
+ * All but merkleRootAsync, writeAll, writeAt, readAt and finishFile are synchronous: they run on the calling thread. Typed arrays may be backed by a
  * SharedArrayBuffer; the caller must not change the bytes during the call. */
 /* O_DIRECT */
 #define _GNU_SOURCE
@@ -465,6 +482,215 @@ static napi_value write_all(napi_env env, napi_callback_info info) {
   return queue_job(env, &job->base, "quloud:writeAll", write_execute, write_complete, "the write could not be queued");
 }
 
+/* One writeAt call. Copied bytes sit at the same distance from a page boundary in memory as
+ * `offset` is from one in the file, so the aligned blocks inside the range are aligned in memory
+ * too and go to the device from where they are. */
+typedef struct {
+  pool_job base;
+  int fd, direct_fd;
+  off_t offset;
+  size_t direct_bytes;
+  int err;
+} write_at_job;
+
+static int pwrite_all(int fd, const uint8_t *data, size_t size, off_t at) {
+  size_t off = 0;
+  while (off < size) {
+    ssize_t n = pwrite(fd, data + off, size - off, at + (off_t)off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
+    off += (size_t)n;
+  }
+  return 0;
+}
+
+static void write_at_execute(napi_env env, void *p) {
+  (void)env;
+  write_at_job *job = p;
+  const uint8_t *data = job->base.data;
+  size_t size = job->base.size;
+  off_t at = job->offset;
+  /* The aligned interior [lo, hi) of [at, at + size), as offsets into `data`. */
+  size_t lo = (size_t)((DIRECT_ALIGN - (uint64_t)at % DIRECT_ALIGN) % DIRECT_ALIGN);
+  size_t hi = lo;
+  if (job->direct_fd >= 0 && size > lo) hi = lo + ((size - lo) & ~(size_t)(DIRECT_ALIGN - 1));
+  size_t done = lo;
+  while (done < hi) {
+    size_t n = hi - done;
+    const uint8_t *from = data + done;
+    if ((uintptr_t)from % DIRECT_ALIGN != 0) {
+      if (!bounce && posix_memalign((void **)&bounce, DIRECT_ALIGN, BOUNCE_BYTES) != 0) {
+        bounce = NULL;
+        break;
+      }
+      if (n > BOUNCE_BYTES) n = BOUNCE_BYTES;
+      memcpy(bounce, from, n);
+      from = bounce;
+    }
+    ssize_t w = pwrite(job->direct_fd, from, n, at + (off_t)done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EINVAL) break; /* no direct I/O here: the rest of the interior goes buffered */
+    if (w <= 0) {
+      job->err = w < 0 ? errno : EIO;
+      return;
+    }
+    if ((size_t)w % DIRECT_ALIGN != 0) {
+      /* A short, unaligned write: what it wrote stays, the rest goes buffered. */
+      done += (size_t)w;
+      break;
+    }
+    done += (size_t)w;
+  }
+  job->direct_bytes = done - lo;
+  /* The head, whatever of the interior did not go direct, and the tail, through the page cache. */
+  if ((job->err = pwrite_all(job->fd, data, lo < size ? lo : size, at)) != 0) return;
+  if (done < size) job->err = pwrite_all(job->fd, data + done, size - done, at + (off_t)done);
+}
+
+static void write_at_complete(napi_env env, napi_status status, void *p) {
+  write_at_job *job = p;
+  napi_value value = NULL;
+  if (status == napi_ok && job->err == 0 && napi_create_double(env, (double)job->direct_bytes, &value) != napi_ok) value = NULL;
+  settle(env, &job->base, value, errno_name(job->err), status != napi_ok ? "the write was cancelled" : strerror(job->err));
+}
+
+static napi_value write_at(napi_env env, napi_callback_info info) {
+  static const char *usage = "writeAt(fd: number, directFd: number, offset: number, bytes: Uint8Array)";
+  size_t argc = 4;
+  napi_value argv[4];
+  void *data;
+  size_t size;
+  napi_value buffer;
+  bool plain = true;
+  int64_t fd, offset;
+  int32_t direct_fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4 || !whole(env, argv[0], 2147483647.0, &fd) ||
+      napi_get_value_int32(env, argv[1], &direct_fd) != napi_ok || direct_fd < -1 || !whole(env, argv[2], 9007199254740991.0, &offset) ||
+      !typed_in(env, argv[3], napi_uint8_array, &data, &size, &buffer) || napi_is_arraybuffer(env, buffer, &plain) != napi_ok) {
+    return fail(env, usage);
+  }
+  write_at_job *job = calloc(1, sizeof *job);
+  if (!job) return fail(env, "out of memory");
+  job->fd = (int)fd;
+  job->direct_fd = direct_fd;
+  job->offset = (off_t)offset;
+  job->base.size = size;
+  job->base.data = data;
+  if (!plain) {
+    if (napi_create_reference(env, argv[3], 1, &job->base.keep) != napi_ok) {
+      end_job(env, &job->base);
+      return fail(env, "out of memory");
+    }
+  } else if (size > 0) {
+    size_t phase = (size_t)((uint64_t)offset % DIRECT_ALIGN);
+    if (posix_memalign((void **)&job->base.owned, DIRECT_ALIGN, phase + size) != 0) {
+      job->base.owned = NULL;
+      end_job(env, &job->base);
+      return fail(env, "out of memory");
+    }
+    memcpy(job->base.owned + phase, data, size);
+    job->base.data = job->base.owned + phase;
+  }
+  return queue_job(env, &job->base, "quloud:writeAt", write_at_execute, write_at_complete, "the write could not be queued");
+}
+
+/* One readAt call: `base.data` is the caller's memory, written in place (held by `base.keep`). */
+typedef struct {
+  pool_job base;
+  int fd;
+  off_t offset;
+  size_t got;
+  int err;
+} read_at_job;
+
+static void read_at_execute(napi_env env, void *p) {
+  (void)env;
+  read_at_job *job = p;
+  uint8_t *into = (uint8_t *)job->base.data;
+  size_t size = job->base.size, done = 0;
+  int flags = fcntl(job->fd, F_GETFL);
+  if (flags < 0) {
+    job->err = errno;
+    return;
+  }
+#ifdef O_DIRECT
+  if ((flags & O_DIRECT) && size > 0) {
+    if (!bounce && posix_memalign((void **)&bounce, DIRECT_ALIGN, BOUNCE_BYTES) != 0) bounce = NULL;
+    while (bounce && done < size) {
+      off_t pos = job->offset + (off_t)done;
+      off_t start = pos - pos % DIRECT_ALIGN;
+      size_t skip = (size_t)(pos - start);
+      size_t want = (skip + (size - done) + DIRECT_ALIGN - 1) & ~(size_t)(DIRECT_ALIGN - 1);
+      if (want > BOUNCE_BYTES) want = BOUNCE_BYTES;
+      ssize_t n = pread(job->fd, bounce, want, start);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EINVAL) break; /* no direct I/O here: the rest through the page cache */
+      if (n < 0) {
+        job->err = errno;
+        return;
+      }
+      if ((size_t)n <= skip) {
+        job->got = done; /* the end of the file */
+        return;
+      }
+      size_t take = (size_t)n - skip;
+      if (take > size - done) take = size - done;
+      memcpy(into + done, bounce + skip, take);
+      done += take;
+      if ((size_t)n < want) {
+        job->got = done;
+        return;
+      }
+    }
+    if (done < size && fcntl(job->fd, F_SETFL, flags & ~O_DIRECT) != 0) {
+      job->err = errno;
+      return;
+    }
+  }
+#endif
+  while (done < size) {
+    ssize_t n = pread(job->fd, into + done, size - done, job->offset + (off_t)done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      job->err = errno;
+      return;
+    }
+    if (n == 0) break;
+    done += (size_t)n;
+  }
+  job->got = done;
+}
+
+static void read_at_complete(napi_env env, napi_status status, void *p) {
+  read_at_job *job = p;
+  napi_value value = NULL;
+  if (status == napi_ok && job->err == 0 && napi_create_double(env, (double)job->got, &value) != napi_ok) value = NULL;
+  settle(env, &job->base, value, errno_name(job->err), status != napi_ok ? "the read was cancelled" : strerror(job->err));
+}
+
+static napi_value read_at(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  void *data;
+  size_t size;
+  int64_t fd, offset;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 || !whole(env, argv[0], 2147483647.0, &fd) ||
+      !whole(env, argv[1], 9007199254740991.0, &offset) || !typed(env, argv[2], napi_uint8_array, &data, &size)) {
+    return fail(env, "readAt(fd: number, offset: number, into: Uint8Array)");
+  }
+  read_at_job *job = calloc(1, sizeof *job);
+  if (!job) return fail(env, "out of memory");
+  job->fd = (int)fd;
+  job->offset = (off_t)offset;
+  job->base.data = data;
+  job->base.size = size;
+  if (napi_create_reference(env, argv[2], 1, &job->base.keep) != napi_ok) {
+    end_job(env, &job->base);
+    return fail(env, "out of memory");
+  }
+  return queue_job(env, &job->base, "quloud:readAt", read_at_execute, read_at_complete, "the read could not be queued");
+}
+
 /* One finishFile call. */
 typedef struct {
   pool_job base;
@@ -536,6 +762,10 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "writeAll", NAPI_AUTO_LENGTH, write_all, NULL, &fn);
   napi_set_named_property(env, exports, "writeAll", fn);
+  napi_create_function(env, "readAt", NAPI_AUTO_LENGTH, read_at, NULL, &fn);
+  napi_set_named_property(env, exports, "readAt", fn);
+  napi_create_function(env, "writeAt", NAPI_AUTO_LENGTH, write_at, NULL, &fn);
+  napi_set_named_property(env, exports, "writeAt", fn);
   napi_create_function(env, "finishFile", NAPI_AUTO_LENGTH, finish_file, NULL, &fn);
   napi_set_named_property(env, exports, "finishFile", fn);
   napi_create_function(env, "gearCut", NAPI_AUTO_LENGTH, gear_cut, NULL, &fn);

@@ -91,17 +91,21 @@ function nativePacking(): Pick<IngestDeps, 'copyBytes' | 'allocatePack'> {
 
 /**
  * A store of packs (the owner's spool, a storage node's objects): large objects are written past
- * the page cache when the native module was built.
+ * the page cache when the native module was built; a storage node's are also read that way (the
+ * owner's spool is read once for each peer a pack goes to, which the page cache serves).
  */
-function packStore(root: string): FsObjectStore {
+function packStore(root: string, o: { directRead: boolean }): FsObjectStore {
   const native = nativeIngest()
-  return new FsObjectStore(root, native ? { directWrite: native.writeAll } : {})
+  return new FsObjectStore(root, native ? { directWrite: native.writeAll, ...(o.directRead ? { directRead: native.readAt } : {}) } : {})
 }
 
-/** Restored files are finished in one native step each when the native module was built. */
+/**
+ * When the native module was built, restored files are finished in one native step each, and
+ * large ones are written mostly past the page cache.
+ */
 function restoreOptions(): FsRestoreTargetOptions {
   const native = nativeIngest()
-  return native ? { finishFile: native.finishFile } : {}
+  return native ? { finishFile: native.finishFile, writeAt: native.writeAt } : {}
 }
 
 /** The owner ingest pipeline on real adapters, for the daemon and the ingest benchmark. */
@@ -109,7 +113,7 @@ export async function composeIngest(paths: { indexPath: string; spoolDir: string
   const { sodium, clock } = composeCrypto()
   const index = new SqliteIndexStore(paths.indexPath)
   await index.open()
-  const spool = packStore(paths.spoolDir)
+  const spool = packStore(paths.spoolDir, { directRead: false })
   await spool.open()
   const sealer = new WorkerChunkSealer()
   const ingest = new IngestService({ sodium, index, spool, clock, sealer, ...nativePacking() })
@@ -354,7 +358,7 @@ export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: Node
   const { dataDir, log } = o
   const index = new SqliteIndexStore(dataDir.resolve('index.sqlite'))
   await index.open()
-  const spool = packStore(dataDir.resolve('spool'))
+  const spool = packStore(dataDir.resolve('spool'), { directRead: false })
   await spool.open()
   const sealer = new WorkerChunkSealer()
   const ownerKeys = await loadOwnerKeys(dataDir, sodium, o.masterKey, log)
@@ -434,7 +438,7 @@ export async function composePeerServer(opts: { dataDir: string; listen: { host:
   const tls = describeTls(pems.certPem, pems.keyPem)
   const catalog = new SqliteStorageCatalog(dataDir.resolve('storage.sqlite'))
   await catalog.open()
-  const objects = packStore(dataDir.resolve('objects'))
+  const objects = packStore(dataDir.resolve('objects'), { directRead: true })
   await objects.open()
   const storage = new StorageService({ sodium, keys, catalog, objects, clock, ...(opts.limits ? { limits: opts.limits } : {}) })
   const verifier = new SnarkjsVerifier()

@@ -1,7 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { bodyTooLarge, inputInvalid, rateLimited } from '../core/errors.js'
+import { bodyTooLarge, closed, inputInvalid, rateLimited } from '../core/errors.js'
 import type { Logger } from '../core/ports/logger.js'
 import type { Sodium } from '../core/ports/sodium.js'
 import type { Clock } from '../core/ports/clock.js'
@@ -31,6 +29,24 @@ export interface PeerApiDeps {
   maxBlobBytes: number
   /** How long an owner's objects stay without a renewal (POST /v1/lease). */
   leaseMs: number
+}
+
+/**
+ * Writes `bytes` to the response and resolves once they are handed to the socket (TLS has
+ * encrypted them): then the memory may be reused. Rejects with CLOSED when the client goes away
+ * first (the write's callback never comes then).
+ */
+function writeFlushed(res: Response, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (res.destroyed) return reject(closed('the connection'))
+    const gone = () => reject(closed('the connection'))
+    res.once('close', gone)
+    res.write(bytes, (err) => {
+      res.off('close', gone)
+      if (err) reject(err)
+      else resolve()
+    })
+  })
 }
 
 const asyncRoute = (fn: (req: Request, res: Response) => Promise<void> | void) => (req: Request, res: Response, next: NextFunction) => {
@@ -193,9 +209,11 @@ export function createPeerApp(deps: PeerApiDeps): express.Express {
     }
     const { pieces, sizeBytes, offset, length } = await handler.read(objectId, ticket, range)
     res.status(range ? 206 : 200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(length), ...(range ? { 'Content-Range': `bytes ${offset}-${offset + length - 1}/${sizeBytes}` } : {}) })
-    // Streamed with back-pressure; damage found midway cuts the response short, which the
-    // client sees as a length mismatch (and the Merkle root would catch anyway).
-    await pipeline(Readable.from(pieces, { objectMode: false }), res)
+    // Each piece is written and flushed before the next is asked for (back-pressure, and the
+    // storage service reuses one buffer for every piece). Damage found midway cuts the response
+    // short, which the client sees as a length mismatch (and the Merkle root would catch anyway).
+    for await (const piece of pieces) await writeFlushed(res, piece)
+    res.end()
   }))
   app.post('/v1/delete', rawBody(LIMITS.jsonBytes), asyncRoute(async (req, res) => {
     res.json({ deleted: (await handler.delete(json(req))).map(toHex) })

@@ -95,6 +95,33 @@ test('store, fetch with a proof, fetch a byte range, audit and delete between tw
   await t.throwsAsync(client.audit(o.objectId, [0]), { code: 'OBJECT_MISSING' })
 })
 
+test('fetches served from reused memory never mix: a client gone mid-fetch, then concurrent fetches of different ranges, all exact', async (t) => {
+  const server = await storageNode(t, 11)
+  const client = composePeerClient(server.url(), owner)
+  t.teardown(() => client.close())
+  const nodeId = (await client.announcement()).nodeId
+  await client.putOwnerKey(vkBytes)
+  const o = object(4, 6 * 1024 * 1024 + 4321)
+  await client.store(o)
+  const nonce = await client.nonce()
+  const { ticket } = await client.grantFetch({ nonce, objectIds: [o.objectId], proof: await prove([o.objectId], nonce, nodeId, 'fetch') })
+  for (let round = 0; round < 3; round++) {
+    // A client that reads the first bytes of the whole object and goes away.
+    const gone = new AbortController()
+    const cut = await request(`${server.url()}/v1/objects/${toHex(o.objectId)}`, { headers: { 'quloud-ticket': toHex(ticket) }, dispatcher: insecure, signal: gone.signal })
+    t.is(cut.statusCode, 200)
+    await new Promise<void>((resolve) => {
+      cut.body.once('data', () => resolve())
+    })
+    gone.abort()
+    await cut.body.text().catch(() => {})
+  }
+  const ranges = Array.from({ length: 8 }, (_, i) => ({ offset: i * 600_001, length: 1_500_000 + i * 13 }))
+  const got = await Promise.all([...ranges.map((r) => client.fetch(o.objectId, ticket, r)), client.fetch(o.objectId, ticket)])
+  ranges.forEach((r, i) => t.true(Buffer.from(got[i] as Uint8Array).equals(o.bytes.subarray(r.offset, r.offset + r.length)), `range ${i}`))
+  t.true(Buffer.from(got[8] as Uint8Array).equals(o.bytes), 'the whole object')
+})
+
 test('a streamed body goes out from one reused buffer and arrives whole; a short or mis-hashed one stores nothing', async (t) => {
   const server = await storageNode(t, 12)
   const client = composePeerClient(server.url(), owner)
@@ -371,6 +398,34 @@ test('a restore reads packs from every peer that holds them, with as few proofs 
   t.is(await fetcher.range(first.objectId, 10, 1000, into), into)
   t.deepEqual(into, first.bytes.subarray(10, 1010))
   await t.throwsAsync(pool.client(peers[0] as PeerRef).fetch(first.objectId, new Uint8Array(32), { offset: 0, length: 10, into: new Uint8Array(11) }), { code: 'INPUT_INVALID' })
+})
+
+test('packs named as likely at the start share the first grant: the root manifest and the data after it need one proof, not two', async (t) => {
+  const node = await storageNode(t, 24)
+  const dir = await tempDir(t)
+  const index = new SqliteIndexStore(join(dir, 'index.sqlite'))
+  await index.open()
+  t.teardown(() => index.close())
+  const clock = new SystemClock()
+  const pool = new PeerPool({ index, connect: (url, o) => new HttpsPeerClient(url, { sodium, clock, ...o }), identity: owner, clock })
+  const record = await pool.add(node.url())
+  await pool.ensureOwnerKey(record, vkBytes)
+  const objects = Array.from({ length: OWNERSHIP_BATCH }, (_, i) => object(700 + i, 3000 + 5 * i))
+  for (const o of objects) await pool.client(record).store(o)
+  const [root, ...data] = objects as [(typeof objects)[number], ...typeof objects]
+  const restore = async (likely: PackId[]) => {
+    let proofs = 0
+    const counting = { prove: (input: Parameters<typeof prover.prove>[0]) => (proofs++, prover.prove(input)), close: async () => {} }
+    const fetcher = new ChunkFetcher({ sodium, pool, poseidon, prover: async () => counting, clock, log }, shareKeys, () => [pool.ref(record)], likely)
+    // As a restore does: the root manifest first, then what it names.
+    fetcher.want([root.objectId])
+    t.deepEqual(await fetcher.range(root.objectId, 0, 32), root.bytes.subarray(0, 32))
+    fetcher.want(data.map((o) => o.objectId))
+    for (const o of data) t.deepEqual(await fetcher.range(o.objectId, 7, 9), o.bytes.subarray(7, 16))
+    return proofs
+  }
+  t.is(await restore([]), 2, 'without hints the root manifest is granted alone')
+  t.is(await restore(objects.map((o) => o.objectId).reverse()), 1)
 })
 
 test('leases: one signed message renews all of an owner\'s objects; unknown owners and unsigned requests are refused', async (t) => {

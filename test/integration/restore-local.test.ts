@@ -54,10 +54,14 @@ async function setup(t: ExecutionContext) {
   return { dir, index, spool, ingest, fetcher, restore: new RestoreService(sodium) }
 }
 
-// Files are finished (mode, times, close, rename) by the native module in one step, or in four.
+// Files are finished (mode, times, close, rename) by the native module in one step, or in four;
+// large files are written by direct I/O, or through the page cache.
+const native = nativeIngest() as NativeIngest
+let wentDirect = 0
 const finishings: Array<[string, FsRestoreTargetOptions]> = [
-  ['finished natively', { finishFile: (nativeIngest() as NativeIngest).finishFile }],
+  ['finished natively', { finishFile: native.finishFile }],
   ['finished in four steps', {}],
+  ['large files written direct', { finishFile: native.finishFile, writeAt: async (...a) => (wentDirect += await native.writeAt(...a), wentDirect) }],
 ]
 
 for (const [how, targetOpts] of finishings) test(`a snapshot restores byte for byte with modes, mtimes, symlinks, empty files and folders (${how})`, async (t) => {
@@ -74,6 +78,7 @@ for (const [how, targetOpts] of finishings) test(`a snapshot restores byte for b
   const done = await s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out, targetOpts), fetcher: s.fetcher() })
   t.is(done.filesDone, 4)
   t.deepEqual(await readFile(join(out, 'deep/er/x.bin')), Buffer.from(sampleBytes(1, 3_000_000)))
+  if (targetOpts.writeAt) t.true(wentDirect >= 3_000_000 - 2 * 4096 * 3, 'the large file went past the page cache but for a block or two at the ends of each chunk')
   t.is((await readFile(join(out, 'ünï/cödé.txt'), 'utf8')), 'ü')
   t.is((await lstat(join(out, 'empty.bin'))).size, 0)
   t.true((await lstat(join(out, 'emptydir'))).isDirectory())
@@ -91,13 +96,14 @@ for (const [how, targetOpts] of finishings) test(`a snapshot restores byte for b
 for (const [how, targetOpts] of finishings) test(`a file that cannot be finished (a folder in the way) fails with IO_FAILED, leaves no temp file and no open descriptor (${how})`, async (t) => {
   const s = await setup(t)
   const src = join(s.dir, 'src')
-  await writeTree(src, { 'f.txt': 'data' })
+  // Large enough to be written direct where that is asked for (two descriptors to close).
+  await writeTree(src, { 'f.bin': sampleBytes(4, 1_500_000) })
   const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
   const out = join(s.dir, 'out')
-  await mkdir(join(out, 'f.txt', 'inside'), { recursive: true })
-  await t.throwsAsync(s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out, targetOpts), fetcher: s.fetcher() }), { instanceOf: BackupError, code: 'IO_FAILED', message: /f\.txt/ })
-  t.deepEqual(await readdir(out), ['f.txt'])
-  t.deepEqual(await readdir(join(out, 'f.txt')), ['inside'])
+  await mkdir(join(out, 'f.bin', 'inside'), { recursive: true })
+  await t.throwsAsync(s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out, targetOpts), fetcher: s.fetcher() }), { instanceOf: BackupError, code: 'IO_FAILED', message: /f\.bin/ })
+  t.deepEqual(await readdir(out), ['f.bin'])
+  t.deepEqual(await readdir(join(out, 'f.bin')), ['inside'])
   t.deepEqual(await openUnder(out), [])
 })
 

@@ -1,9 +1,10 @@
 import test from 'ava'
+import { constants, readFileSync } from 'node:fs'
 import { readdir, stat, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { objectStoreContract } from '../../../test/contract/object-store.js'
 import { tempDir, sampleBytes } from '../../../test/helpers/index.js'
-import { FsObjectStore, DIRECT_WRITE_MIN_BYTES } from './fs-object-store.js'
+import { FsObjectStore, DIRECT_READ_MIN_BYTES, DIRECT_WRITE_MIN_BYTES } from './fs-object-store.js'
 import { asPackId } from '../../core/ids.js'
 import { nativeIngest, type NativeIngest } from '../sodium/native-ingest.js'
 import { allocateShared } from '../../core/pack/index.js'
@@ -21,6 +22,18 @@ objectStoreContract('FsObjectStore with direct writes', async (t) => {
   t.teardown(() => store.close())
   return store
 })
+
+objectStoreContract('FsObjectStore with direct writes and reads', async (t) => {
+  const store = new FsObjectStore(await tempDir(t), { directWrite: native.writeAll, directRead: native.readAt })
+  t.teardown(() => store.close())
+  return store
+})
+
+/** The open flags of a descriptor of this process, as the kernel reports them. */
+function fcntlFlags(fd: number): number {
+  const m = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))
+  return m ? parseInt(m[1] as string, 8) : 0
+}
 
 test('FsObjectStore › large objects go by direct I/O (all but the last partial block), small ones through the page cache; all read back exactly', async (t) => {
   const root = await tempDir(t)
@@ -47,6 +60,33 @@ test('FsObjectStore › large objects go by direct I/O (all but the last partial
   }
   t.deepEqual(direct, sizes.slice(1).map((size) => ({ size, direct: size - (size % 4096) })))
   t.deepEqual(await readdir(join(root, 'tmp')), [])
+})
+
+test('FsObjectStore › with a direct reader, ranges from 64 KiB up are read past the page cache, smaller ones through it; all exact, bad ranges refused', async (t) => {
+  const root = await tempDir(t)
+  const reads: number[] = []
+  const store = new FsObjectStore(root, {
+    directWrite: native.writeAll,
+    directRead: async (fd, offset, into) => {
+      t.true((fcntlFlags(fd) & constants.O_DIRECT) !== 0, 'the descriptor has O_DIRECT')
+      reads.push(into.length)
+      return native.readAt(fd, offset, into)
+    },
+  })
+  t.teardown(() => store.close())
+  const size = 5 * 1024 * 1024 + 321
+  const want = sampleBytes(9, size)
+  const id = asPackId(new Uint8Array(32).fill(0x3c))
+  await store.put(id, want)
+  for (const [offset, length] of [[0, size], [1000, DIRECT_READ_MIN_BYTES], [77, DIRECT_READ_MIN_BYTES - 1], [size - 70_000, 70_000]] as const) {
+    t.deepEqual(await store.getRange(id, offset, length), want.subarray(offset, offset + length))
+    const into = new Uint8Array(length + 10)
+    t.deepEqual(await store.getRange(id, offset, length, into), want.subarray(offset, offset + length))
+  }
+  t.deepEqual(reads, [size, size, DIRECT_READ_MIN_BYTES, DIRECT_READ_MIN_BYTES, 70_000, 70_000])
+  await t.throwsAsync(store.getRange(id, size - 10, DIRECT_READ_MIN_BYTES), { code: 'INPUT_INVALID' })
+  await t.throwsAsync(store.getRange(asPackId(new Uint8Array(32).fill(0x3d)), 0, DIRECT_READ_MIN_BYTES), { code: 'OBJECT_MISSING' })
+  t.is(reads.length, 6, 'refused ranges read nothing')
 })
 
 test('FsObjectStore › shards by the first byte, mode 0600, no temp files left', async (t) => {

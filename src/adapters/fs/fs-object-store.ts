@@ -1,4 +1,5 @@
-import { mkdir, open, readdir, rm, stat, readFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { mkdir, open, readdir, rm, stat, readFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { checkRange, type ObjectStore, type PutOptions } from '../../core/ports/object-store.js'
 import { asPackId, type PackId } from '../../core/ids.js'
@@ -10,6 +11,15 @@ import { fsyncDir, isNotFound, writeFileAtomic, type DirectWrite } from './fs-ut
 /** Objects at least this big are written past the page cache when a direct writer is given. */
 export const DIRECT_WRITE_MIN_BYTES = 1 << 20
 
+/** Ranges at least this long are read past the page cache when a direct reader is given. */
+export const DIRECT_READ_MIN_BYTES = 64 * 1024
+
+/**
+ * Reads bytes [offset, offset + into.length) of an open file into `into`, past the page cache
+ * when the descriptor has O_DIRECT; resolves with the bytes read. The native ingest module's readAt.
+ */
+export type DirectRead = (fd: number, offset: number, into: Uint8Array) => Promise<number>
+
 export interface FsObjectStoreOptions {
   /**
    * Writes large objects with O_DIRECT (see writeFileAtomic): a pack is written once and read
@@ -17,6 +27,24 @@ export interface FsObjectStoreOptions {
    * files out of memory.
    */
   directWrite?: DirectWrite
+  /**
+   * Reads large ranges with O_DIRECT: a storage node serves each stored byte seldom (a restore,
+   * an audit), so caching what it read would only push the NAS's own files out of memory, and
+   * reading cold pages through the cache costs the kernel more than the disk does.
+   */
+  directRead?: DirectRead
+}
+
+/** A file opened for reading, with O_DIRECT when asked and the file system takes it (some refuse it with EINVAL). */
+async function openForRead(path: string, direct: boolean): Promise<FileHandle> {
+  if (direct && constants.O_DIRECT !== undefined) {
+    try {
+      return await open(path, constants.O_RDONLY | constants.O_DIRECT)
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EINVAL') throw err
+    }
+  }
+  return open(path, 'r')
 }
 
 /**
@@ -27,11 +55,13 @@ export interface FsObjectStoreOptions {
 export class FsObjectStore extends Resource implements ObjectStore {
   readonly #root: string
   readonly #direct: DirectWrite | undefined
+  readonly #directRead: DirectRead | undefined
 
   constructor(root: string, opts: FsObjectStoreOptions = {}) {
     super()
     this.#root = root
     this.#direct = opts.directWrite
+    this.#directRead = opts.directRead
   }
 
   protected async onOpen(): Promise<void> {
@@ -76,9 +106,10 @@ export class FsObjectStore extends Resource implements ObjectStore {
   async getRange(id: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     await this.open()
     checkRange(offset, length, into)
+    const directRead = length >= DIRECT_READ_MIN_BYTES ? this.#directRead : undefined
     let fh
     try {
-      fh = await open(this.#path(id), 'r')
+      fh = await openForRead(this.#path(id), directRead !== undefined)
     } catch (err) {
       if (isNotFound(err)) throw objectMissing(shortHex(id))
       throw ioFailed(`reading object ${shortHex(id)}`, err)
@@ -87,6 +118,10 @@ export class FsObjectStore extends Resource implements ObjectStore {
       const { size } = await fh.stat()
       if (offset + length > size) throw inputInvalid(`range ${offset}+${length} ends past object ${shortHex(id)} (${size} bytes)`)
       const out = into ? into.subarray(0, length) : new Uint8Array(length)
+      if (directRead) {
+        if ((await directRead(fh.fd, offset, out)) !== length) throw ioFailed(`reading object ${shortHex(id)}`, new Error('short read'))
+        return out
+      }
       let done = 0
       while (done < length) {
         const { bytesRead } = await fh.read(out, done, length - done, offset + done)

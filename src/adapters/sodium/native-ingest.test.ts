@@ -168,6 +168,77 @@ test('writeAll writes every byte, whole aligned blocks by direct I/O and the res
   }
 })
 
+test('writeAt writes pieces at any offset in any order, whole aligned blocks inside each through the direct descriptor and the rest buffered', async (t) => {
+  const dir = await tempDir(t)
+  const size = 3 * 1024 * 1024 + 5000
+  const want = sampleBytes(61, size)
+  // Cuts at unaligned offsets, written out of order, some from shared memory, one piece smaller than a block.
+  const cuts = [0, 1, 4095, 4097, 70_000, 1_048_576, 1_049_000, 2_000_003, size]
+  const pieces = cuts.slice(0, -1).map((at, i) => ({ at, end: cuts[i + 1] as number }))
+  const order = [5, 0, 7, 2, 6, 1, 4, 3]
+  const interior = (at: number, end: number) => Math.max(0, Math.floor(end / 4096) * 4096 - Math.ceil(at / 4096) * 4096)
+  for (const direct of [true, false]) {
+    const path = join(dir, `restored-${direct}`)
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
+    const directFd = direct ? openSync(path, constants.O_WRONLY | constants.O_DIRECT) : -1
+    try {
+      for (const i of order) {
+        const { at, end } = pieces[i] as { at: number; end: number }
+        let bytes: Uint8Array = want.slice(at, end)
+        if (i % 2 === 1) {
+          const shared = allocateShared(end - at + 3).subarray(3)
+          shared.set(bytes)
+          bytes = shared
+        }
+        t.is(await native.writeAt(fd, directFd, at, bytes), direct ? interior(at, end) : 0, `piece ${i}, direct: ${direct}`)
+      }
+    } finally {
+      closeSync(fd)
+      if (directFd >= 0) closeSync(directFd)
+    }
+    t.true(Buffer.from(want).equals(readFileSync(path)), `direct: ${direct}`)
+  }
+  const ro = openSync(join(dir, 'read-only'), constants.O_RDONLY | constants.O_CREAT, 0o600)
+  await t.throwsAsync(native.writeAt(ro, -1, 0, sampleBytes(1, 10)), { code: 'EBADF' })
+  closeSync(ro)
+  t.throws(() => native.writeAt(1, -2, 0, new Uint8Array(1)), { instanceOf: TypeError })
+  t.throws(() => native.writeAt(1, -1, -5, new Uint8Array(1)), { instanceOf: TypeError })
+  t.throws(() => native.writeAt(1, -1, 0, 'text' as unknown as Uint8Array), { instanceOf: TypeError })
+})
+
+test('readAt reads any range exactly, past the page cache through a direct descriptor, into plain or shared memory; short only at the end of the file', async (t) => {
+  const dir = await tempDir(t)
+  const size = 9 * 1024 * 1024 + 77 // more than a pool thread's 4 MiB bounce buffer
+  const want = sampleBytes(62, size)
+  const path = join(dir, 'object')
+  writeFileSync(path, want)
+  for (const direct of [true, false]) {
+    const fd = openSync(path, constants.O_RDONLY | (direct ? constants.O_DIRECT : 0))
+    try {
+      for (const [offset, length] of [[0, size], [1, 10], [4095, 4098], [123_457, 5 * 1024 * 1024 + 3], [size - 5000, 5000], [4096 * 3, 4096]] as const) {
+        for (const shared of [false, true]) {
+          const into = shared ? allocateShared(length + 1).subarray(1) : new Uint8Array(length)
+          t.is(await native.readAt(fd, offset, into), length, `${offset}+${length}, direct: ${direct}, shared: ${shared}`)
+          t.true(Buffer.from(into).equals(want.subarray(offset, offset + length)), `${offset}+${length}, direct: ${direct}, shared: ${shared}`)
+        }
+      }
+      const tail = new Uint8Array(10_000).fill(7)
+      t.is(await native.readAt(fd, size - 100, tail), 100, 'the end of the file')
+      t.true(Buffer.from(tail.subarray(0, 100)).equals(want.subarray(size - 100)))
+      t.is(tail[100], 7, 'nothing written past what was read')
+      t.is(await native.readAt(fd, size + 5000, new Uint8Array(10)), 0)
+    } finally {
+      closeSync(fd)
+    }
+  }
+  const wo = openSync(join(dir, 'write-only'), constants.O_WRONLY | constants.O_CREAT, 0o600)
+  await t.throwsAsync(native.readAt(wo, 0, new Uint8Array(10)), { code: 'EBADF' })
+  closeSync(wo)
+  t.throws(() => native.readAt(-1, 0, new Uint8Array(1)), { instanceOf: TypeError })
+  t.throws(() => native.readAt(1, 0.5, new Uint8Array(1)), { instanceOf: TypeError })
+  t.throws(() => native.readAt(1, 0, 'text' as unknown as Uint8Array), { instanceOf: TypeError })
+})
+
 test('pageGap measures the distance to the next 4 KiB boundary; allocateAlignedShared gives page-aligned shared memory of exactly the size asked', (t) => {
   for (const n of [1, 4096, 24 * 1024 * 1024]) {
     const bytes = allocateAlignedShared(n)

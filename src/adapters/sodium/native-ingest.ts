@@ -22,6 +22,21 @@ export interface NativeIngest {
    */
   writeAll(fd: number, bytes: Uint8Array): Promise<number>
   /**
+   * Writes all of `bytes` at `offset` of an open file on the libuv thread pool. `directFd` (or -1)
+   * is a second descriptor of the same file opened with O_DIRECT: the whole aligned blocks inside
+   * the range go through it, past the page cache, and the partial blocks at either end (all of
+   * it without one, or when the file system refuses) through `fd`. Resolves with the bytes that
+   * went direct; rejects like writeAll. Bytes not in shared memory are copied first.
+   */
+  writeAt(fd: number, directFd: number, offset: number, bytes: Uint8Array): Promise<number>
+  /**
+   * Reads bytes [offset, offset + into.length) of an open file into `into` on the libuv thread
+   * pool; resolves with how many it read (fewer only at the end of the file). When `fd` has
+   * O_DIRECT, aligned blocks covering the range are read past the page cache and copied out.
+   * As with fs.read, `into` must not be touched until it settles. Rejects like writeAll.
+   */
+  readAt(fd: number, offset: number, into: Uint8Array): Promise<number>
+  /**
    * fchmod(mode), both times set to mtimeMs, close(fd) (always), then rename(from, to), in one
    * trip to the libuv thread pool. Rejects with an Error whose `code` is the errno name and whose
    * message names the failed step.

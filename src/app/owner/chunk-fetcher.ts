@@ -58,7 +58,15 @@ export class ChunkFetcher {
     private readonly keys: ShareKeys,
     /** Peers believed to hold a pack, best first. */
     private readonly locate: (packId: PackId) => PeerRef[],
-  ) {}
+    /**
+     * Packs likely read first (a share's newest: its last backup wrote the manifests there), wanted
+     * from the start: the first grant, asked for the root manifest, covers them too (the proof
+     * costs the same for 1 pack as for 16), so a restore needs one proof fewer.
+     */
+    likely: readonly PackId[] = [],
+  ) {
+    this.want(likely.slice(0, OWNERSHIP_BATCH))
+  }
 
   /** Packs the caller will read soon: grants ask for them together (fewer proofs). */
   want(packIds: Iterable<PackId>): void {

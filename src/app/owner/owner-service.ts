@@ -21,6 +21,7 @@ import { Replicator, GOOD_REPLICA } from './replicator.js'
 import { Publisher } from './publisher.js'
 import { BackupService } from './backup-service.js'
 import { ChunkFetcher } from './chunk-fetcher.js'
+import { OWNERSHIP_BATCH } from '../../core/proofs/index.js'
 import { RestoreService } from './restore-service.js'
 import { JobRegistry, type JobView } from './jobs.js'
 import { readShare, type ShareView } from './share-reader.js'
@@ -418,7 +419,8 @@ export class OwnerService {
 
   /** A chunk fetcher for a share: the index's replicas first, else what its pointer says. */
   async #fetcher(share: ShareRecord, keys: ReturnType<OwnerKeys['shareKeys']>): Promise<ChunkFetcher> {
-    const local = this.deps.index.listPacks(share.shareId).length > 0
+    const packs = this.deps.index.listPacks(share.shareId)
+    const local = packs.length > 0
     const view: ShareView | null = local ? null : await this.#refresh(share)
     const locate = (packId: PackId) => {
       const { index, pool } = this.deps
@@ -429,7 +431,8 @@ export class OwnerService {
       return uniquePeers([...fromIndex, ...(view ? view.locate(packId) : this.#allPeers())])
     }
     const prover = view ? () => this.#proverFor(view.pointer, this.#allPeers()) : () => this.#ownProver()
-    return new ChunkFetcher({ ...this.deps, prover, spool: this.deps.spool }, keys, locate)
+    const newest = packs.slice(-OWNERSHIP_BATCH).reverse().map((p) => p.packId)
+    return new ChunkFetcher({ ...this.deps, prover, spool: this.deps.spool }, keys, locate, newest)
   }
 
   /** The entries of one folder of a snapshot (for browsing before a restore). */

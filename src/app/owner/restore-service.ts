@@ -127,7 +127,7 @@ export class RestoreService {
     const open: PlannedFile[] = []
     const writerOf = (f: PlannedFile) => {
       if (!f.writer) {
-        f.writer = target.createFile(f.parts)
+        f.writer = target.createFile(f.parts, f.entry.sizeBytes)
         open.push(f)
       }
       return f.writer

@@ -45,8 +45,13 @@ test('store, read whole and by range, audit from stored bytes, delete', async (t
   t.deepEqual(await service.read(req.objectId, 65_530, 20), req.bytes.subarray(65_530, 65_550))
   t.deepEqual(await service.read(req.objectId, req.bytes.length - 5), req.bytes.subarray(req.bytes.length - 5))
   const pieces: Uint8Array[] = []
-  for await (const p of service.readStream(req.objectId, 1000)) pieces.push(p)
+  const buffers = new Set<ArrayBufferLike>()
+  for await (const p of service.readStream(req.objectId, 1000)) {
+    buffers.add(p.buffer)
+    pieces.push(p.slice()) // a piece is valid only until the next is asked for
+  }
   t.true(pieces.length >= 3 && pieces.every((p) => p.length <= 1024 * 1024), 'streamed in pieces of at most 1 MiB')
+  t.is(buffers.size, 1, 'one reused buffer carries every piece')
   t.is(toHex(sodium.sha256(Buffer.concat(pieces))), toHex(sodium.sha256(req.bytes.subarray(1000))))
   const proofs = await service.audit(req.objectId, [0, 7, 768])
   for (const p of proofs) t.true(verifyMerkleProof(sodium, req.merkleRoot, req.bytes.length, p))

@@ -39,6 +39,12 @@ export const DEFAULT_STORAGE_LIMITS: Readonly<StorageLimits> = Object.freeze({
  */
 export const PACK_BUFFERS: Readonly<BufferPoolOptions> = Object.freeze({ maxIdle: 4, maxIdleBytes: 80 * 1024 * 1024, granule: 1024 * 1024, idleMs: 30_000 })
 
+/**
+ * Reused memory for ranges being served (their stored records, and the pieces sent): a few 1 MiB
+ * pieces, dropped after 30 s idle.
+ */
+const READ_BUFFERS: Readonly<BufferPoolOptions> = Object.freeze({ maxIdle: 8, maxIdleBytes: 9 * 1024 * 1024, granule: 64 * 1024, idleMs: 30_000 })
+
 export interface StoreRequest {
   objectId: PackId
   ownerNodeId: NodeId
@@ -76,6 +82,8 @@ export class StorageService {
   #reservedTotal = 0
   /** Memory for sealed objects between sealing and writing: a few packs' worth, reused. */
   readonly #sealed = new BufferPool(PACK_BUFFERS)
+  /** Memory for ranges being served (stored records, pieces sent; about 1 MiB each), reused. */
+  readonly #read = new BufferPool(READ_BUFFERS)
 
   constructor(private readonly deps: StorageDeps) {
     this.limits = { ...DEFAULT_STORAGE_LIMITS, ...deps.limits }
@@ -205,12 +213,18 @@ export class StorageService {
     return { name, short, meta, header }
   }
 
-  async #range(o: { name: PackId; short: string; header: AtRestHeader }, objectId: PackId, offset: number, length: number): Promise<Uint8Array> {
+  async #range(o: { name: PackId; short: string; header: AtRestHeader }, objectId: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const span = recordSpan(o.header.plainBytes, offset, length)
-    const records = await this.deps.objects.getRange(o.name, span.byteOffset, span.byteLength).catch(() => {
-      throw objectCorrupt(o.short, 'the stored file is truncated')
-    })
-    return openAtRestRange(this.deps.sodium, this.deps.keys.atRest, objectId, o.short, o.header, records, offset, length)
+    // The stored records are needed only until they are opened: reused memory.
+    const sealed = this.#read.take(span.byteLength)
+    try {
+      const records = await this.deps.objects.getRange(o.name, span.byteOffset, span.byteLength, sealed.bytes).catch(() => {
+        throw objectCorrupt(o.short, 'the stored file is truncated')
+      })
+      return openAtRestRange(this.deps.sodium, this.deps.keys.atRest, objectId, o.short, o.header, records, offset, length, into)
+    } finally {
+      sealed.release()
+    }
   }
 
   /** Bytes [offset, offset + length) of an object as the owner sent them, opening only the records needed. */
@@ -223,16 +237,22 @@ export class StorageService {
    * The same bytes as read(), as a stream of pieces of about 1 MiB (16 records each), so a large
    * fetch never holds the whole object. The record and header are looked up once. Damage found
    * midway throws OBJECT_CORRUPT from the iterator; what was yielded before it is correct.
+   * One reused buffer carries every piece: a piece is valid only until the next one is asked for.
    */
   async *readStream(objectId: PackId, offset = 0, length?: number): AsyncGenerator<Uint8Array> {
     const o = await this.#opened(objectId)
     const len = length ?? o.meta.sizeBytes - offset
     recordSpan(o.meta.sizeBytes, offset, len)
     const PIECE = 16 * AT_REST_RECORD_BYTES
-    for (let at = offset; at < offset + len; ) {
-      const end = Math.min(offset + len, (Math.floor(at / PIECE) + 1) * PIECE)
-      yield await this.#range(o, objectId, at, end - at)
-      at = end
+    const out = this.#read.take(Math.min(len, PIECE))
+    try {
+      for (let at = offset; at < offset + len; ) {
+        const end = Math.min(offset + len, (Math.floor(at / PIECE) + 1) * PIECE)
+        yield await this.#range(o, objectId, at, end - at, out.bytes)
+        at = end
+      }
+    } finally {
+      out.release()
     }
   }
 

@@ -10,7 +10,8 @@
  */
 export interface RestoreTarget {
   makeDir(parts: readonly string[]): Promise<void>
-  createFile(parts: readonly string[]): Promise<RestoreFileWriter>
+  /** `sizeBytes`: how long the file will be, when known (a target may write large files differently). */
+  createFile(parts: readonly string[], sizeBytes?: number): Promise<RestoreFileWriter>
   symlink(parts: readonly string[], target: string, mtimeMs: number): Promise<void>
   setDirMeta(parts: readonly string[], mode: number, mtimeMs: number): Promise<void>
 }

@@ -109,23 +109,27 @@ export function recordSpan(plainBytes: number, offset: number, length: number): 
 
 /**
  * Opens the records of recordSpan(header.plainBytes, offset, length) (their stored bytes in
- * `sealed`) and returns exactly plaintext [offset, offset + length). Any altered, truncated or
- * misplaced byte is OBJECT_CORRUPT naming the object.
+ * `sealed`) and returns exactly plaintext [offset, offset + length), in the first `length` bytes
+ * of `into` when given (at least that long). Any altered, truncated or misplaced byte is
+ * OBJECT_CORRUPT naming the object.
  */
-export function openAtRestRange(sodium: Sodium, key: Uint8Array, objectId: Uint8Array, objectName: string, header: AtRestHeader, sealed: Uint8Array, offset: number, length: number): Uint8Array {
+export function openAtRestRange(sodium: Sodium, key: Uint8Array, objectId: Uint8Array, objectName: string, header: AtRestHeader, sealed: Uint8Array, offset: number, length: number, into?: Uint8Array): Uint8Array {
   const span = recordSpan(header.plainBytes, offset, length)
   if (sealed.length !== span.byteLength) throw objectCorrupt(objectName, 'stored object is truncated')
-  const out = new Uint8Array(length)
+  if (into && into.length < length) throw inputInvalid(`a ${into.length}-byte buffer cannot take ${length} bytes`)
+  const out = into ? into.subarray(0, length) : new Uint8Array(length)
   let at = 0
   let filled = 0
   for (let i = span.first; i < span.first + span.count; i++) {
     const plainLen = Math.min(AT_REST_RECORD_BYTES, header.plainBytes - i * AT_REST_RECORD_BYTES)
-    const record = sodium.aeadOpen(key, nonceFor(header.prefix, i), sealed.subarray(at, at + plainLen + TAG_BYTES), adFor(objectId, header.plainBytes, i))
-    if (!record) throw objectCorrupt(objectName, `stored record ${i} fails authentication`)
-    at += plainLen + TAG_BYTES
     const from = Math.max(0, offset - i * AT_REST_RECORD_BYTES)
     const to = Math.min(plainLen, offset + length - i * AT_REST_RECORD_BYTES)
-    out.set(record.subarray(from, to), filled)
+    // A record wholly inside the range opens straight into its place; one cut by either end, aside.
+    const whole = from === 0 && to === plainLen
+    const record = sodium.aeadOpen(key, nonceFor(header.prefix, i), sealed.subarray(at, at + plainLen + TAG_BYTES), adFor(objectId, header.plainBytes, i), whole ? out.subarray(filled, filled + plainLen) : undefined)
+    if (!record) throw objectCorrupt(objectName, `stored record ${i} fails authentication`)
+    at += plainLen + TAG_BYTES
+    if (!whole) out.set(record.subarray(from, to), filled)
     filled += to - from
   }
   return out

@@ -15,10 +15,12 @@ import { WorkerChunkSealer } from '../../src/adapters/sodium/worker-chunk-sealer
 import { CircomlibPoseidon } from '../../src/adapters/snarkjs/circomlib-poseidon.js'
 import { HttpsPeerClient } from '../../src/adapters/https-peer/https-peer-client.js'
 import { JsonLogger } from '../../src/adapters/log/json-logger.js'
-import { deriveShareKeys } from '../../src/core/crypto/index.js'
+import { deriveShareKeys, ENVELOPE_OVERHEAD_BYTES } from '../../src/core/crypto/index.js'
+import { MAX_CHUNK_BYTES } from '../../src/core/chunking/index.js'
 import { identityFromSeed } from '../../src/core/identity.js'
 import { asShareId } from '../../src/core/ids.js'
 import { BackupError } from '../../src/core/errors.js'
+import type { ObjectStore } from '../../src/core/ports/object-store.js'
 import { encodeRef, type ChunkRef } from '../../src/core/snapshot/index.js'
 import { sodium, sampleBytes, tempDir } from '../helpers/index.js'
 import { writeTree } from '../helpers/tree.js'
@@ -50,7 +52,25 @@ async function setup(t: ExecutionContext) {
   const ingest = new IngestService({ sodium, index, spool, clock, sealer })
   const log = new JsonLogger({ level: 'error' })
   const pool = new PeerPool({ index, connect: (url, o) => new HttpsPeerClient(url, { sodium, clock, ...o }), identity: identityFromSeed(sodium, sampleBytes(9, 32)), clock })
-  const fetcher = () => new ChunkFetcher({ sodium, pool, poseidon, clock, log, spool, prover: () => Promise.reject(new Error('no proofs without peers')) }, keys, () => [])
+  // `reads`, when given, sees every range the fetcher reads from the spool (offset, length, and when it lands).
+  const fetcher = (reads?: Array<{ offset: number; length: number; landed: boolean }>) => {
+    const seen: ObjectStore = {
+      put: (id, bytes, opts) => spool.put(id, bytes, opts),
+      get: (id) => spool.get(id),
+      size: (id) => spool.size(id),
+      has: (id) => spool.has(id),
+      delete: (id) => spool.delete(id),
+      list: () => spool.list(),
+      getRange: async (id, offset, length, into) => {
+        const read = { offset, length, landed: false }
+        reads?.push(read)
+        const bytes = await spool.getRange(id, offset, length, into)
+        read.landed = true
+        return bytes
+      },
+    }
+    return new ChunkFetcher({ sodium, pool, poseidon, clock, log, spool: seen, prover: () => Promise.reject(new Error('no proofs without peers')) }, keys, () => [])
+  }
   return { dir, index, spool, ingest, fetcher, restore: new RestoreService(sodium) }
 }
 
@@ -136,10 +156,29 @@ test('a symlink in the target on the way to a file is refused with PATH_UNSAFE; 
   t.deepEqual(await readdir(elsewhere), [])
 })
 
+test('a pack is read in ranges of at most 4 MiB (or one chunk), the next on its way while one is written; the file comes back exact', async (t) => {
+  const s = await setup(t)
+  const src = join(s.dir, 'src')
+  const want = sampleBytes(3, 11_000_000)
+  await writeTree(src, { 'big.bin': want, 'small.txt': 'small' })
+  const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
+  const reads: Array<{ offset: number; length: number; landed: boolean }> = []
+  const out = join(s.dir, 'out')
+  const done = await s.restore.restore({ keys, root: content.root, paths: ['big.bin'], target: await FsRestoreTarget.open(out, { writeAt: native.writeAt }), fetcher: s.fetcher(reads) })
+  t.is(done.bytesDone, want.length)
+  t.true(Buffer.from(want).equals(await readFile(join(out, 'big.bin'))))
+  const data = reads.filter((r) => r.length > 100_000)
+  t.true(data.length >= 3, `${data.length} ranges`)
+  // A range of several chunks stays within 4 MiB; one chunk alone may be up to 4 MiB sealed.
+  t.true(data.every((r) => r.length <= MAX_CHUNK_BYTES + ENVELOPE_OVERHEAD_BYTES), data.map((r) => r.length).join(' '))
+  t.true(data.every((r) => r.landed))
+})
+
 test('a flipped bit in a pack fails the restore with a coded error naming the object; no half file is left', async (t) => {
   const s = await setup(t)
   const src = join(s.dir, 'src')
-  await writeTree(src, { 'f.bin': sampleBytes(2, 2_000_000) })
+  // Several ranges: the damage is found in a later one, with the next range possibly on its way.
+  await writeTree(src, { 'f.bin': sampleBytes(2, 10_000_000) })
   const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
   const packs = s.index.listPacks(shareId)
   const dataPack = packs.find((p) => p.sizeBytes > 1_000_000)

@@ -95,8 +95,9 @@ export class ChunkFetcher {
   }
 
   /**
-   * The packs in an order that reads from all peers at once: the first pack of each peer, then
-   * the second of each, and so on (each peer's in the given order). Packs not wanted come last.
+   * The packs in an order that reads from all peers at once until the end: each peer's packs (in
+   * the given order) spread evenly over the whole order, so a peer with twice the packs comes
+   * twice as often and no peer is left serving the tail alone. Packs not wanted come last.
    */
   interleave(packIds: readonly PackId[]): PackId[] {
     const byPeer = new Map<string, PackId[]>()
@@ -107,11 +108,9 @@ export class ChunkFetcher {
       if (peer !== undefined && list.length === 0) byPeer.set(peer, list)
       list.push(id)
     }
-    const lists = [...byPeer.values()]
-    const longest = Math.max(0, ...lists.map((l) => l.length))
-    const out: PackId[] = []
-    for (let i = 0; i < longest; i++) for (const l of lists) if (i < l.length) out.push(l[i] as PackId)
-    return [...out, ...rest]
+    // Each pack at the middle of its share of its peer's list; the sort is stable for ties.
+    const placed = [...byPeer.values()].flatMap((list) => list.map((id, i) => ({ id, at: (i + 0.5) / list.length })))
+    return [...placed.sort((a, b) => a.at - b.at).map((p) => p.id), ...rest]
   }
 
   /** The peers to try for a pack: the one it was assigned to first, then the others, best first. */

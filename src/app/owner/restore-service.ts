@@ -3,7 +3,7 @@ import type { PackId } from '../../core/ids.js'
 import { concatBytes, toHex } from '../../shared/bytes.js'
 import { notFound, invariant } from '../../core/errors.js'
 import { decodeTree, splitSharePath, type ChunkRef, type FileEntry, type TreeEntry } from '../../core/snapshot/index.js'
-import { openPackedChunk, PACK_MAX_BYTES } from '../../core/pack/index.js'
+import { openPackedChunk } from '../../core/pack/index.js'
 import type { ShareKeys } from '../../core/crypto/index.js'
 import type { Sodium } from '../../core/ports/sodium.js'
 import { Semaphore } from '../../shared/semaphore.js'
@@ -20,15 +20,20 @@ export interface RestoreProgress {
   packsTotal: number
 }
 
-/** Two chunk envelopes closer than this in a pack are fetched in one range. */
+/** Two chunk envelopes closer than this in a pack are fetched in one range... */
 const MERGE_GAP_BYTES = 256 * 1024
+/** ...unless the range would grow past this (a range holds at least one chunk, up to 4 MiB). */
+const RANGE_MAX_BYTES = 4 * 1024 * 1024
 const PACK_CONCURRENCY = 3
+/** Manifests read at once while the folders to restore are listed. */
+const TREE_CONCURRENCY = 8
 /**
- * Fetched ranges (up to a whole pack each) and opened chunks (up to 4 MiB) go into reused memory,
- * a pool for each: a fresh buffer of megabytes per range and per chunk costs page faults and
- * zeroing, and pushes the garbage collector into full collections.
+ * Fetched ranges (two per pack being read: the one opened and the next, on its way) and opened
+ * chunks (up to 4 MiB) go into reused memory, a pool for each: a fresh buffer of megabytes per
+ * range and per chunk costs page faults and zeroing, and pushes the garbage collector into full
+ * collections.
  */
-const RANGE_BUFFERS: Readonly<BufferPoolOptions> = { maxIdle: PACK_CONCURRENCY, maxIdleBytes: PACK_CONCURRENCY * PACK_MAX_BYTES, granule: 1024 * 1024, idleMs: 30_000 }
+const RANGE_BUFFERS: Readonly<BufferPoolOptions> = { maxIdle: 2 * PACK_CONCURRENCY, maxIdleBytes: 2 * PACK_CONCURRENCY * (RANGE_MAX_BYTES + MAX_CHUNK_BYTES), granule: 256 * 1024, idleMs: 30_000 }
 const CHUNK_BUFFERS: Readonly<BufferPoolOptions> = { maxIdle: PACK_CONCURRENCY, maxIdleBytes: PACK_CONCURRENCY * MAX_CHUNK_BYTES, granule: 256 * 1024, idleMs: 30_000 }
 
 interface PlannedFile {
@@ -61,24 +66,33 @@ export class RestoreService {
 
   async restore(o: { keys: ShareKeys; root: ChunkRef[]; paths: string[]; target: RestoreTarget; fetcher: ChunkFetcher; onProgress?: (p: RestoreProgress) => void }): Promise<RestoreProgress> {
     const { fetcher, target } = o
+    const trees = new Semaphore(TREE_CONCURRENCY)
     const readTree = async (refs: ChunkRef[], where: string) => {
-      fetcher.want(refs.map((r) => r.packId))
-      const parts = await Promise.all(refs.map((r) => fetcher.chunk(r)))
-      return decodeTree(concatBytes(parts), where)
+      const release = await trees.acquire()
+      try {
+        fetcher.want(refs.map((r) => r.packId))
+        const parts = await Promise.all(refs.map((r) => fetcher.chunk(r)))
+        return decodeTree(concatBytes(parts), where)
+      } finally {
+        release()
+      }
     }
     const dirs: Array<{ parts: string[]; mode: number; mtimeMs: number }> = []
     const files: PlannedFile[] = []
     const links: Array<{ parts: string[]; target: string; mtimeMs: number }> = []
+    // Sub-folders are listed side by side (a few manifests at a time), not one after another.
     const collect = async (entries: TreeEntry[], at: string[]): Promise<void> => {
+      const below: Promise<void>[] = []
       for (const e of entries) {
         const parts = [...at, e.name]
         if (e.kind === 'file') files.push({ parts, entry: e, remaining: e.chunks.length, writer: null })
         else if (e.kind === 'symlink') links.push({ parts, target: e.target, mtimeMs: e.mtimeMs })
         else {
           dirs.push({ parts, mode: e.mode, mtimeMs: e.mtimeMs })
-          await collect(await readTree(e.tree, parts.join('/')), parts)
+          below.push(readTree(e.tree, parts.join('/')).then((sub) => collect(sub, parts)))
         }
       }
+      await settleAll(below)
     }
     const rootEntries = await readTree(o.root, 'the root manifest')
     if (o.paths.length === 0) await collect(rootEntries, [])
@@ -147,35 +161,7 @@ export class RestoreService {
         packs.map(async (pack) => {
           const release = await limit.acquire()
           try {
-            const chunks = [...pack.chunks.values()].sort((a, b) => a.ref.offsetBytes - b.ref.offsetBytes)
-            for (const group of mergeRanges(chunks)) {
-              const start = group[0]?.ref.offsetBytes as number
-              const last = group[group.length - 1] as (typeof group)[number]
-              const length = last.ref.offsetBytes + last.ref.sealedBytes - start
-              const buffer = ranges.take(length)
-              try {
-                const bytes = await fetcher.range(pack.packId, start, length, buffer.bytes)
-                for (const c of group) {
-                  const env = bytes.subarray(c.ref.offsetBytes - start, c.ref.offsetBytes - start + c.ref.sealedBytes)
-                  const out = plains.take(c.ref.plainBytes)
-                  try {
-                    const plain = openPackedChunk(this.sodium, o.keys, pack.packId, c.ref.chunkId, env, out.bytes)
-                    for (const use of c.uses) {
-                      await (await writerOf(use.file)).write(use.offsetBytes, plain)
-                      progress.bytesDone += plain.length
-                      if (--use.file.remaining === 0) await finishFile(use.file)
-                    }
-                  } finally {
-                    out.release()
-                  }
-                }
-              } finally {
-                buffer.release()
-              }
-              o.onProgress?.(progress)
-            }
-            progress.packsDone++
-            o.onProgress?.(progress)
+            await this.#restorePack(pack, { keys: o.keys, fetcher, ranges, plains, writerOf, finishFile, progress, ...(o.onProgress ? { onProgress: o.onProgress } : {}) })
           } finally {
             release()
           }
@@ -194,15 +180,88 @@ export class RestoreService {
     o.onProgress?.(progress)
     return progress
   }
+
+  /**
+   * Reads one pack's needed chunks in ranges, each on its way while the one before it is opened
+   * and written, and writes every chunk where its files need it.
+   */
+  async #restorePack(pack: PackPlan, c: PackContext): Promise<void> {
+    const chunks = [...pack.chunks.values()].sort((a, b) => a.ref.offsetBytes - b.ref.offsetBytes)
+    const groups = mergeRanges(chunks)
+    const fetchGroup = (group: typeof chunks) => {
+      const start = (group[0] as (typeof chunks)[number]).ref.offsetBytes
+      const last = group[group.length - 1] as (typeof chunks)[number]
+      const length = last.ref.offsetBytes + last.ref.sealedBytes - start
+      const buffer = c.ranges.take(length)
+      return c.fetcher.range(pack.packId, start, length, buffer.bytes).then(
+        (bytes) => ({ start, bytes, buffer }),
+        (err: unknown) => {
+          buffer.release()
+          throw err
+        },
+      )
+    }
+    let next = groups[0] ? fetchGroup(groups[0]) : null
+    try {
+      for (let g = 0; next; g++) {
+        const { start, bytes, buffer } = await next
+        const group = groups[g] as typeof chunks
+        next = groups[g + 1] ? fetchGroup(groups[g + 1] as typeof chunks) : null
+        try {
+          for (const ch of group) {
+            const env = bytes.subarray(ch.ref.offsetBytes - start, ch.ref.offsetBytes - start + ch.ref.sealedBytes)
+            const out = c.plains.take(ch.ref.plainBytes)
+            try {
+              const plain = openPackedChunk(this.sodium, c.keys, pack.packId, ch.ref.chunkId, env, out.bytes)
+              for (const use of ch.uses) {
+                await (await c.writerOf(use.file)).write(use.offsetBytes, plain)
+                c.progress.bytesDone += plain.length
+                if (--use.file.remaining === 0) await c.finishFile(use.file)
+              }
+            } finally {
+              out.release()
+            }
+          }
+        } finally {
+          buffer.release()
+        }
+        c.onProgress?.(c.progress)
+      }
+    } finally {
+      // A range still on its way when this pack failed: its memory returns when it lands.
+      next?.then((r) => r.buffer.release(), () => {})
+    }
+    c.progress.packsDone++
+    c.onProgress?.(c.progress)
+  }
+}
+
+interface PackContext {
+  keys: ShareKeys
+  fetcher: ChunkFetcher
+  ranges: BufferPool
+  plains: BufferPool
+  writerOf: (f: PlannedFile) => Promise<RestoreFileWriter>
+  finishFile: (f: PlannedFile) => Promise<void>
+  progress: RestoreProgress
+  onProgress?: (p: RestoreProgress) => void
 }
 
 function mergeRanges<T extends { ref: ChunkRef }>(sorted: T[]): T[][] {
   const groups: T[][] = []
   for (const c of sorted) {
     const g = groups[groups.length - 1]
+    const first = g?.[0]
     const prev = g?.[g.length - 1]
-    if (g && prev && c.ref.offsetBytes - (prev.ref.offsetBytes + prev.ref.sealedBytes) <= MERGE_GAP_BYTES) g.push(c)
+    const end = c.ref.offsetBytes + c.ref.sealedBytes
+    if (g && first && prev && c.ref.offsetBytes - (prev.ref.offsetBytes + prev.ref.sealedBytes) <= MERGE_GAP_BYTES && end - first.ref.offsetBytes <= RANGE_MAX_BYTES) g.push(c)
     else groups.push([c])
   }
   return groups
+}
+
+/** Awaits every promise, then throws the first failure (none is left running or unhandled). */
+async function settleAll(all: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(all)).find((r) => r.status === 'rejected')
+  if (failed) throw failed.reason
 }

@@ -376,9 +376,11 @@ typedef struct {
   int err;
 } write_job;
 
-static int write_buffered(int fd, const uint8_t *data, size_t size, size_t off) {
+/* Writes all of `data` at file offset `at` (through the page cache unless `fd` has O_DIRECT). */
+static int pwrite_all(int fd, const uint8_t *data, size_t size, off_t at) {
+  size_t off = 0;
   while (off < size) {
-    ssize_t n = pwrite(fd, data + off, size - off, (off_t)off);
+    ssize_t n = pwrite(fd, data + off, size - off, at + (off_t)off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return n < 0 ? errno : EIO;
     off += (size_t)n;
@@ -428,7 +430,7 @@ static void write_execute(napi_env env, void *p) {
     }
   }
 #endif
-  job->err = write_buffered(job->fd, job->base.data, job->base.size, off);
+  job->err = pwrite_all(job->fd, job->base.data + off, job->base.size - off, (off_t)off);
 }
 
 static const char *errno_name(int e) {
@@ -452,11 +454,17 @@ static const char *errno_name(int e) {
   }
 }
 
+/* Settles an I/O job: resolves with `count` bytes, or rejects with the errno name and message
+ * of `err` (or `cancelled` when the job never ran). */
+static void settle_count(napi_env env, pool_job *base, napi_status status, int err, size_t count, const char *cancelled) {
+  napi_value value = NULL;
+  if (status == napi_ok && err == 0 && napi_create_double(env, (double)count, &value) != napi_ok) value = NULL;
+  settle(env, base, value, errno_name(err), status != napi_ok ? cancelled : strerror(err));
+}
+
 static void write_complete(napi_env env, napi_status status, void *p) {
   write_job *job = p;
-  napi_value value = NULL;
-  if (status == napi_ok && job->err == 0 && napi_create_double(env, (double)job->direct_bytes, &value) != napi_ok) value = NULL;
-  settle(env, &job->base, value, errno_name(job->err), status != napi_ok ? "the write was cancelled" : strerror(job->err));
+  settle_count(env, &job->base, status, job->err, job->direct_bytes, "the write was cancelled");
 }
 
 static napi_value write_all(napi_env env, napi_callback_info info) {
@@ -492,17 +500,6 @@ typedef struct {
   size_t direct_bytes;
   int err;
 } write_at_job;
-
-static int pwrite_all(int fd, const uint8_t *data, size_t size, off_t at) {
-  size_t off = 0;
-  while (off < size) {
-    ssize_t n = pwrite(fd, data + off, size - off, at + (off_t)off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n < 0 ? errno : EIO;
-    off += (size_t)n;
-  }
-  return 0;
-}
 
 static void write_at_execute(napi_env env, void *p) {
   (void)env;
@@ -549,9 +546,7 @@ static void write_at_execute(napi_env env, void *p) {
 
 static void write_at_complete(napi_env env, napi_status status, void *p) {
   write_at_job *job = p;
-  napi_value value = NULL;
-  if (status == napi_ok && job->err == 0 && napi_create_double(env, (double)job->direct_bytes, &value) != napi_ok) value = NULL;
-  settle(env, &job->base, value, errno_name(job->err), status != napi_ok ? "the write was cancelled" : strerror(job->err));
+  settle_count(env, &job->base, status, job->err, job->direct_bytes, "the write was cancelled");
 }
 
 static napi_value write_at(napi_env env, napi_callback_info info) {
@@ -663,9 +658,7 @@ static void read_at_execute(napi_env env, void *p) {
 
 static void read_at_complete(napi_env env, napi_status status, void *p) {
   read_at_job *job = p;
-  napi_value value = NULL;
-  if (status == napi_ok && job->err == 0 && napi_create_double(env, (double)job->got, &value) != napi_ok) value = NULL;
-  settle(env, &job->base, value, errno_name(job->err), status != napi_ok ? "the read was cancelled" : strerror(job->err));
+  settle_count(env, &job->base, status, job->err, job->got, "the read was cancelled");
 }
 
 static napi_value read_at(napi_env env, napi_callback_info info) {

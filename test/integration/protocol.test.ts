@@ -355,14 +355,19 @@ test('peer exchange: a node learns verified announcements and passes them on', a
   t.is((await toA.peers()).length, 1)
 })
 
-test('a restore reads packs from every peer that holds them, with as few proofs as from one peer', async (t) => {
-  const nodes = await Promise.all([21, 22, 23].map((seed) => storageNode(t, seed)))
+/** The owner's peer pool over a real SQLite index. */
+async function ownerPool(t: Parameters<typeof tempDir>[0]) {
   const dir = await tempDir(t)
   const index = new SqliteIndexStore(join(dir, 'index.sqlite'))
   await index.open()
   t.teardown(() => index.close())
   const clock = new SystemClock()
-  const pool = new PeerPool({ index, connect: (url, o) => new HttpsPeerClient(url, { sodium, clock, ...o }), identity: owner, clock })
+  return { clock, pool: new PeerPool({ index, connect: (url, o) => new HttpsPeerClient(url, { sodium, clock, ...o }), identity: owner, clock }) }
+}
+
+test('a restore reads packs from every peer that holds them, with as few proofs as from one peer', async (t) => {
+  const nodes = await Promise.all([21, 22, 23].map((seed) => storageNode(t, seed)))
+  const { pool, clock } = await ownerPool(t)
   const objects = Array.from({ length: 2 * OWNERSHIP_BATCH + 8 }, (_, i) => object(600 + i, 5000 + 7 * i))
   const peers: PeerRef[] = []
   for (const n of nodes) {
@@ -407,12 +412,7 @@ test('a restore reads packs from every peer that holds them, with as few proofs 
 
 test('packs named as likely at the start share the first grant: the root manifest and the data after it need one proof, not two', async (t) => {
   const node = await storageNode(t, 24)
-  const dir = await tempDir(t)
-  const index = new SqliteIndexStore(join(dir, 'index.sqlite'))
-  await index.open()
-  t.teardown(() => index.close())
-  const clock = new SystemClock()
-  const pool = new PeerPool({ index, connect: (url, o) => new HttpsPeerClient(url, { sodium, clock, ...o }), identity: owner, clock })
+  const { pool, clock } = await ownerPool(t)
   const record = await pool.add(node.url())
   await pool.ensureOwnerKey(record, vkBytes)
   const objects = Array.from({ length: OWNERSHIP_BATCH }, (_, i) => object(700 + i, 3000 + 5 * i))

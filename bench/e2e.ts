@@ -10,7 +10,7 @@
  *   (d) the owner process's peak RSS (VmHWM) backing up 1 GiB and 4 GiB: rss_mb_1g, rss_mb_4g
  *       (targets: within 20% of each other, both under 250 MB)
  * The nodes are the compiled program (dist/, built when missing). Quloud times are the node's own job times (the daemon is already running; no CLI start-up);
- * restic times are its processes' wall times. QULOUD_BENCH_E2E_SCALE (default 1) scales every
+ * restic times are its processes' wall times. Each timed phase starts after a sync (no dirty pages). QULOUD_BENCH_E2E_SCALE (default 1) scales every
  * corpus down for smoke runs; QULOUD_BENCH_DIR picks the scratch folder.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
@@ -119,6 +119,14 @@ function smallFiles(dir: string, count: number): void {
   }
 }
 
+/**
+ * Every timed phase, of either tool, starts with no dirty pages: otherwise the kernel writing back
+ * what the phase before wrote (restic's repositories are gigabytes) lands in the next one's time.
+ */
+function settle(): void {
+  execFileSync('sync')
+}
+
 function timed(fn: () => void): number {
   const t0 = performance.now()
   fn()
@@ -147,17 +155,20 @@ async function main() {
   const mb = bytes / 1e6
   log(`corpus ${mb.toFixed(0)} MB`)
   await owner.api('POST', '/shares', { name: 'c1', path: corpusDir, copies: 3 })
+  settle()
   const backup = await job(owner, '/shares/c1/backups')
   if (backup.result.result !== 'complete') throw new Error('the backup did not reach three copies')
   const rss1 = peakRssMb(owner.child.pid as number)
   log(`quloud 3-copy backup ${backup.s.toFixed(1)} s, owner peak RSS ${rss1} MB`)
   const repos = [1, 2, 3].map((i) => join(root, `restic-${i}`))
   for (const r of repos) restic(['init', '--repo', r])
-  const resticBackup = repos.map((r) => timed(() => restic(['backup', '--repo', r, '--quiet', corpusDir]))).reduce((a, b) => a + b, 0)
+  const resticBackup = repos.map((r) => (settle(), timed(() => restic(['backup', '--repo', r, '--quiet', corpusDir])))).reduce((a, b) => a + b, 0)
   log(`restic into 3 repositories ${resticBackup.toFixed(1)} s`)
 
   // (c) restore the whole corpus.
+  settle()
   const restore = await job(owner, '/shares/c1/restores', { snapshot: 'latest', paths: [], to: join(root, 'quloud-restored') })
+  settle()
   const resticRestore = timed(() => restic(['restore', 'latest', '--repo', repos[0] as string, '--target', join(root, 'restic-restored'), '--quiet']))
   log(`restore: quloud ${restore.s.toFixed(1)} s (${(restore.result.bytesFetched / 1e6).toFixed(0)} MB fetched), restic ${resticRestore.toFixed(1)} s`)
   rmSync(join(root, 'quloud-restored'), { recursive: true, force: true })
@@ -169,11 +180,13 @@ async function main() {
   smallFiles(small, files)
   await owner.api('POST', '/shares', { name: 'small', path: small, copies: 3 })
   await job(owner, '/shares/small/backups')
+  settle()
   const rescan = await job(owner, '/shares/small/backups')
   if (rescan.result.filesUnchanged !== files) throw new Error(`the rescan read ${rescan.result.filesRead} files again`)
   const smallRepo = join(root, 'restic-small')
   restic(['init', '--repo', smallRepo])
   restic(['backup', '--repo', smallRepo, '--quiet', small])
+  settle()
   const resticRescan = timed(() => restic(['backup', '--repo', smallRepo, '--quiet', small]))
   log(`rescan of ${files} files: quloud ${rescan.s.toFixed(2)} s, restic ${resticRescan.toFixed(2)} s`)
 

@@ -1,12 +1,12 @@
 import { constants } from 'node:fs'
-import { mkdir, open, readdir, rm, stat, readFile, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, readdir, rm, stat, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { checkRange, type ObjectStore, type PutOptions } from '../../core/ports/object-store.js'
 import { asPackId, type PackId } from '../../core/ids.js'
 import { inputInvalid, ioFailed, objectMissing } from '../../core/errors.js'
 import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
 import { Resource } from '../../shared/resource.js'
-import { fsyncDir, isNotFound, writeFileAtomic, type DirectWrite } from './fs-util.js'
+import { fsyncDir, isNotFound, openDirect, writeFileAtomic, type DirectWrite } from './fs-util.js'
 
 /** Objects at least this big are written past the page cache when a direct writer is given. */
 export const DIRECT_WRITE_MIN_BYTES = 1 << 20
@@ -33,18 +33,6 @@ export interface FsObjectStoreOptions {
    * reading cold pages through the cache costs the kernel more than the disk does.
    */
   directRead?: DirectRead
-}
-
-/** A file opened for reading, with O_DIRECT when asked and the file system takes it (some refuse it with EINVAL). */
-async function openForRead(path: string, direct: boolean): Promise<FileHandle> {
-  if (direct && constants.O_DIRECT !== undefined) {
-    try {
-      return await open(path, constants.O_RDONLY | constants.O_DIRECT)
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'EINVAL') throw err
-    }
-  }
-  return open(path, 'r')
 }
 
 /**
@@ -109,7 +97,8 @@ export class FsObjectStore extends Resource implements ObjectStore {
     const directRead = length >= DIRECT_READ_MIN_BYTES ? this.#directRead : undefined
     let fh
     try {
-      fh = await openForRead(this.#path(id), directRead !== undefined)
+      // Where the file system refuses O_DIRECT, readAt reads the same bytes through the page cache.
+      fh = (directRead ? await openDirect(this.#path(id), constants.O_RDONLY) : null) ?? (await open(this.#path(id), 'r'))
     } catch (err) {
       if (isNotFound(err)) throw objectMissing(shortHex(id))
       throw ioFailed(`reading object ${shortHex(id)}`, err)

@@ -1,11 +1,11 @@
-import { chmod, lstat, mkdir, rename, rm, symlink, lutimes, utimes } from 'node:fs/promises'
+import { chmod, lstat, mkdir, rename, rm, symlink, lutimes, utimes, type FileHandle } from 'node:fs/promises'
 import { close, constants, fchmod, futimes, open, write } from 'node:fs'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { RestoreFileWriter, RestoreTarget } from '../../core/ports/restore-target.js'
 import { ioFailed, pathUnsafe } from '../../core/errors.js'
-import { isNotFound } from './fs-util.js'
+import { isNotFound, openDirect } from './fs-util.js'
 
 /** Strips setuid and setgid: a restore never creates files that run with another user's rights. */
 const SAFE_MODE = 0o1777
@@ -40,17 +40,6 @@ export interface FsRestoreTargetOptions {
    * files nor costs the kernel a copy of every byte.
    */
   writeAt?: WriteAt
-}
-
-/** A second descriptor of the file at `path` with O_DIRECT, or -1 where the file system refuses it (EINVAL). */
-async function openDirect(path: string): Promise<number> {
-  if (constants.O_DIRECT === undefined) return -1
-  try {
-    return await openFd(path, constants.O_WRONLY | constants.O_DIRECT)
-  } catch (err) {
-    if ((err as { code?: unknown }).code === 'EINVAL') return -1
-    throw err
-  }
 }
 
 /** RestoreTarget over a local folder, refusing to follow any symlink below its root. */
@@ -111,10 +100,11 @@ export class FsRestoreTarget implements RestoreTarget {
       throw ioFailed(`creating ${parts.join('/')}`, err)
     }
     const { finishFile: finish, writeAt } = this.opts
-    let directFd = -1
+    // A second descriptor of the file with O_DIRECT (none where the file system refuses it).
+    let direct: FileHandle | null = null
     if (writeAt && (sizeBytes ?? 0) >= DIRECT_RESTORE_MIN_BYTES) {
       try {
-        directFd = await openDirect(tmp)
+        direct = await openDirect(tmp, constants.O_WRONLY)
       } catch (err) {
         await closeFd(fd).catch(() => {})
         await rm(tmp, { force: true })
@@ -125,9 +115,9 @@ export class FsRestoreTarget implements RestoreTarget {
     let done = false
     let closed = false
     const closeDirect = async () => {
-      const d = directFd
-      directFd = -1
-      if (d >= 0) await closeFd(d)
+      const d = direct
+      direct = null
+      await d?.close()
     }
     const discard = async () => {
       await closeDirect().catch(() => {})
@@ -137,7 +127,7 @@ export class FsRestoreTarget implements RestoreTarget {
     }
     return {
       async write(offset, bytes) {
-        if (writeAt && directFd >= 0) await writeAt(fd, directFd, offset, bytes)
+        if (writeAt && direct) await writeAt(fd, direct.fd, offset, bytes)
         else {
           let at = 0
           while (at < bytes.length) {

@@ -36,17 +36,22 @@ export interface WriteAtomicOptions {
   direct?: DirectWrite
 }
 
-/** A new file for writing, with O_DIRECT when asked and the file system takes it (some refuse it at open with EINVAL). */
+/** `path` opened with `flags` and O_DIRECT, or null where there is no O_DIRECT or the file system refuses it at open (EINVAL). */
+export async function openDirect(path: string, flags: number, mode?: number): Promise<FileHandle | null> {
+  if (constants.O_DIRECT === undefined) return null
+  try {
+    return await open(path, flags | constants.O_DIRECT, mode)
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'EINVAL') return null
+    throw err
+  }
+}
+
+/** A new file for writing, with O_DIRECT when asked and the file system takes it. */
 async function openNew(path: string, mode: number, direct: boolean): Promise<{ fh: FileHandle; direct: boolean }> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
-  if (direct && constants.O_DIRECT !== undefined) {
-    try {
-      return { fh: await open(path, flags | constants.O_DIRECT, mode), direct: true }
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'EINVAL') throw err
-    }
-  }
-  return { fh: await open(path, flags, mode), direct: false }
+  const fh = direct ? await openDirect(path, flags, mode) : null
+  return fh ? { fh, direct: true } : { fh: await open(path, flags, mode), direct: false }
 }
 
 /**

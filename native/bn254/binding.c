@@ -1,4 +1,5 @@
-/* Node-API binding: msm(group, bases, scalars) -> Promise<Uint8Array> (Jacobian point, see msm.h).
+/* Node-API binding: msm(group, bases, scalars, portable?) -> Promise<Uint8Array> (Jacobian point,
+ * see msm.h; `portable` forces the portable arithmetic), and usesAdx (which arithmetic runs).
  * The work runs on libuv's thread pool, so several multi-exponentiations proceed in parallel and
  * the calling thread's event loop stays free. The input buffers are held by references until the
  * work is done; the caller must not change them meanwhile. */
@@ -20,12 +21,14 @@ typedef struct {
   const uint8_t *bases, *scalars;
   size_t n;
   int group;
+  int portable;
+  int status;
   uint8_t out[192];
 } msm_job;
 
 static void compute(msm_job *job) {
-  if (job->group == 1) bn254_g1_msm(job->out, job->bases, job->scalars, job->n);
-  else bn254_g2_msm(job->out, job->bases, job->scalars, job->n);
+  if (job->group == 1) job->status = bn254_g1_msm(job->out, job->bases, job->scalars, job->n, job->portable);
+  else job->status = bn254_g2_msm(job->out, job->bases, job->scalars, job->n, job->portable);
 }
 
 static void *run(void *data) {
@@ -55,13 +58,13 @@ static void complete(napi_env env, napi_status status, void *data) {
   size_t len = job->group == 1 ? 96 : 192;
   napi_value buf, arr;
   void *dst;
-  if (status == napi_ok && napi_create_arraybuffer(env, len, &dst, &buf) == napi_ok &&
+  if (status == napi_ok && job->status == 0 && napi_create_arraybuffer(env, len, &dst, &buf) == napi_ok &&
       napi_create_typedarray(env, napi_uint8_array, len, buf, 0, &arr) == napi_ok) {
     memcpy(dst, job->out, len);
     napi_resolve_deferred(env, job->deferred, arr);
   } else {
     napi_value msg, err;
-    napi_create_string_utf8(env, "bn254 msm failed", NAPI_AUTO_LENGTH, &msg);
+    napi_create_string_utf8(env, job->status != 0 ? "bn254 msm failed: out of memory" : "bn254 msm failed", NAPI_AUTO_LENGTH, &msg);
     napi_create_error(env, NULL, msg, &err);
     napi_reject_deferred(env, job->deferred, err);
   }
@@ -89,9 +92,12 @@ static int bytes_of(napi_env env, napi_value v, const uint8_t **data, size_t *le
 }
 
 static napi_value msm(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3) return fail(env, "msm(group, bases, scalars)");
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || argc > 4) return fail(env, "msm(group, bases, scalars, portable?)");
+  bool portable = false;
+  napi_valuetype kind = napi_undefined;
+  if (argc == 4 && (napi_typeof(env, argv[3], &kind) != napi_ok || (kind != napi_undefined && (kind != napi_boolean || napi_get_value_bool(env, argv[3], &portable) != napi_ok)))) return fail(env, "portable must be a boolean");
   int32_t group;
   if (napi_get_value_int32(env, argv[0], &group) != napi_ok || (group != 1 && group != 2)) return fail(env, "group must be 1 or 2");
   const uint8_t *bases, *scalars;
@@ -102,6 +108,7 @@ static napi_value msm(napi_env env, napi_callback_info info) {
   msm_job *job = calloc(1, sizeof *job);
   if (!job) return fail(env, "out of memory");
   job->group = group;
+  job->portable = portable;
   job->bases = bases;
   job->scalars = scalars;
   job->n = blen / point;
@@ -119,5 +126,8 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "msm", NAPI_AUTO_LENGTH, msm, NULL, &fn);
   napi_set_named_property(env, exports, "msm", fn);
+  napi_value adx;
+  napi_get_boolean(env, bn254_msm_uses_adx() != 0, &adx);
+  napi_set_named_property(env, exports, "usesAdx", adx);
   return exports;
 }

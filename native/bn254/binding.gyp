@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "bn254_msm",
-      "sources": ["msm.c", "binding.c"],
+      "sources": ["msm.c", "msm-portable.c", "msm-adx.c", "binding.c"],
       "cflags": ["-O3", "-std=c11"],
       "cflags!": ["-O2"],
       "defines": ["NAPI_VERSION=8"]

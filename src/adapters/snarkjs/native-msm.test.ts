@@ -1,6 +1,7 @@
 import test from 'ava'
+import { readFileSync } from 'node:fs'
 import { buildBn128, type Curve } from 'ffjavascript'
-import { nativeMsm, type NativeMsm } from './native-msm.js'
+import { nativeMsm, nativeMsmUsesAdx, type NativeMsm } from './native-msm.js'
 
 // The native module is built by `npm install` (scripts/build-native.mjs); CI requires it.
 const msm = nativeMsm() as NativeMsm
@@ -38,28 +39,53 @@ function inputs(group: G, n: number) {
   return { g, bases, scalars }
 }
 
+const sum = (group: G, bases: Uint8Array, scalars: Uint8Array) => {
+  const g = (curve as unknown as Record<G, any>)[group]
+  const size = group === 'G1' ? 64 : 128
+  let acc = g.zero
+  for (let i = 0; i < scalars.length / 32; i++) {
+    const p = bases.subarray(i * size, (i + 1) * size)
+    if (!p.every((b) => b === 0)) acc = g.add(acc, g.timesScalar(p, scalars.subarray(i * 32, (i + 1) * 32)))
+  }
+  return acc
+}
+
 for (const group of ['G1', 'G2'] as const) {
-  test(`native ${group} multi-exponentiation equals ffjavascript's, small and batched paths`, async (t) => {
-    t.truthy(msm, 'the native module is built by npm install')
-    for (const n of [1, 2, 7, 40, 700]) {
-      const { g, bases, scalars } = inputs(group, n)
-      const ours = await msm(group === 'G1' ? 1 : 2, bases, scalars)
-      const theirs = await g.multiExpAffine(bases, scalars)
-      // ffjavascript reads a lone all-zero base as the point (0, 0); with n >= 6 it is infinity.
-      if (n >= 6) t.true(g.eq(ours, theirs), `${group}, ${n} points`)
-      const plain = Array.from({ length: n }, (_, i) => i).reduce(
-        (acc: Uint8Array, i) => {
-          const size = group === 'G1' ? 64 : 128
-          const p = bases.subarray(i * size, (i + 1) * size)
-          if (p.every((b) => b === 0)) return acc
-          return g.add(acc, g.timesScalar(p, scalars.subarray(i * 32, (i + 1) * 32)))
-        },
-        g.zero,
-      )
-      t.true(g.eq(ours, plain), `${group}, ${n} points, against point-by-point sums`)
+  for (const portable of [false, true]) {
+    test(`native ${group} multi-exponentiation (${portable ? 'portable' : 'the CPU\'s'} arithmetic) equals ffjavascript's, small and batched paths`, async (t) => {
+      t.truthy(msm, 'the native module is built by npm install')
+      for (const n of [1, 2, 7, 40, 700]) {
+        const { g, bases, scalars } = inputs(group, n)
+        const ours = await msm(group === 'G1' ? 1 : 2, bases, scalars, portable)
+        const theirs = await g.multiExpAffine(bases, scalars)
+        // ffjavascript reads a lone all-zero base as the point (0, 0); with n >= 6 it is infinity.
+        if (n >= 6) t.true(g.eq(ours, theirs), `${group}, ${n} points`)
+        t.true(g.eq(ours, sum(group, bases, scalars)), `${group}, ${n} points, against point-by-point sums`)
+      }
+    })
+  }
+
+  test(`native ${group}: equal scalars (every addition into the same buckets) and the largest scalar`, async (t) => {
+    const n = 600
+    const { g, bases, scalars } = inputs(group, n)
+    const same = scalars.slice()
+    for (let i = 1; i < n; i++) same.copyWithin(i * 32, 0, 32)
+    // r - 1, the largest canonical scalar, for every point
+    const top = new Uint8Array(n * 32)
+    const rMinus1 = (curve.Fr as any).toObject((curve.Fr as any).negone) as bigint
+    for (let i = 0; i < n; i++) for (let k = 0; k < 32; k++) top[i * 32 + k] = Number((rMinus1 >> BigInt(8 * k)) & 0xffn)
+    for (const s of [same, top]) {
+      const expected = await g.multiExpAffine(bases, s)
+      t.true(g.eq(await msm(group === 'G1' ? 1 : 2, bases, s), expected))
+      t.true(g.eq(await msm(group === 'G1' ? 1 : 2, bases, s, true), expected))
     }
   })
 }
+
+test('the CPU\'s arithmetic is the BMI2/ADX one exactly when this x86-64 CPU has both', (t) => {
+  const flags = process.arch === 'x64' ? (/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').split(/\s+/) : []
+  t.is(nativeMsmUsesAdx(), flags.includes('bmi2') && flags.includes('adx'))
+})
 
 test('the native module refuses bad arguments with a TypeError and no crash', (t) => {
   const call = msm as unknown as (...a: unknown[]) => unknown
@@ -68,4 +94,5 @@ test('the native module refuses bad arguments with a TypeError and no crash', (t
   t.throws(() => call(2, new Uint8Array(64), new Uint8Array(32)), { instanceOf: TypeError, message: /matching lengths/ })
   t.throws(() => call(1, 'x', new Uint8Array(32)), { instanceOf: TypeError, message: /Uint8Arrays/ })
   t.throws(() => call(1, new Uint8Array(64)), { instanceOf: TypeError })
+  t.throws(() => call(1, new Uint8Array(64), new Uint8Array(32), 'yes'), { instanceOf: TypeError, message: /portable/ })
 })

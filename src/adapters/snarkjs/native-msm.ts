@@ -2,13 +2,17 @@ import { createRequire } from 'node:module'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-/** msm(1 | 2, affine LEM bases, 32-byte LE scalars) → Jacobian LEM point (native/bn254/msm.h). */
-export type NativeMsm = (group: 1 | 2, bases: Uint8Array, scalars: Uint8Array) => Promise<Uint8Array>
+/**
+ * msm(1 | 2, affine LEM bases, 32-byte LE scalars) → Jacobian LEM point (native/bn254/msm.h).
+ * `portable` forces the portable C arithmetic instead of the BMI2/ADX one (tests compare them).
+ */
+export type NativeMsm = (group: 1 | 2, bases: Uint8Array, scalars: Uint8Array, portable?: boolean) => Promise<Uint8Array>
 
 /** Where `npm install` builds the module (binding.gyp at the project root). */
 export const NATIVE_MSM_PATH = fileURLToPath(new URL('../../../native/bn254/build/Release/bn254_msm.node', import.meta.url))
 
 let loaded: NativeMsm | null | undefined
+let adx = false
 
 /**
  * The native BN254 multi-exponentiation, or null when it was not built (no compiler at install
@@ -18,8 +22,15 @@ export function nativeMsm(): NativeMsm | null {
   if (loaded !== undefined) return loaded
   loaded = null
   if (process.env.QULOUD_NATIVE_MSM !== '0' && existsSync(NATIVE_MSM_PATH)) {
-    const mod = createRequire(import.meta.url)(NATIVE_MSM_PATH) as { msm: NativeMsm }
+    const mod = createRequire(import.meta.url)(NATIVE_MSM_PATH) as { msm: NativeMsm; usesAdx: boolean }
     loaded = mod.msm
+    adx = mod.usesAdx
   }
   return loaded
+}
+
+/** Whether the native module runs its x86-64 BMI2/ADX field arithmetic on this CPU. */
+export function nativeMsmUsesAdx(): boolean {
+  nativeMsm()
+  return adx
 }

@@ -72,6 +72,20 @@ test('a valid proof verifies, and its public signals are the ones the verifier r
   await t.notThrowsAsync(check(nonces, nonce, JSON.parse(JSON.stringify(proof))))
 })
 
+test('warm() (a nonce was asked for) loads the verifier ahead of the proof, at most once; after close it does nothing', async (t) => {
+  const fresh = new SnarkjsVerifier()
+  fresh.warm()
+  fresh.warm()
+  const nonces = nonceStore()
+  const { nonce } = nonces.issue()
+  const { proof, publicSignals: signals } = await prove({ nonce })
+  t.true(await fresh.verify(setupA.verificationKey, signals, proof))
+  t.false(await fresh.verify(setupA.verificationKey, signals.map((s, i) => (i === 0 ? String(BigInt(s) + 1n) : s)), proof))
+  await fresh.close()
+  t.notThrows(() => fresh.warm())
+  await t.notThrowsAsync(fresh.close())
+})
+
 test('the native and the WASM multi-exponentiation paths both make proofs that snarkjs accepts', async (t) => {
   t.truthy(nativeMsm(), 'npm install builds the native module')
   const calculator = await WitnessCalculatorBuilder(readCheckedArtifact(CIRCUIT_WASM))

@@ -433,6 +433,40 @@ test('packs named as likely at the start share the first grant: the root manifes
   t.is(await restore(objects.map((o) => o.objectId).reverse()), 1)
 })
 
+test('a whole-share restore asks every peer for its first grant as soon as the root manifest is read, and needs no proof more', async (t) => {
+  const nodes = await Promise.all([25, 26, 27].map((seed) => storageNode(t, seed)))
+  const { pool, clock } = await ownerPool(t)
+  const objects = Array.from({ length: 3 * OWNERSHIP_BATCH }, (_, i) => object(800 + i, 2000 + 3 * i))
+  const peers: PeerRef[] = []
+  for (const n of nodes) {
+    const record = await pool.add(n.url())
+    await pool.ensureOwnerKey(record, vkBytes)
+    peers.push(pool.ref(record))
+    for (const o of objects) await pool.client(record).store(o)
+  }
+  const provedFor: string[] = []
+  const counting = { prove: (input: Parameters<typeof prover.prove>[0]) => (provedFor.push(input.nodeId), prover.prove(input)), close: async () => {} }
+  const ids = objects.map((o) => o.objectId)
+  const fetcher = new ChunkFetcher({ sodium, pool, poseidon, prover: async () => counting, clock, log }, shareKeys, () => peers, ids)
+  const [root] = objects as [(typeof objects)[number]]
+  t.deepEqual(await fetcher.range(root.objectId, 0, 32), root.bytes.subarray(0, 32))
+  t.is(provedFor.length, 1, 'the root manifest\'s grant')
+  fetcher.grantAhead()
+  fetcher.grantAhead() // a grant on its way is not asked for twice
+  for (const deadline = Date.now() + 60_000; provedFor.length < 3 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20))
+  t.is(new Set(provedFor).size, 3, 'one grant at each peer, before any of their packs is read')
+  fetcher.want(ids)
+  const got = await Promise.all(objects.map((o) => fetcher.range(o.objectId, 5, 11)))
+  got.forEach((bytes, i) => t.deepEqual(bytes, (objects[i] as (typeof objects)[number]).bytes.subarray(5, 16)))
+  t.is(provedFor.length, 3, 'the early grants cover every pack read')
+  const perPeer = new Map<string, number>()
+  for (const o of objects) {
+    const hex = toHex((fetcher.servedBy.get(toHex(o.objectId)) as PeerRef).nodeId)
+    perPeer.set(hex, (perPeer.get(hex) ?? 0) + 1)
+  }
+  t.deepEqual([...perPeer.values()], [OWNERSHIP_BATCH, OWNERSHIP_BATCH, OWNERSHIP_BATCH])
+})
+
 test('leases: one signed message renews all of an owner\'s objects; unknown owners and unsigned requests are refused', async (t) => {
   const server = await storageNode(t, 30)
   const client = composePeerClient(server.url(), owner)

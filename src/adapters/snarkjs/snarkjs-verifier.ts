@@ -16,10 +16,12 @@ interface PreparedKey {
 const MAX_PREPARED_KEYS = 256 // one per owner whose objects this node stores; bounded all the same
 
 /**
- * ffjavascript is loaded at the first proof, not as the node starts: it costs about 13 MB of
- * memory and 2 MB of live heap (which the heap's growth limit multiplies), and a node verifies
- * proofs only when another node restores, repairs or deletes. The loader keeps the module once
- * loaded; a failure to load it is a broken installation and is thrown, not a false proof.
+ * ffjavascript is loaded when the first proof is announced (warm(), on a nonce request), not as
+ * the node starts: it costs about 13 MB of memory and 2 MB of live heap (which the heap's growth
+ * limit multiplies), and a node verifies proofs only when another node restores, repairs or
+ * deletes. Loading it and building the curve take ~0.3-0.5 s of CPU, which then overlap the
+ * requester's proving instead of delaying its grant. The loader keeps the module once loaded; a
+ * failure to load it is a broken installation and is thrown, not a false proof.
  */
 const ffjavascript = () => import('ffjavascript')
 
@@ -35,11 +37,17 @@ const toBig = (x: unknown): any => (Array.isArray(x) ? x.map(toBig) : BigInt(x a
  */
 export class SnarkjsVerifier implements ProofVerifier {
   #curve: Promise<Curve> | null = null
+  #closed = false
   readonly #prepared = new Map<string, PreparedKey>()
   readonly #byObject = new WeakMap<object, PreparedKey>()
 
   #getCurve(): Promise<Curve> {
     return (this.#curve ??= ffjavascript().then((f) => f.buildBn128(true)))
+  }
+
+  warm(): void {
+    // verify() reports a failure to load; here it is only kept from being unhandled.
+    if (!this.#closed) this.#getCurve().catch(() => {})
   }
 
   #prepare(curve: Curve, verificationKey: unknown): PreparedKey {
@@ -95,9 +103,10 @@ export class SnarkjsVerifier implements ProofVerifier {
   }
 
   async close(): Promise<void> {
+    this.#closed = true
     const curve = this.#curve
     this.#curve = null
-    if (curve) await (await curve).terminate()
+    if (curve) await (await curve.catch(() => null))?.terminate()
   }
 }
 

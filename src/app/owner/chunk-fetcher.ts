@@ -15,6 +15,8 @@ import type { PeerPool } from './peer-pool.js'
 
 /** Tickets are used only while this much of their life is left. */
 const TICKET_MARGIN_MS = 60_000
+/** Likely packs taken from the caller: a first grant batch for each of a few peers. */
+const MAX_LIKELY = 4 * OWNERSHIP_BATCH
 
 interface Ticket {
   ticket: Uint8Array
@@ -47,6 +49,7 @@ export class ChunkFetcher {
   readonly #ids = new Map<string, PackId>()
   /** The peer each wanted pack is read from first (pack hex → node hex). */
   readonly #assigned = new Map<string, string>()
+  readonly #peers = new Map<string, PeerRef>()
   /** Whether each pack is still in the local spool, looked up once per pack. */
   readonly #local = new Map<string, Promise<boolean>>()
   bytesFetched = 0
@@ -59,13 +62,15 @@ export class ChunkFetcher {
     /** Peers believed to hold a pack, best first. */
     private readonly locate: (packId: PackId) => PeerRef[],
     /**
-     * Packs likely read first (a share's newest: its last backup wrote the manifests there), wanted
-     * from the start: the first grant, asked for the root manifest, covers them too (the proof
-     * costs the same for 1 pack as for 16), so a restore needs one proof fewer.
+     * Packs likely read first (a share's newest: its last backup wrote the manifests there, and a
+     * whole-share restore reads them all), wanted from the start, newest first: the first grant,
+     * asked for the root manifest, covers a batch of them (the proof costs the same for 1 pack as
+     * for 16), so a restore needs one proof fewer; the next batches go to the other peers, which
+     * grantAhead() can ask at once.
      */
     likely: readonly PackId[] = [],
   ) {
-    this.want(likely.slice(0, OWNERSHIP_BATCH))
+    this.want(likely.slice(0, MAX_LIKELY))
   }
 
   /** Packs the caller will read soon: grants ask for them together (fewer proofs). */
@@ -82,6 +87,7 @@ export class ChunkFetcher {
       for (const peer of this.locate(id)) {
         const hex = toHex(peer.nodeId)
         if (this.#bad.has(hex)) continue
+        this.#peers.set(hex, peer)
         const count = this.#wanted.get(hex)?.size ?? 0
         const score = count % OWNERSHIP_BATCH !== 0 ? -1 : count
         if (score < bestScore) [best, bestScore] = [hex, score]
@@ -111,6 +117,28 @@ export class ChunkFetcher {
     // Each pack at the middle of its share of its peer's list; the sort is stable for ties.
     const placed = [...byPeer.values()].flatMap((list) => list.map((id, i) => ({ id, at: (i + 0.5) / list.length })))
     return [...placed.sort((a, b) => a.at - b.at).map((p) => p.id), ...rest]
+  }
+
+  /**
+   * Starts, in the background, a grant at every peer that has wanted packs without a ticket and no
+   * grant on its way: a restore of a whole share calls it as soon as the root manifest is read, so
+   * these proofs overlap the folder listing instead of following it. A failure here changes
+   * nothing: the reads ask again, and handle it.
+   */
+  grantAhead(): void {
+    const now = this.deps.clock.nowMs()
+    for (const [peerHex, packs] of this.#wanted) {
+      const peer = this.#peers.get(peerHex)
+      if (!peer || this.#bad.has(peerHex) || this.#granting.has(peerHex)) continue
+      const held = this.#tickets.get(peerHex)
+      const first = [...packs].find((h) => !((held?.get(h)?.expiresAtMs ?? 0) - TICKET_MARGIN_MS > now))
+      const packId = first === undefined ? undefined : this.#ids.get(first)
+      if (!packId) continue
+      this.#ticket(peer, packId).catch((err: unknown) => {
+        if (!(err instanceof BackupError)) return this.deps.log.error({ err }, 'An early fetch grant failed unexpectedly')
+        this.deps.log.debug({ peer: peerHex.slice(0, 16), code: err.code }, 'An early fetch grant failed; the reads will ask again')
+      })
+    }
   }
 
   /** The peers to try for a pack: the one it was assigned to first, then the others, best first. */

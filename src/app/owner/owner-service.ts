@@ -431,7 +431,9 @@ export class OwnerService {
       return uniquePeers([...fromIndex, ...(view ? view.locate(packId) : this.#allPeers())])
     }
     const prover = view ? () => this.#proverFor(view.pointer, this.#allPeers()) : () => this.#ownProver()
-    const newest = packs.slice(-OWNERSHIP_BATCH).reverse().map((p) => p.packId)
+    // The newest packs hold the last backup's manifests and data: a first grant batch for each of
+    // the peers a restore reads from (as many as the share keeps copies).
+    const newest = packs.slice(-Math.max(1, share.copies) * OWNERSHIP_BATCH).reverse().map((p) => p.packId)
     return new ChunkFetcher({ ...this.deps, prover, spool: this.deps.spool }, keys, locate, newest)
   }
 

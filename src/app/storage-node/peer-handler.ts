@@ -54,8 +54,11 @@ export class PeerHandler {
     return this.deps.identity.nodeId
   }
 
+  /** A nonce is the first step of a proof (fetch or delete): the verifier starts loading now. */
   issueNonce(): { nonce: Uint8Array; expiresAtMs: number } {
-    return this.deps.nonces.issue()
+    const issued = this.deps.nonces.issue()
+    this.deps.verifier.warm?.()
+    return issued
   }
 
   /** PUT /v1/owner-key, signed by the owner node itself. */

@@ -35,4 +35,9 @@ export interface Prover {
  */
 export interface ProofVerifier {
   verify(verificationKey: unknown, publicSignals: readonly string[], proof: Groth16Proof): Promise<boolean>
+  /**
+   * A proof is on its way (a nonce was just asked for): start loading what verify() needs, in the
+   * background, so that loading overlaps the requester's proving. Never throws.
+   */
+  warm?(): void
 }

@@ -21,6 +21,7 @@ import { identityFromSeed } from '../../src/core/identity.js'
 import { asShareId } from '../../src/core/ids.js'
 import { BackupError } from '../../src/core/errors.js'
 import type { ObjectStore } from '../../src/core/ports/object-store.js'
+import type { RestoreTarget } from '../../src/core/ports/restore-target.js'
 import { encodeRef, type ChunkRef } from '../../src/core/snapshot/index.js'
 import { sodium, sampleBytes, tempDir } from '../helpers/index.js'
 import { writeTree } from '../helpers/tree.js'
@@ -199,6 +200,54 @@ test('a flipped bit in a pack fails the restore with a coded error naming the ob
   t.true(err?.message.includes(packHex.slice(0, 8)), err?.message)
   t.deepEqual(await readdir(out), [])
   t.deepEqual(await openUnder(out), [], 'the half file was closed')
+})
+
+test('a failing write fails the restore only after every write on its way has landed: no write reaches a file after it is aborted', async (t) => {
+  const s = await setup(t)
+  const src = join(s.dir, 'src')
+  // Several packs, read at once, each with several chunk writes on their way.
+  await writeTree(src, Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}.bin`, sampleBytes(40 + i, 4_000_000)])))
+  const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
+  t.true(s.index.listPacks(shareId).length >= 2)
+  const out = join(s.dir, 'out')
+  const inner = await FsRestoreTarget.open(out)
+  const events: string[] = []
+  let writes = 0
+  let onTheirWay = 0
+  // The real target, its writes slowed down, and the fifteenth one failing.
+  const target: RestoreTarget = {
+    makeDir: (parts) => inner.makeDir(parts),
+    symlink: (parts, to, mtimeMs) => inner.symlink(parts, to, mtimeMs),
+    setDirMeta: (parts, mode, mtimeMs) => inner.setDirMeta(parts, mode, mtimeMs),
+    createFile: async (parts, sizeBytes) => {
+      const w = await inner.createFile(parts, sizeBytes)
+      return {
+        write: async (offset, bytes) => {
+          // It fails while another pack's write is on its way.
+          if (++writes === 15) {
+            while (onTheirWay === 0) await new Promise((r) => setTimeout(r, 1))
+            throw new BackupError('IO_FAILED', 'the disk is full (test)')
+          }
+          onTheirWay++
+          await new Promise((r) => setTimeout(r, 50))
+          onTheirWay--
+          events.push('write')
+          await w.write(offset, bytes)
+        },
+        commit: (size, mode, mtimeMs) => w.commit(size, mode, mtimeMs),
+        abort: async () => {
+          events.push('abort')
+          await w.abort()
+        },
+      }
+    },
+  }
+  await t.throwsAsync(s.restore.restore({ keys, root: content.root, paths: [], target, fetcher: s.fetcher() }), { instanceOf: BackupError, code: 'IO_FAILED' })
+  while (onTheirWay > 0) await new Promise((r) => setTimeout(r, 5)) // (none, if the restore waited for them)
+  t.true(events.includes('abort'))
+  t.false(events.slice(events.indexOf('abort')).includes('write'), events.join(' '))
+  t.deepEqual(await openUnder(out), [], 'no file left open')
+  t.deepEqual((await readdir(out)).filter((n) => !n.startsWith('f')), [], 'no temporary file left')
 })
 
 test('a file that keeps changing while read is left out of the snapshot with its reason; its last good version stays', async (t) => {

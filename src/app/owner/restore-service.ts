@@ -95,6 +95,8 @@ export class RestoreService {
       await settleAll(below)
     }
     const rootEntries = await readTree(o.root, 'the root manifest')
+    // A whole share needs the likely packs at every peer: their grants go on while folders are listed.
+    if (o.paths.length === 0 || o.paths.some((p) => splitSharePath(p).length === 0)) fetcher.grantAhead()
     if (o.paths.length === 0) await collect(rootEntries, [])
     for (const path of o.paths) {
       const wanted = splitSharePath(path)
@@ -157,11 +159,17 @@ export class RestoreService {
       const limit = new Semaphore(PACK_CONCURRENCY)
       // Packs of different peers alternate, so the packs read at once come from different peers.
       const packs = fetcher.interleave([...byPack.values()].map((p) => p.packId)).map((id) => byPack.get(toHex(id)) as PackPlan)
-      await Promise.all(
+      // Every pack settles before a failure is thrown: open files are aborted only once no write
+      // to them is on its way. Packs not started when one fails are skipped.
+      let failed = false
+      await settleAll(
         packs.map(async (pack) => {
           const release = await limit.acquire()
           try {
-            await this.#restorePack(pack, { keys: o.keys, fetcher, ranges, plains, writerOf, finishFile, progress, ...(o.onProgress ? { onProgress: o.onProgress } : {}) })
+            if (!failed) await this.#restorePack(pack, { keys: o.keys, fetcher, ranges, plains, writerOf, finishFile, progress, ...(o.onProgress ? { onProgress: o.onProgress } : {}) })
+          } catch (err) {
+            failed = true
+            throw err
           } finally {
             release()
           }

@@ -1,8 +1,9 @@
 /* Node-API binding: msm(group, bases, scalars, portable?) -> Promise<Uint8Array> (Jacobian point,
  * see msm.h; `portable` forces the portable arithmetic), and usesAdx (which arithmetic runs).
- * The work runs on libuv's thread pool, so several multi-exponentiations proceed in parallel and
- * the calling thread's event loop stays free. The input buffers are held by references until the
- * work is done; the caller must not change them meanwhile. */
+ * Each multi-exponentiation runs on a short-lived thread of its own, so several proceed in
+ * parallel, the calling thread's event loop stays free, and libuv's thread pool (which serves the
+ * process's file system calls) is never held up by them. The inputs are copied first: the thread
+ * never touches JavaScript memory, which may go away with its thread (a worker ending). */
 #include <node_api.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,10 +16,9 @@
 #include "msm.h"
 
 typedef struct {
-  napi_async_work work;
+  napi_threadsafe_function done;
   napi_deferred deferred;
-  napi_ref bases_ref, scalars_ref;
-  const uint8_t *bases, *scalars;
+  uint8_t *bases, *scalars; /* copies, owned by the job */
   size_t n;
   int group;
   int portable;
@@ -31,47 +31,43 @@ static void compute(msm_job *job) {
   else job->status = bn254_g2_msm(job->out, job->bases, job->scalars, job->n, job->portable);
 }
 
+/* On the calling thread: resolves the promise with the point, or rejects it. */
+static void settle(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)js_cb;
+  (void)context;
+  msm_job *job = data;
+  if (env != NULL) { /* NULL: the environment is going away, nothing to settle */
+    size_t len = job->group == 1 ? 96 : 192;
+    napi_value buf, arr;
+    void *dst;
+    if (job->status == 0 && napi_create_arraybuffer(env, len, &dst, &buf) == napi_ok &&
+        napi_create_typedarray(env, napi_uint8_array, len, buf, 0, &arr) == napi_ok) {
+      memcpy(dst, job->out, len);
+      napi_resolve_deferred(env, job->deferred, arr);
+    } else {
+      napi_value msg, err;
+      napi_create_string_utf8(env, job->status != 0 ? "bn254 msm failed: out of memory" : "bn254 msm failed", NAPI_AUTO_LENGTH, &msg);
+      napi_create_error(env, NULL, msg, &err);
+      napi_reject_deferred(env, job->deferred, err);
+    }
+  }
+  free(job);
+}
+
 static void *run(void *data) {
+  msm_job *job = data;
 #ifdef __linux__
   /* Proving is background work: a lower priority (nice 10) for this thread only, so the node's
    * event loops keep their CPU time. Failing to lower it changes nothing else. */
   (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
 #endif
-  compute(data);
+  compute(job);
+  free(job->bases);
+  free(job->scalars);
+  napi_threadsafe_function done = job->done;
+  if (napi_call_threadsafe_function(done, job, napi_tsfn_blocking) != napi_ok) free(job); /* its thread ended */
+  napi_release_threadsafe_function(done, napi_tsfn_release);
   return NULL;
-}
-
-/* Runs on a libuv pool thread, which must keep its priority (it also serves file system calls):
- * the arithmetic runs on a short-lived thread of its own, and the pool thread waits for it. */
-static void execute(napi_env env, void *data) {
-  (void)env;
-  pthread_t thread;
-  if (pthread_create(&thread, NULL, run, data) != 0) {
-    compute(data); /* no thread to spare: compute here, at the pool thread's own priority */
-    return;
-  }
-  pthread_join(thread, NULL);
-}
-
-static void complete(napi_env env, napi_status status, void *data) {
-  msm_job *job = data;
-  size_t len = job->group == 1 ? 96 : 192;
-  napi_value buf, arr;
-  void *dst;
-  if (status == napi_ok && job->status == 0 && napi_create_arraybuffer(env, len, &dst, &buf) == napi_ok &&
-      napi_create_typedarray(env, napi_uint8_array, len, buf, 0, &arr) == napi_ok) {
-    memcpy(dst, job->out, len);
-    napi_resolve_deferred(env, job->deferred, arr);
-  } else {
-    napi_value msg, err;
-    napi_create_string_utf8(env, job->status != 0 ? "bn254 msm failed: out of memory" : "bn254 msm failed", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_reject_deferred(env, job->deferred, err);
-  }
-  napi_delete_reference(env, job->bases_ref);
-  napi_delete_reference(env, job->scalars_ref);
-  napi_delete_async_work(env, job->work);
-  free(job);
 }
 
 static napi_value fail(napi_env env, const char *msg) {
@@ -105,20 +101,44 @@ static napi_value msm(napi_env env, napi_callback_info info) {
   if (!bytes_of(env, argv[1], &bases, &blen) || !bytes_of(env, argv[2], &scalars, &slen)) return fail(env, "bases and scalars must be Uint8Arrays");
   size_t point = group == 1 ? 64 : 128;
   if (blen % point != 0 || slen != (blen / point) * 32) return fail(env, "bases and scalars do not have matching lengths");
+  size_t n = blen / point;
   msm_job *job = calloc(1, sizeof *job);
-  if (!job) return fail(env, "out of memory");
+  if (job) {
+    job->bases = malloc(blen + 1);
+    job->scalars = malloc(slen + 1);
+  }
+  if (!job || !job->bases || !job->scalars) {
+    if (job) {
+      free(job->bases);
+      free(job->scalars);
+    }
+    free(job);
+    return fail(env, "out of memory");
+  }
+  memcpy(job->bases, bases, blen);
+  memcpy(job->scalars, scalars, slen);
   job->group = group;
   job->portable = portable;
-  job->bases = bases;
-  job->scalars = scalars;
-  job->n = blen / point;
+  job->n = n;
   napi_value promise, name;
   napi_create_promise(env, &job->deferred, &promise);
-  napi_create_reference(env, argv[1], 1, &job->bases_ref);
-  napi_create_reference(env, argv[2], 1, &job->scalars_ref);
   napi_create_string_utf8(env, "bn254-msm", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
+  int have_done = napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, settle, &job->done) == napi_ok;
+  int started = 0;
+  pthread_attr_t attr;
+  if (have_done && pthread_attr_init(&attr) == 0) {
+    pthread_t thread;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    started = pthread_create(&thread, &attr, run, job) == 0;
+    pthread_attr_destroy(&attr);
+  }
+  if (!started) { /* no thread to spare: compute here, then settle as the thread would have */
+    if (have_done) napi_release_threadsafe_function(job->done, napi_tsfn_release);
+    compute(job);
+    free(job->bases);
+    free(job->scalars);
+    settle(env, NULL, NULL, job);
+  }
   return promise;
 }
 

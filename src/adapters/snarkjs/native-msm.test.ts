@@ -1,5 +1,6 @@
 import test from 'ava'
 import { readFileSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { buildBn128, type Curve } from 'ffjavascript'
 import { nativeMsm, nativeMsmUsesAdx, type NativeMsm } from './native-msm.js'
 
@@ -81,6 +82,15 @@ for (const group of ['G1', 'G2'] as const) {
     }
   })
 }
+
+test('multi-exponentiations never hold up libuv\'s thread pool: a file system call made behind eight of them is answered first', async (t) => {
+  const { bases, scalars } = inputs('G2', 2000)
+  const order: string[] = []
+  const sums = Array.from({ length: 8 }, () => msm(2, bases, scalars).then(() => order.push('msm')))
+  const statted = stat(import.meta.dirname ?? '.').then(() => order.push('stat'))
+  await Promise.all([...sums, statted])
+  t.is(order[0], 'stat', order.join(' '))
+})
 
 test('the CPU\'s arithmetic is the BMI2/ADX one exactly when this x86-64 CPU has both', (t) => {
   const flags = process.arch === 'x64' ? (/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').split(/\s+/) : []

@@ -365,10 +365,10 @@ async function ownerPool(t: Parameters<typeof tempDir>[0]) {
   return { clock, pool: new PeerPool({ index, connect: (url, o) => new HttpsPeerClient(url, { sodium, clock, ...o }), identity: owner, clock }) }
 }
 
-test('a restore reads packs from every peer that holds them, with as few proofs as from one peer', async (t) => {
-  const nodes = await Promise.all([21, 22, 23].map((seed) => storageNode(t, seed)))
+/** One storage node per seed, each holding every object, and the owner's pool that knows them. */
+async function peersHolding(t: Parameters<typeof tempDir>[0], seeds: number[], objects: Array<ReturnType<typeof object>>) {
+  const nodes = await Promise.all(seeds.map((seed) => storageNode(t, seed)))
   const { pool, clock } = await ownerPool(t)
-  const objects = Array.from({ length: 2 * OWNERSHIP_BATCH + 8 }, (_, i) => object(600 + i, 5000 + 7 * i))
   const peers: PeerRef[] = []
   for (const n of nodes) {
     const record = await pool.add(n.url())
@@ -376,6 +376,12 @@ test('a restore reads packs from every peer that holds them, with as few proofs 
     peers.push(pool.ref(record))
     for (const o of objects) await pool.client(record).store(o)
   }
+  return { pool, clock, peers }
+}
+
+test('a restore reads packs from every peer that holds them, with as few proofs as from one peer', async (t) => {
+  const objects = Array.from({ length: 2 * OWNERSHIP_BATCH + 8 }, (_, i) => object(600 + i, 5000 + 7 * i))
+  const { pool, clock, peers } = await peersHolding(t, [21, 22, 23], objects)
   let proofs = 0
   const counting = { prove: (input: Parameters<typeof prover.prove>[0]) => (proofs++, prover.prove(input)), close: async () => {} }
   // Every peer holds every pack, listed in the same order for each, as the index lists replicas.
@@ -434,16 +440,8 @@ test('packs named as likely at the start share the first grant: the root manifes
 })
 
 test('a whole-share restore asks every peer for its first grant as soon as the root manifest is read, and needs no proof more', async (t) => {
-  const nodes = await Promise.all([25, 26, 27].map((seed) => storageNode(t, seed)))
-  const { pool, clock } = await ownerPool(t)
   const objects = Array.from({ length: 3 * OWNERSHIP_BATCH }, (_, i) => object(800 + i, 2000 + 3 * i))
-  const peers: PeerRef[] = []
-  for (const n of nodes) {
-    const record = await pool.add(n.url())
-    await pool.ensureOwnerKey(record, vkBytes)
-    peers.push(pool.ref(record))
-    for (const o of objects) await pool.client(record).store(o)
-  }
+  const { pool, clock, peers } = await peersHolding(t, [25, 26, 27], objects)
   const provedFor: string[] = []
   const counting = { prove: (input: Parameters<typeof prover.prove>[0]) => (provedFor.push(input.nodeId), prover.prove(input)), close: async () => {} }
   const ids = objects.map((o) => o.objectId)

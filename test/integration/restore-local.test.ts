@@ -128,6 +128,27 @@ for (const [how, targetOpts] of finishings) test(`a file that cannot be finished
   t.deepEqual(await openUnder(out), [])
 })
 
+test('folders are listed a level at a time, their manifests read in a few merged ranges: 120 folders in a handful of reads', async (t) => {
+  const s = await setup(t)
+  const src = join(s.dir, 'src')
+  const tree: Record<string, string | Record<string, never>> = { 'top.txt': 'top' }
+  for (let d = 0; d < 60; d++) {
+    tree[`d${d}/f.txt`] = `file ${d}`
+    tree[`d${d}/sub/g.txt`] = `deeper ${d}`
+  }
+  tree['d0/sub/empty/'] = {}
+  await writeTree(src, tree)
+  const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
+  const reads: Array<{ offset: number; length: number; landed: boolean }> = []
+  const out = join(s.dir, 'out')
+  const done = await s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out), fetcher: s.fetcher(reads) })
+  t.is(done.filesDone, 121)
+  t.is(await readFile(join(out, 'd59', 'sub', 'g.txt'), 'utf8'), 'deeper 59')
+  t.true((await lstat(join(out, 'd0', 'sub', 'empty'))).isDirectory())
+  // The root, then one level of 60 folders, then 60 more, then one: a few ranges each, plus the files' data.
+  t.true(reads.length <= 10, `${reads.length} reads (one per manifest would be 122)`)
+})
+
 test('a manifest naming "../" is refused with PATH_UNSAFE and nothing is written outside the target', async (t) => {
   const s = await setup(t)
   const data = await s.ingest.storeBlob(shareId, keys, new TextEncoder().encode('evil'))

@@ -25,8 +25,10 @@ const MERGE_GAP_BYTES = 256 * 1024
 /** ...unless the range would grow past this (a range holds at least one chunk, up to 4 MiB). */
 const RANGE_MAX_BYTES = 4 * 1024 * 1024
 const PACK_CONCURRENCY = 3
-/** Manifests read at once while the folders to restore are listed. */
+/** Manifest ranges read at once while the folders to restore are listed... */
 const TREE_CONCURRENCY = 8
+/** ...and the folders of one level listed together (their manifests' chunks in merged ranges). */
+const LEVEL_BATCH = 1024
 /**
  * Fetched ranges (two per pack being read: the one opened and the next, on its way) and opened
  * chunks (up to 4 MiB) go into reused memory, a pool for each: a fresh buffer of megabytes per
@@ -67,32 +69,76 @@ export class RestoreService {
   async restore(o: { keys: ShareKeys; root: ChunkRef[]; paths: string[]; target: RestoreTarget; fetcher: ChunkFetcher; onProgress?: (p: RestoreProgress) => void }): Promise<RestoreProgress> {
     const { fetcher, target } = o
     const trees = new Semaphore(TREE_CONCURRENCY)
-    const readTree = async (refs: ChunkRef[], where: string) => {
-      const release = await trees.acquire()
-      try {
-        fetcher.want(refs.map((r) => r.packId))
-        const parts = await Promise.all(refs.map((r) => fetcher.chunk(r)))
-        return decodeTree(concatBytes(parts), where)
-      } finally {
-        release()
+    /**
+     * The manifests of many folders at once: their chunks grouped by pack and read in merged
+     * ranges, a few at a time. A level of hundreds of folders costs a few requests, not one each:
+     * over a network, listing a share is then bound by its bytes, not by round trips.
+     */
+    const readTrees = async (folders: ReadonlyArray<{ refs: ChunkRef[]; where: string }>): Promise<TreeEntry[][]> => {
+      const keyOf = (r: ChunkRef) => `${toHex(r.packId)}:${r.offsetBytes}:${toHex(r.chunkId)}`
+      const byPack = new Map<string, Map<string, { ref: ChunkRef }>>()
+      for (const f of folders) {
+        for (const ref of f.refs) {
+          const refs = byPack.get(toHex(ref.packId)) ?? new Map<string, { ref: ChunkRef }>()
+          byPack.set(toHex(ref.packId), refs)
+          refs.set(keyOf(ref), { ref })
+        }
       }
+      fetcher.want(folders.flatMap((f) => f.refs.map((r) => r.packId)))
+      const opened = new Map<string, Uint8Array>()
+      const reads: Promise<void>[] = []
+      for (const refs of byPack.values()) {
+        for (const group of mergeRanges([...refs.values()].sort((a, b) => a.ref.offsetBytes - b.ref.offsetBytes))) {
+          reads.push(
+            (async () => {
+              const release = await trees.acquire()
+              try {
+                const first = (group[0] as { ref: ChunkRef }).ref
+                const start = first.offsetBytes
+                const end = Math.max(...group.map((g) => g.ref.offsetBytes + g.ref.sealedBytes))
+                const bytes = await fetcher.range(first.packId, start, end - start)
+                for (const { ref } of group) {
+                  const envelope = bytes.subarray(ref.offsetBytes - start, ref.offsetBytes - start + ref.sealedBytes)
+                  opened.set(keyOf(ref), openPackedChunk(this.sodium, o.keys, ref.packId, ref.chunkId, envelope))
+                }
+              } finally {
+                release()
+              }
+            })(),
+          )
+        }
+      }
+      await settleAll(reads)
+      return folders.map((f) => decodeTree(concatBytes(f.refs.map((r) => opened.get(keyOf(r)) as Uint8Array)), f.where))
     }
+    const readTree = async (refs: ChunkRef[], where: string) => (await readTrees([{ refs, where }]))[0] as TreeEntry[]
     const dirs: Array<{ parts: string[]; mode: number; mtimeMs: number }> = []
     const files: PlannedFile[] = []
     const links: Array<{ parts: string[]; target: string; mtimeMs: number }> = []
-    // Sub-folders are listed side by side (a few manifests at a time), not one after another.
+    // Folders are listed a level at a time, each level's manifests read together (readTrees).
     const collect = async (entries: TreeEntry[], at: string[]): Promise<void> => {
-      const below: Promise<void>[] = []
-      for (const e of entries) {
-        const parts = [...at, e.name]
-        if (e.kind === 'file') files.push({ parts, entry: e, remaining: e.chunks.length, writer: null })
-        else if (e.kind === 'symlink') links.push({ parts, target: e.target, mtimeMs: e.mtimeMs })
-        else {
-          dirs.push({ parts, mode: e.mode, mtimeMs: e.mtimeMs })
-          below.push(readTree(e.tree, parts.join('/')).then((sub) => collect(sub, parts)))
+      let level = [{ entries, at }]
+      while (level.length > 0) {
+        const below: Array<{ refs: ChunkRef[]; where: string; parts: string[] }> = []
+        for (const { entries: here, at: where } of level) {
+          for (const e of here) {
+            const parts = [...where, e.name]
+            if (e.kind === 'file') files.push({ parts, entry: e, remaining: e.chunks.length, writer: null })
+            else if (e.kind === 'symlink') links.push({ parts, target: e.target, mtimeMs: e.mtimeMs })
+            else {
+              dirs.push({ parts, mode: e.mode, mtimeMs: e.mtimeMs })
+              below.push({ refs: e.tree, where: parts.join('/'), parts })
+            }
+          }
         }
+        const next: typeof level = []
+        for (let i = 0; i < below.length; i += LEVEL_BATCH) {
+          const batch = below.slice(i, i + LEVEL_BATCH)
+          const listed = await readTrees(batch)
+          batch.forEach((b, k) => next.push({ entries: listed[k] as TreeEntry[], at: b.parts }))
+        }
+        level = next
       }
-      await settleAll(below)
     }
     const rootEntries = await readTree(o.root, 'the root manifest')
     // A whole share needs the likely packs at every peer: their grants go on while folders are listed.

@@ -23,6 +23,8 @@ interface Ticket {
   expiresAtMs: number
 }
 
+const usable = (t: Ticket | undefined, nowMs: number): t is Ticket => t !== undefined && t.expiresAtMs - TICKET_MARGIN_MS > nowMs
+
 export interface FetcherDeps {
   sodium: Sodium
   pool: PeerPool
@@ -131,7 +133,7 @@ export class ChunkFetcher {
       const peer = this.#peers.get(peerHex)
       if (!peer || this.#bad.has(peerHex) || this.#granting.has(peerHex)) continue
       const held = this.#tickets.get(peerHex)
-      const first = [...packs].find((h) => !((held?.get(h)?.expiresAtMs ?? 0) - TICKET_MARGIN_MS > now))
+      const first = [...packs].find((h) => !usable(held?.get(h), now))
       const packId = first === undefined ? undefined : this.#ids.get(first)
       if (!packId) continue
       this.#ticket(peer, packId).catch((err: unknown) => {
@@ -198,7 +200,7 @@ export class ChunkFetcher {
     const packHex = toHex(packId)
     for (let attempt = 0; attempt < 3; attempt++) {
       const have = this.#tickets.get(peerHex)?.get(packHex)
-      if (have && have.expiresAtMs - TICKET_MARGIN_MS > this.deps.clock.nowMs()) return have.ticket
+      if (usable(have, this.deps.clock.nowMs())) return have.ticket
       const running = this.#granting.get(peerHex)
       if (running) {
         await running.catch(() => {})
@@ -224,7 +226,7 @@ export class ChunkFetcher {
     const held = this.#tickets.get(peerHex) ?? new Map<string, Ticket>()
     this.#tickets.set(peerHex, held)
     const now = this.deps.clock.nowMs()
-    const extra = [...(this.#wanted.get(peerHex) ?? [])].filter((h) => h !== packHex && !(held.get(h) && (held.get(h) as Ticket).expiresAtMs - TICKET_MARGIN_MS > now))
+    const extra = [...(this.#wanted.get(peerHex) ?? [])].filter((h) => h !== packHex && !usable(held.get(h), now))
     const batch = [packId, ...extra.slice(0, OWNERSHIP_BATCH - 1).map((h) => this.#ids.get(h) as PackId)]
     try {
       await this.#grantBatch(peer, batch, held)

@@ -79,8 +79,9 @@ export class RestoreService {
       const byPack = new Map<string, Map<string, { ref: ChunkRef }>>()
       for (const f of folders) {
         for (const ref of f.refs) {
-          const refs = byPack.get(toHex(ref.packId)) ?? new Map<string, { ref: ChunkRef }>()
-          byPack.set(toHex(ref.packId), refs)
+          const packHex = toHex(ref.packId)
+          const refs = byPack.get(packHex) ?? new Map<string, { ref: ChunkRef }>()
+          byPack.set(packHex, refs)
           refs.set(keyOf(ref), { ref })
         }
       }
@@ -93,10 +94,8 @@ export class RestoreService {
             (async () => {
               const release = await trees.acquire()
               try {
-                const first = (group[0] as { ref: ChunkRef }).ref
-                const start = first.offsetBytes
-                const end = Math.max(...group.map((g) => g.ref.offsetBytes + g.ref.sealedBytes))
-                const bytes = await fetcher.range(first.packId, start, end - start)
+                const { start, length } = spanOf(group)
+                const bytes = await fetcher.range((group[0] as { ref: ChunkRef }).ref.packId, start, length)
                 for (const { ref } of group) {
                   const envelope = bytes.subarray(ref.offsetBytes - start, ref.offsetBytes - start + ref.sealedBytes)
                   opened.set(keyOf(ref), openPackedChunk(this.sodium, o.keys, ref.packId, ref.chunkId, envelope))
@@ -243,9 +242,7 @@ export class RestoreService {
     const chunks = [...pack.chunks.values()].sort((a, b) => a.ref.offsetBytes - b.ref.offsetBytes)
     const groups = mergeRanges(chunks)
     const fetchGroup = (group: typeof chunks) => {
-      const start = (group[0] as (typeof chunks)[number]).ref.offsetBytes
-      const last = group[group.length - 1] as (typeof chunks)[number]
-      const length = last.ref.offsetBytes + last.ref.sealedBytes - start
+      const { start, length } = spanOf(group)
       const buffer = c.ranges.take(length)
       return c.fetcher.range(pack.packId, start, length, buffer.bytes).then(
         (bytes) => ({ start, bytes, buffer }),
@@ -299,6 +296,14 @@ interface PackContext {
   finishFile: (f: PlannedFile) => Promise<void>
   progress: RestoreProgress
   onProgress?: (p: RestoreProgress) => void
+}
+
+/** The bytes of a pack one merged group of chunks spans (a group of mergeRanges, never empty). */
+function spanOf(group: ReadonlyArray<{ ref: ChunkRef }>): { start: number; length: number } {
+  const start = (group[0] as { ref: ChunkRef }).ref.offsetBytes
+  let end = start
+  for (const { ref } of group) end = Math.max(end, ref.offsetBytes + ref.sealedBytes)
+  return { start, length: end - start }
 }
 
 function mergeRanges<T extends { ref: ChunkRef }>(sorted: T[]): T[][] {

@@ -100,12 +100,12 @@ function packStore(root: string, o: { directRead: boolean }): FsObjectStore {
 }
 
 /**
- * When the native module was built, restored files are finished in one native step each, and
- * large ones are written mostly past the page cache.
+ * When the native module was built, small restored files are written whole in one native step
+ * each, others finished in one, and large ones written mostly past the page cache.
  */
 function restoreOptions(): FsRestoreTargetOptions {
   const native = nativeIngest()
-  return native ? { finishFile: native.finishFile, writeAt: native.writeAt } : {}
+  return native ? { finishFile: native.finishFile, writeAt: native.writeAt, writeFile: native.writeFile } : {}
 }
 
 /** The owner ingest pipeline on real adapters, for the daemon and the ingest benchmark. */

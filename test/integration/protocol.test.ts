@@ -1,6 +1,7 @@
 import test from 'ava'
 import { Agent, request } from 'undici'
 import { connect } from 'node:tls'
+import { createServer } from 'node:net'
 import { composePeerClient, composePeerServer, type ComposedPeerServer } from '../../src/app/compose.js'
 import { SnarkjsProver } from '../../src/adapters/snarkjs/snarkjs-prover.js'
 import { terminateSnarkjs } from '../../src/adapters/snarkjs/snarkjs-verifier.js'
@@ -22,6 +23,7 @@ import { HttpsPeerClient } from '../../src/adapters/https-peer/https-peer-client
 import { SystemClock } from '../../src/adapters/system/system-clock.js'
 import { OWNERSHIP_BATCH } from '../../src/core/proofs/index.js'
 import type { PeerRef } from '../../src/core/snapshot/index.js'
+import type { PeerClient } from '../../src/core/ports/peer-client.js'
 import { sampleBytes, sodium, tempDir } from '../helpers/index.js'
 
 const [setup, poseidon] = await Promise.all([ownerSetup('a'), CircomlibPoseidon.create()])
@@ -355,20 +357,20 @@ test('peer exchange: a node learns verified announcements and passes them on', a
   t.is((await toA.peers()).length, 1)
 })
 
-/** The owner's peer pool over a real SQLite index. */
-async function ownerPool(t: Parameters<typeof tempDir>[0]) {
+/** The owner's peer pool over a real SQLite index; `wrap` may watch each client it makes. */
+async function ownerPool(t: Parameters<typeof tempDir>[0], wrap: (client: PeerClient) => PeerClient = (c) => c) {
   const dir = await tempDir(t)
   const index = new SqliteIndexStore(join(dir, 'index.sqlite'))
   await index.open()
   t.teardown(() => index.close())
   const clock = new SystemClock()
-  return { clock, pool: new PeerPool({ index, connect: (url, o) => new HttpsPeerClient(url, { sodium, clock, ...o }), identity: owner, clock }) }
+  return { clock, pool: new PeerPool({ index, connect: (url, o) => wrap(new HttpsPeerClient(url, { sodium, clock, ...o })), identity: owner, clock }) }
 }
 
 /** One storage node per seed, each holding every object, and the owner's pool that knows them. */
-async function peersHolding(t: Parameters<typeof tempDir>[0], seeds: number[], objects: Array<ReturnType<typeof object>>) {
+async function peersHolding(t: Parameters<typeof tempDir>[0], seeds: number[], objects: Array<ReturnType<typeof object>>, wrap?: (client: PeerClient) => PeerClient) {
   const nodes = await Promise.all(seeds.map((seed) => storageNode(t, seed)))
-  const { pool, clock } = await ownerPool(t)
+  const { pool, clock } = await ownerPool(t, wrap)
   const peers: PeerRef[] = []
   for (const n of nodes) {
     const record = await pool.add(n.url())
@@ -463,6 +465,49 @@ test('a whole-share restore asks every peer for its first grant as soon as the r
     perPeer.set(hex, (perPeer.get(hex) ?? 0) + 1)
   }
   t.deepEqual([...perPeer.values()], [OWNERSHIP_BATCH, OWNERSHIP_BATCH, OWNERSHIP_BATCH])
+})
+
+test('ready(): a pack is ready once its peer\'s grant is held; a peer that cannot be reached is tried once for all its packs, then skipped for the next', async (t) => {
+  const objects = Array.from({ length: 20 }, (_, i) => object(900 + i, 1000 + i))
+  // Nonces asked of the peer that goes away (each grant asks for one first).
+  let goneUrl = ''
+  let asked = 0
+  const watch = (c: PeerClient) =>
+    new Proxy(c, {
+      get: (target, prop) => {
+        if (prop === 'nonce' && target.url === goneUrl) return () => (asked++, target.nonce())
+        const value: unknown = Reflect.get(target, prop)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+  const { pool, clock, peers } = await peersHolding(t, [28, 29], objects, watch)
+  const [gone, live] = peers as [PeerRef, PeerRef]
+  goneUrl = gone.url
+  // The first peer goes away; on its port now, something that takes connections and drops them.
+  await (servers.find((s) => s.url() === gone.url) as ComposedPeerServer).close()
+  const dropping = createServer((socket) => socket.destroy())
+  await new Promise<void>((resolve) => dropping.listen(Number(new URL(gone.url).port), '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => dropping.close(() => resolve())))
+  const provedFor: string[] = []
+  const counting = { prove: (input: Parameters<typeof prover.prove>[0]) => (provedFor.push(input.nodeId), prover.prove(input)), close: async () => {} }
+  // Every pack is assigned first to the peer that is gone.
+  const fetcher = new ChunkFetcher({ sodium, pool, poseidon, prover: async () => counting, clock, log }, shareKeys, () => [gone, live])
+  fetcher.want(objects.map((o) => o.objectId))
+  await Promise.all(objects.map((o) => fetcher.ready(o.objectId)))
+  t.is(asked, 1, 'the peer that is gone was asked once for all its packs')
+  t.true(provedFor.every((id) => id === idToField(live.nodeId).toString()), 'nothing proved for the peer that is gone: its nonce request failed')
+  const got = await Promise.all(objects.map((o) => fetcher.range(o.objectId, 3, 5)))
+  got.forEach((bytes, i) => t.deepEqual(bytes, (objects[i] as (typeof objects)[number]).bytes.subarray(3, 8)))
+  t.true(objects.every((o) => toHex((fetcher.servedBy.get(toHex(o.objectId)) as PeerRef).nodeId) === toHex(live.nodeId)))
+  t.is(provedFor.length, 2, 'its packs went to the live peer in full batches: 20 packs, two proofs')
+  t.is(asked, 1, 'and not again')
+  // At a live peer, ready() resolves with the ticket held: the read then needs no proof.
+  const again = new ChunkFetcher({ sodium, pool, poseidon, prover: async () => counting, clock, log }, shareKeys, () => [live])
+  const [first] = objects as [(typeof objects)[number]]
+  await again.ready(first.objectId)
+  t.is(provedFor.length, 3)
+  t.deepEqual(await again.range(first.objectId, 0, 4), first.bytes.subarray(0, 4))
+  t.is(provedFor.length, 3)
 })
 
 test('leases: one signed message renews all of an owner\'s objects; unknown owners and unsigned requests are refused', async (t) => {

@@ -53,8 +53,9 @@ async function setup(t: ExecutionContext) {
   const ingest = new IngestService({ sodium, index, spool, clock, sealer })
   const log = new JsonLogger({ level: 'error' })
   const pool = new PeerPool({ index, connect: (url, o) => new HttpsPeerClient(url, { sodium, clock, ...o }), identity: identityFromSeed(sodium, sampleBytes(9, 32)), clock })
-  // `reads`, when given, sees every range the fetcher reads from the spool (offset, length, and when it lands).
-  const fetcher = (reads?: Array<{ offset: number; length: number; landed: boolean }>) => {
+  // `reads`, when given, sees every range the fetcher reads from the spool (offset, length, and when
+  // it lands); `fail` may make a read fail.
+  const fetcher = (reads?: Array<{ offset: number; length: number; landed: boolean }>, fail?: (offset: number, length: number) => Error | null) => {
     const seen: ObjectStore = {
       put: (id, bytes, opts) => spool.put(id, bytes, opts),
       get: (id) => spool.get(id),
@@ -65,6 +66,8 @@ async function setup(t: ExecutionContext) {
       getRange: async (id, offset, length, into) => {
         const read = { offset, length, landed: false }
         reads?.push(read)
+        const err = fail?.(offset, length)
+        if (err) throw err
         const bytes = await spool.getRange(id, offset, length, into)
         read.landed = true
         return bytes
@@ -83,7 +86,10 @@ const finishings: Array<[string, FsRestoreTargetOptions]> = [
   ['finished natively', { finishFile: native.finishFile }],
   ['finished in four steps', {}],
   ['large files written direct', { finishFile: native.finishFile, writeAt: async (...a) => (wentDirect += await native.writeAt(...a), wentDirect) }],
+  ['small files written whole', { finishFile: native.finishFile, writeAt: native.writeAt, writeFile: async (...a) => (wroteWhole.push(a[1]), native.writeFile(...a)) }],
 ]
+/** Final paths of the files written whole, in order. */
+const wroteWhole: string[] = []
 
 for (const [how, targetOpts] of finishings) test(`a snapshot restores byte for byte with modes, mtimes, symlinks, empty files and folders (${how})`, async (t) => {
   const s = await setup(t)
@@ -100,6 +106,8 @@ for (const [how, targetOpts] of finishings) test(`a snapshot restores byte for b
   t.is(done.filesDone, 4)
   t.deepEqual(await readFile(join(out, 'deep/er/x.bin')), Buffer.from(sampleBytes(1, 3_000_000)))
   if (targetOpts.writeAt) t.true(wentDirect >= 3_000_000 - 2 * 4096 * 3, 'the large file went past the page cache but for a block or two at the ends of each chunk')
+  // The three small files (an empty one too) were written whole; the 3 MB one (several chunks) was not.
+  if (targetOpts.writeFile) t.deepEqual(wroteWhole.filter((p) => p.startsWith(out + '/')).map((p) => p.slice(out.length + 1)).sort(), ['a.txt', 'empty.bin', 'ünï/cödé.txt'])
   t.is((await readFile(join(out, 'ünï/cödé.txt'), 'utf8')), 'ü')
   t.is((await lstat(join(out, 'empty.bin'))).size, 0)
   t.true((await lstat(join(out, 'emptydir'))).isDirectory())
@@ -126,6 +134,59 @@ for (const [how, targetOpts] of finishings) test(`a file that cannot be finished
   t.deepEqual(await readdir(out), ['f.bin'])
   t.deepEqual(await readdir(join(out, 'f.bin')), ['inside'])
   t.deepEqual(await openUnder(out), [])
+})
+
+test('small files are written whole, many at once (at most 16), each exact with its mode and time; one that cannot reach its name fails the restore with IO_FAILED and leaves no temp file', async (t) => {
+  const s = await setup(t)
+  const src = join(s.dir, 'src')
+  const tree: Record<string, Uint8Array> = {}
+  for (let i = 0; i < 300; i++) tree[`d${i % 3}/f${i}.txt`] = sampleBytes(100 + i, 1000 + i * 97)
+  await writeTree(src, tree)
+  const { utimes, chmod } = await import('node:fs/promises')
+  await chmod(join(src, 'd1/f1.txt'), 0o604)
+  await utimes(join(src, 'd1/f1.txt'), 1_500_000_000, 1_500_000_000.25)
+  const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
+  let inFlight = 0
+  let most = 0
+  const writeFile: NativeIngest['writeFile'] = async (...a) => {
+    most = Math.max(most, ++inFlight)
+    try {
+      return await native.writeFile(...a)
+    } finally {
+      inFlight--
+    }
+  }
+  const out = join(s.dir, 'out')
+  const done = await s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out, { finishFile: native.finishFile, writeAt: native.writeAt, writeFile }), fetcher: s.fetcher() })
+  t.is(done.filesDone, 300)
+  t.is(done.bytesDone, Object.values(tree).reduce((n, b) => n + b.length, 0))
+  for (const [path, bytes] of Object.entries(tree)) t.true(Buffer.from(bytes).equals(await readFile(join(out, path))), path)
+  const f1 = await lstat(join(out, 'd1/f1.txt'))
+  t.is(f1.mode & 0o777, 0o604)
+  t.is(Math.round(f1.mtimeMs), 1_500_000_000_250)
+  t.true(most > 1 && most <= 16, `${most} written at once`)
+  t.deepEqual((await readdir(out, { recursive: true })).filter((n) => n.includes('.quloud-')), [])
+
+  // A folder where one file must go: IO_FAILED naming it; the others are written, no temp file stays.
+  const again = join(s.dir, 'again')
+  await mkdir(join(again, 'd2', 'f2.txt', 'inside'), { recursive: true })
+  await t.throwsAsync(s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(again, { finishFile: native.finishFile, writeAt: native.writeAt, writeFile: native.writeFile }), fetcher: s.fetcher() }), { instanceOf: BackupError, code: 'IO_FAILED', message: /d2\/f2\.txt/ })
+  t.deepEqual((await readdir(again, { recursive: true })).filter((n) => n.includes('.quloud-')), [])
+  t.deepEqual(await readdir(join(again, 'd2', 'f2.txt')), ['inside'])
+  t.deepEqual(await openUnder(again), [])
+
+  // The bytes are taken when writeFile returns, in a folder made first or not: the caller reuses them at once.
+  const direct = await FsRestoreTarget.open(join(s.dir, 'direct'), { writeFile: native.writeFile })
+  const want = sampleBytes(9, 5000)
+  const bytes = want.slice()
+  const written = [direct.writeFile(['new', 'a.txt'], bytes, 0o644, 1_000)]
+  bytes.fill(0)
+  await written[0]
+  bytes.set(want)
+  written.push(direct.writeFile(['new', 'b.txt'], bytes, 0o644, 1_000))
+  bytes.fill(0)
+  await written[1]
+  for (const name of ['a.txt', 'b.txt']) t.true(Buffer.from(want).equals(await readFile(join(s.dir, 'direct', 'new', name))), name)
 })
 
 test('folders are listed a level at a time, their manifests read in a few merged ranges: 120 folders in a handful of reads', async (t) => {
@@ -194,6 +255,37 @@ test('a pack is read in ranges of at most 4 MiB (or one chunk), the next on its 
   // A range of several chunks stays within 4 MiB; one chunk alone may be up to 4 MiB sealed.
   t.true(data.every((r) => r.length <= MAX_CHUNK_BYTES + ENVELOPE_OVERHEAD_BYTES), data.map((r) => r.length).join(' '))
   t.true(data.every((r) => r.landed))
+})
+
+test('a range that fails while the one before it is being written fails the restore with its error, and nothing is left open', async (t) => {
+  const s = await setup(t)
+  const src = join(s.dir, 'src')
+  await writeTree(src, { 'f.bin': sampleBytes(5, 10_000_000) })
+  const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
+  const out = join(s.dir, 'out')
+  const inner = await FsRestoreTarget.open(out)
+  // Writes take a while, so the second data range fails while the first is still being written.
+  const target: RestoreTarget = {
+    makeDir: (parts) => inner.makeDir(parts),
+    symlink: (parts, to, mtimeMs) => inner.symlink(parts, to, mtimeMs),
+    setDirMeta: (parts, mode, mtimeMs) => inner.setDirMeta(parts, mode, mtimeMs),
+    createFile: async (parts, sizeBytes) => {
+      const w = await inner.createFile(parts, sizeBytes)
+      return { ...w, write: async (offset, bytes) => (await new Promise((r) => setTimeout(r, 100)), w.write(offset, bytes)) }
+    },
+  }
+  let dataRanges = 0
+  const fail = (_offset: number, length: number) => (length > 1_000_000 && ++dataRanges === 2 ? new BackupError('IO_FAILED', 'the spool could not be read (test)') : null)
+  // Unhandled even for a moment, the failure would end a node's process (Node's default).
+  const unhandled: unknown[] = []
+  const watch = (reason: unknown) => void (/could not be read \(test\)/.test(String((reason as Error)?.message)) && unhandled.push(reason))
+  process.on('unhandledRejection', watch)
+  t.teardown(() => void process.off('unhandledRejection', watch))
+  await t.throwsAsync(s.restore.restore({ keys, root: content.root, paths: [], target, fetcher: s.fetcher(undefined, fail) }), { instanceOf: BackupError, code: 'IO_FAILED', message: /could not be read/ })
+  t.is(dataRanges, 2)
+  t.deepEqual(unhandled, [])
+  t.deepEqual(await readdir(out), [])
+  t.deepEqual(await openUnder(out), [])
 })
 
 test('a flipped bit in a pack fails the restore with a coded error naming the object; no half file is left', async (t) => {

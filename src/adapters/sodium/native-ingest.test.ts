@@ -1,5 +1,5 @@
 import test from 'ava'
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs'
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { allocateAlignedShared, nativeIngest, PAGE_BYTES, type NativeIngest } from './native-ingest.js'
 import { findCut, gearTable, validateChunkSizes, type ChunkSizes } from '../../core/chunking/index.js'
@@ -312,4 +312,41 @@ test('finishFile sets mode and times, closes the descriptor and renames; a faile
   t.throws(() => native.finishFile(3, 0o10000, 0, from2, join(dir, 'c')), { instanceOf: TypeError })
   t.throws(() => native.finishFile(3, 0o644, Number.NaN, from2, join(dir, 'c')), { instanceOf: TypeError })
   t.throws(() => native.finishFile(3, 0o644, 0, '', join(dir, 'c')), { instanceOf: TypeError })
+})
+
+test('writeFile makes a whole file (bytes, mode, times) under its final name in one step; a failure leaves nothing behind', async (t) => {
+  const dir = await tempDir(t)
+  const bytes = sampleBytes(7, 70_000)
+  const plain = new Uint8Array(bytes)
+  const written = native.writeFile(join(dir, '.tmp-a'), join(dir, 'a'), plain, 0o640, 1_600_000_000_123.456)
+  // Plain bytes were copied when the call returned: changing them now changes nothing written.
+  plain.fill(0)
+  await written
+  t.false(existsSync(join(dir, '.tmp-a')))
+  const st = statSync(join(dir, 'a'), { bigint: true })
+  t.is(Number(st.mode & 0o7777n), 0o640)
+  t.is(st.mtimeNs, 1_600_000_000_123_456_000n)
+  t.is(st.atimeNs, 1_600_000_000_123_456_000n)
+  t.deepEqual(new Uint8Array(readFileSync(join(dir, 'a'))), bytes)
+  // Empty files, and an existing file under the final name is replaced.
+  await native.writeFile(join(dir, '.tmp-a2'), join(dir, 'a'), new Uint8Array(0), 0o600, 0)
+  t.is(statSync(join(dir, 'a')).size, 0)
+
+  // The rename fails (a non-empty folder is in the way): the temporary file is removed again.
+  mkdirSync(join(dir, 'b', 'inside'), { recursive: true })
+  await t.throwsAsync(native.writeFile(join(dir, '.tmp-b'), join(dir, 'b'), bytes, 0o644, 0), { code: 'EISDIR', message: /^rename: / })
+  t.false(existsSync(join(dir, '.tmp-b')))
+  // Something already under the temporary name (a file, or a symlink that is never followed) is left alone.
+  writeFileSync(join(dir, '.tmp-c'), 'keep')
+  await t.throwsAsync(native.writeFile(join(dir, '.tmp-c'), join(dir, 'c'), bytes, 0o644, 0), { code: 'EEXIST', message: /^open: / })
+  t.is(readFileSync(join(dir, '.tmp-c'), 'utf8'), 'keep')
+  symlinkSync(join(dir, 'elsewhere'), join(dir, '.tmp-d'))
+  await t.throwsAsync(native.writeFile(join(dir, '.tmp-d'), join(dir, 'd'), bytes, 0o644, 0), { code: 'EEXIST' })
+  t.false(existsSync(join(dir, 'elsewhere')))
+  t.false(existsSync(join(dir, 'c')))
+  t.throws(() => native.writeFile('', join(dir, 'e'), bytes, 0o644, 0), { instanceOf: TypeError })
+  t.throws(() => native.writeFile(join(dir, '.tmp-e'), join(dir, 'e'), bytes, 0o10000, 0), { instanceOf: TypeError })
+  t.throws(() => native.writeFile(join(dir, '.tmp-e'), join(dir, 'e'), bytes, 0o644, Number.POSITIVE_INFINITY), { instanceOf: TypeError })
+  t.throws(() => native.writeFile(join(dir, '.tmp-e'), join(dir, 'e'), 'text' as unknown as Uint8Array, 0o644, 0), { instanceOf: TypeError })
+  t.false(existsSync(join(dir, 'e')))
 })

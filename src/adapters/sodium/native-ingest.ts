@@ -42,6 +42,13 @@ export interface NativeIngest {
    * message names the failed step.
    */
   finishFile(fd: number, mode: number, mtimeMs: number, from: string, to: string): Promise<void>
+  /**
+   * A whole restored file in one trip to the libuv thread pool: creates `from` (exclusive, never
+   * through a symlink, mode 0600), writes `bytes`, sets mode and both times, closes it and renames
+   * it to `to`; on any failure `from` is removed again. Bytes not in shared memory are copied
+   * before it returns. Rejects like finishFile.
+   */
+  writeFile(from: string, to: string, bytes: Uint8Array, mode: number, mtimeMs: number): Promise<void>
   /** target.set(source, offset) as one memcpy, also between shared buffers (TypeError if it does not fit). */
   copy(target: Uint8Array, offset: number, source: Uint8Array): void
   /** Bytes from bytes[0] to the next 4 KiB boundary of memory (0 when it is on one). */

@@ -159,12 +159,54 @@ export class ChunkFetcher {
    * A byte range of a pack. With `into` (exactly `length` bytes), a range read from a peer lands in
    * that memory; use the returned bytes either way (a range read from the spool is fresh memory).
    */
+  /**
+   * Resolves once reading this pack needs no grant first: it is in the local spool, a ticket for
+   * it is held, or asking its first peer failed (that peer is then skipped, and range() goes on
+   * to the next). Never rejects but for a bug. A restore waits for this before it gives a pack
+   * one of its few read slots, so packs whose peer is still proving do not hold them.
+   */
+  async ready(packId: PackId): Promise<void> {
+    if (await this.#isLocal(packId)) return
+    const peer = this.#peersFor(packId).find((p) => !this.#bad.has(toHex(p.nodeId)))
+    if (!peer) return
+    await this.#ticket(peer, packId).catch((err: unknown) => {
+      rethrowIfBug(err)
+      this.#failed(peer, packId, err)
+    })
+  }
+
+  /** Whether a pack is still in the local spool, looked up once. */
+  #isLocal(packId: PackId): Promise<boolean> {
+    const { spool } = this.deps
+    if (!spool) return Promise.resolve(false)
+    let local = this.#local.get(toHex(packId))
+    if (!local) this.#local.set(toHex(packId), (local = spool.has(packId)))
+    return local
+  }
+
+  /** Unreachable or misbehaving peers are not asked again in this restore (a missing pack or a refused proof is no reason). */
+  #markBad(peerHex: string, err: unknown): void {
+    if (isBackupError(err, 'OBJECT_MISSING') || isBackupError(err, 'PROOF_REJECTED') || this.#bad.has(peerHex)) return
+    this.#bad.add(peerHex)
+    // Its packs go to the other peers that hold them, in full grant batches as at the start.
+    const packs = [...(this.#wanted.get(peerHex) ?? [])]
+    this.#wanted.delete(peerHex)
+    for (const h of packs) this.#assigned.delete(h)
+    this.want(packs.map((h) => this.#ids.get(h) as PackId))
+  }
+
+  /** A peer that could not give a pack. */
+  #failed(peer: PeerRef, packId: PackId, err: unknown): void {
+    if (isBackupError(err, 'OBJECT_MISSING')) return
+    const hex = toHex(peer.nodeId)
+    this.#markBad(hex, err)
+    this.deps.log.warn({ peer: hex.slice(0, 16), pack: shortHex(packId), code: err instanceof BackupError ? err.code : 'UNKNOWN' }, 'A peer could not give a pack; trying another')
+  }
+
   async range(packId: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const { spool } = this.deps
     if (spool) {
-      let local = this.#local.get(toHex(packId))
-      if (!local) this.#local.set(toHex(packId), (local = spool.has(packId)))
-      if (await local) {
+      if (await this.#isLocal(packId)) {
         try {
           return await spool.getRange(packId, offset, length)
         } catch (err) {
@@ -187,9 +229,7 @@ export class ChunkFetcher {
       } catch (err) {
         rethrowIfBug(err)
         lastErr = err
-        if (isBackupError(err, 'OBJECT_MISSING')) continue
-        if (!isBackupError(err, 'PROOF_REJECTED')) this.#bad.add(hex) // unreachable or misbehaving: not again in this restore
-        this.deps.log.warn({ peer: hex.slice(0, 16), pack: shortHex(packId), code: err instanceof BackupError ? err.code : 'UNKNOWN' }, 'A peer could not give a pack; trying another')
+        this.#failed(peer, packId, err)
       }
     }
     throw lastErr
@@ -203,10 +243,16 @@ export class ChunkFetcher {
       if (usable(have, this.deps.clock.nowMs())) return have.ticket
       const running = this.#granting.get(peerHex)
       if (running) {
-        await running.catch(() => {})
+        // Another read's grant failed: ask again, unless that peer is not to be asked any more.
+        const failure = await running.then(() => null, (err: unknown) => ({ err }))
+        if (failure && this.#bad.has(peerHex)) throw failure.err
         continue
       }
-      const grant = this.#grant(peer, packId)
+      // Marked before anyone waiting for this grant sees it fail (they ask again only if not bad).
+      const grant = this.#grant(peer, packId).catch((err: unknown) => {
+        this.#markBad(peerHex, err)
+        throw err
+      })
       this.#granting.set(peerHex, grant)
       try {
         await grant

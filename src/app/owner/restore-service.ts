@@ -1,7 +1,7 @@
 import type { RestoreFileWriter, RestoreTarget } from '../../core/ports/restore-target.js'
 import type { PackId } from '../../core/ids.js'
 import { concatBytes, toHex } from '../../shared/bytes.js'
-import { notFound, invariant } from '../../core/errors.js'
+import { ioFailed, notFound, invariant } from '../../core/errors.js'
 import { decodeTree, splitSharePath, type ChunkRef, type FileEntry, type TreeEntry } from '../../core/snapshot/index.js'
 import { openPackedChunk } from '../../core/pack/index.js'
 import type { ShareKeys } from '../../core/crypto/index.js'
@@ -25,6 +25,8 @@ const MERGE_GAP_BYTES = 256 * 1024
 /** ...unless the range would grow past this (a range holds at least one chunk, up to 4 MiB). */
 const RANGE_MAX_BYTES = 4 * 1024 * 1024
 const PACK_CONCURRENCY = 3
+/** Small files written whole at once (each one trip to the target's I/O threads). */
+const WHOLE_FILE_WRITES = 16
 /** Manifest ranges read at once while the folders to restore are listed... */
 const TREE_CONCURRENCY = 8
 /** ...and the folders of one level listed together (their manifests' chunks in merged ranges). */
@@ -185,6 +187,7 @@ export class RestoreService {
     fetcher.want([...byPack.values()].map((p) => p.packId))
 
     for (const d of dirs) await target.makeDir(d.parts)
+    const whole = new WholeFiles(target, progress)
     const open: PlannedFile[] = []
     const writerOf = (f: PlannedFile) => {
       if (!f.writer) {
@@ -200,7 +203,11 @@ export class RestoreService {
     const ranges = new BufferPool(RANGE_BUFFERS)
     const plains = new BufferPool(CHUNK_BUFFERS)
     try {
-      for (const f of files) if (f.remaining === 0) await finishFile(f)
+      for (const f of files) {
+        if (f.remaining > 0) continue
+        if (whole.takes(f)) await whole.start(f, EMPTY)
+        else await finishFile(f)
+      }
       const limit = new Semaphore(PACK_CONCURRENCY)
       // Packs of different peers alternate, so the packs read at once come from different peers.
       const packs = fetcher.interleave([...byPack.values()].map((p) => p.packId)).map((id) => byPack.get(toHex(id)) as PackPlan)
@@ -209,9 +216,11 @@ export class RestoreService {
       let failed = false
       await settleAll(
         packs.map(async (pack) => {
+          // A pack whose peer is still proving holds no read slot meanwhile.
+          await fetcher.ready(pack.packId)
           const release = await limit.acquire()
           try {
-            if (!failed) await this.#restorePack(pack, { keys: o.keys, fetcher, ranges, plains, writerOf, finishFile, progress, ...(o.onProgress ? { onProgress: o.onProgress } : {}) })
+            if (!failed) await this.#restorePack(pack, { keys: o.keys, fetcher, ranges, plains, whole, writerOf, finishFile, progress, ...(o.onProgress ? { onProgress: o.onProgress } : {}) })
           } catch (err) {
             failed = true
             throw err
@@ -220,7 +229,9 @@ export class RestoreService {
           }
         }),
       )
+      await whole.settle()
     } catch (err) {
+      await whole.settle().catch(() => {})
       await Promise.allSettled(open.map(async (f) => (await f.writer)?.abort()))
       throw err
     } finally {
@@ -252,12 +263,21 @@ export class RestoreService {
         },
       )
     }
-    let next = groups[0] ? fetchGroup(groups[0]) : null
+    // The next range is on its way while one is opened and written. A failure of it is thrown
+    // where it is awaited (handled meanwhile: a rejection left alone would end the process).
+    const ask = (g: number) => {
+      const group = groups[g]
+      if (!group) return null
+      const range = fetchGroup(group)
+      range.catch(() => {})
+      return range
+    }
+    let next = ask(0)
     try {
       for (let g = 0; next; g++) {
         const { start, bytes, buffer } = await next
         const group = groups[g] as typeof chunks
-        next = groups[g + 1] ? fetchGroup(groups[g + 1] as typeof chunks) : null
+        next = ask(g + 1)
         try {
           for (const ch of group) {
             const env = bytes.subarray(ch.ref.offsetBytes - start, ch.ref.offsetBytes - start + ch.ref.sealedBytes)
@@ -265,6 +285,11 @@ export class RestoreService {
             try {
               const plain = openPackedChunk(this.sodium, c.keys, pack.packId, ch.ref.chunkId, env, out.bytes)
               for (const use of ch.uses) {
+                // A small file in one chunk is written whole: the call takes its bytes at once.
+                if (c.whole.takes(use.file)) {
+                  await c.whole.start(use.file, plain)
+                  continue
+                }
                 await (await c.writerOf(use.file)).write(use.offsetBytes, plain)
                 c.progress.bytesDone += plain.length
                 if (--use.file.remaining === 0) await c.finishFile(use.file)
@@ -292,10 +317,74 @@ interface PackContext {
   fetcher: ChunkFetcher
   ranges: BufferPool
   plains: BufferPool
+  whole: WholeFiles
   writerOf: (f: PlannedFile) => Promise<RestoreFileWriter>
   finishFile: (f: PlannedFile) => Promise<void>
   progress: RestoreProgress
   onProgress?: (p: RestoreProgress) => void
+}
+
+const EMPTY = new Uint8Array(0)
+
+/**
+ * Small files written whole, several at once, each in one step of the target (RestoreTarget
+ * writeFile) instead of create, write and commit one after another. A failure is thrown by the
+ * next start() and by settle().
+ */
+class WholeFiles {
+  readonly #limit = new Semaphore(WHOLE_FILE_WRITES)
+  readonly #pending = new Set<Promise<void>>()
+  readonly #max: number
+  #failure: { err: unknown } | null = null
+
+  constructor(
+    private readonly target: RestoreTarget,
+    private readonly progress: RestoreProgress,
+  ) {
+    this.#max = target.writeFile ? (target.wholeFileMaxBytes ?? 0) : -1
+  }
+
+  /** Whether `f` goes this way: at most one chunk, small enough, nothing written to it yet. */
+  takes(f: PlannedFile): boolean {
+    return f.writer === null && f.entry.chunks.length <= 1 && f.entry.sizeBytes <= this.#max
+  }
+
+  /** Starts writing all of `f`; `bytes` may be reused once this resolved. */
+  async start(f: PlannedFile, bytes: Uint8Array): Promise<void> {
+    if (this.#failure) throw this.#failure.err
+    const size = bytes.length
+    if (size !== f.entry.sizeBytes) throw ioFailed(`writing ${f.parts.join('/')}`, new Error(`wrote ${size} of ${f.entry.sizeBytes} bytes`))
+    const release = await this.#limit.acquire()
+    let written: Promise<void>
+    try {
+      written = (this.target.writeFile as NonNullable<RestoreTarget['writeFile']>)(f.parts, bytes, f.entry.mode, f.entry.mtimeMs)
+    } catch (err) {
+      release()
+      throw err
+    }
+    f.remaining = 0
+    const tracked: Promise<void> = written
+      .then(
+        () => {
+          this.progress.bytesDone += size
+          this.progress.filesDone++
+        },
+        (err: unknown) => {
+          this.#failure ??= { err }
+        },
+      )
+      .finally(() => {
+        release()
+        this.#pending.delete(tracked)
+      })
+    this.#pending.add(tracked)
+  }
+
+  /** Waits for every write started; throws the first failure. */
+  async settle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending])
+    if (this.#failure) throw this.#failure.err
+  }
 }
 
 /** The bytes of a pack one merged group of chunks spans (a group of mergeRanges, never empty). */

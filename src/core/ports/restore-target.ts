@@ -12,6 +12,14 @@ export interface RestoreTarget {
   makeDir(parts: readonly string[]): Promise<void>
   /** `sizeBytes`: how long the file will be, when known (a target may write large files differently). */
   createFile(parts: readonly string[], sizeBytes?: number): Promise<RestoreFileWriter>
+  /**
+   * A whole small file in one step, as createFile + write + commit would make it; the bytes may
+   * be reused once the call returned. Absent, or null for `sizeBytes` it does not take this way
+   * (wholeFileMaxBytes), when the target has no faster way.
+   */
+  writeFile?(parts: readonly string[], bytes: Uint8Array, mode: number, mtimeMs: number): Promise<void>
+  /** The largest file writeFile takes (0: none). */
+  readonly wholeFileMaxBytes?: number
   symlink(parts: readonly string[], target: string, mtimeMs: number): Promise<void>
   setDirMeta(parts: readonly string[], mode: number, mtimeMs: number): Promise<void>
 }

@@ -159,6 +159,54 @@ test('a damaged stored file is OBJECT_CORRUPT for reads and audits, never wrong 
   t.true(statSync(file).size === 1000)
 })
 
+test('a stream reads the next piece from disk while one is sent; damage in a later piece ends it with OBJECT_CORRUPT after the good pieces', async (t) => {
+  const dir = await tempDir(t)
+  const catalog = new SqliteStorageCatalog(join(dir, 'storage.sqlite'))
+  await catalog.open()
+  t.teardown(() => catalog.close())
+  const keys = deriveStorageKeys(sodium, sodium.randomBytes(32))
+  const objects = new FsObjectStore(join(dir, 'objects'))
+  // The real store, its range reads counted.
+  let reads = 0
+  const counted = new Proxy(objects, {
+    get: (target, prop) => {
+      if (prop === 'getRange') return (...a: Parameters<typeof objects.getRange>) => (reads++, target.getRange(...a))
+      const value: unknown = Reflect.get(target, prop)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  const service = new StorageService({ sodium, keys, catalog, objects: counted, clock })
+  service.pinOwnerKey(owner, vkBytes)
+  const req = request(41, 4 * MIB + 5)
+  await service.store(req)
+  reads = 0
+  const stream = service.readStream(req.objectId, 10)
+  const first = await stream.next()
+  t.deepEqual(first.value, req.bytes.subarray(10, MIB))
+  t.is(reads, 3, 'the header, this piece, and the next piece already on its way')
+  const rest: Uint8Array[] = []
+  for await (const p of stream) rest.push(p.slice())
+  t.is(toHex(sodium.sha256(Buffer.concat(rest))), toHex(sodium.sha256(req.bytes.subarray(MIB))))
+  t.is(reads, 6, 'each piece read once')
+  // Damage in the third piece: the first two arrive intact, then OBJECT_CORRUPT; stopping a
+  // stream early leaves nothing behind (its read ahead lands and is let go).
+  const name = toHex(objectTag(sodium, keys, req.objectId))
+  const file = [...walkFiles(join(dir, 'objects'))].find((f) => f.includes(name)) as string
+  const body = readFileSync(file)
+  body[2 * MIB + 5000] = (body[2 * MIB + 5000] as number) ^ 1
+  writeFileSync(file, body)
+  const got: Uint8Array[] = []
+  const err = await t.throwsAsync(async () => {
+    for await (const p of service.readStream(req.objectId)) got.push(p.slice())
+  })
+  t.is((err as { code?: string } | undefined)?.code, 'OBJECT_CORRUPT')
+  t.deepEqual(Buffer.concat(got), Buffer.from(req.bytes.subarray(0, 2 * MIB)))
+  const early = service.readStream(req.objectId)
+  await early.next()
+  await early.return(undefined)
+  t.deepEqual(await service.read(req.objectId, 0, 100), req.bytes.subarray(0, 100))
+})
+
 test('the catalog is bound to the storage key: another key cannot read it', async (t) => {
   const { dir, service } = await node(t)
   const req = request(50, 5000)

@@ -8,7 +8,7 @@ import { MerkleTree, leafCount, merkleRoot, type MerkleProof } from '../../core/
 import { isCanonicalFieldElement } from '../../core/crypto/index.js'
 import { atRestBytes, AT_REST_HEADER_BYTES, AT_REST_MAX_PLAIN_BYTES, AT_REST_RECORD_BYTES, nodeTag, objectTag, openAtRest, openAtRestRange, openCatalogValue, openMeta, parseAtRestHeader, recordSpan, sealAtRest, sealCatalogValue, sealMeta, type AtRestHeader, type StorageKeys, type StoredObjectMeta } from '../../core/storage/index.js'
 import { bytesEqual, shortHex, toBase64, fromBase64, toHex } from '../../shared/bytes.js'
-import { BufferPool, type BufferPoolOptions } from '../../shared/buffer-pool.js'
+import { BufferPool, type BufferPoolOptions, type PooledBytes } from '../../shared/buffer-pool.js'
 
 /** snarkjs verification keys are ~8 KiB for our circuit; anything far larger is not one. */
 export const MAX_OWNER_KEY_BYTES = 64 * 1024
@@ -43,7 +43,7 @@ export const PACK_BUFFERS: Readonly<BufferPoolOptions> = Object.freeze({ maxIdle
  * Reused memory for ranges being served (their stored records, and the pieces sent): a few 1 MiB
  * pieces, dropped after 30 s idle.
  */
-const READ_BUFFERS: Readonly<BufferPoolOptions> = Object.freeze({ maxIdle: 8, maxIdleBytes: 9 * 1024 * 1024, granule: 64 * 1024, idleMs: 30_000 })
+const READ_BUFFERS: Readonly<BufferPoolOptions> = Object.freeze({ maxIdle: 12, maxIdleBytes: 13 * 1024 * 1024, granule: 64 * 1024, idleMs: 30_000 })
 
 export interface StoreRequest {
   objectId: PackId
@@ -213,14 +213,25 @@ export class StorageService {
     return { name, short, meta, header }
   }
 
-  async #range(o: { name: PackId; short: string; header: AtRestHeader }, objectId: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+  /** The stored records of plaintext [offset, offset + length), read into reused memory (release it). */
+  async #records(o: { name: PackId; short: string; header: AtRestHeader }, offset: number, length: number): Promise<{ records: Uint8Array; sealed: PooledBytes }> {
     const span = recordSpan(o.header.plainBytes, offset, length)
-    // The stored records are needed only until they are opened: reused memory.
     const sealed = this.#read.take(span.byteLength)
     try {
       const records = await this.deps.objects.getRange(o.name, span.byteOffset, span.byteLength, sealed.bytes).catch(() => {
         throw objectCorrupt(o.short, 'the stored file is truncated')
       })
+      return { records, sealed }
+    } catch (err) {
+      sealed.release()
+      throw err
+    }
+  }
+
+  async #range(o: { name: PackId; short: string; header: AtRestHeader }, objectId: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    // The stored records are needed only until they are opened: reused memory.
+    const { records, sealed } = await this.#records(o, offset, length)
+    try {
       return openAtRestRange(this.deps.sodium, this.deps.keys.atRest, objectId, o.short, o.header, records, offset, length, into)
     } finally {
       sealed.release()
@@ -244,15 +255,39 @@ export class StorageService {
     const len = length ?? o.meta.sizeBytes - offset
     recordSpan(o.meta.sizeBytes, offset, len)
     const PIECE = 16 * AT_REST_RECORD_BYTES
+    const pieces: Array<{ at: number; length: number }> = []
+    for (let at = offset; at < offset + len; ) {
+      const end = Math.min(offset + len, (Math.floor(at / PIECE) + 1) * PIECE)
+      pieces.push({ at, length: end - at })
+      at = end
+    }
     const out = this.#read.take(Math.min(len, PIECE))
+    // The disk reads the next piece's records while this one is opened and sent.
+    const read = (i: number) => {
+      const p = pieces[i]
+      if (!p) return null
+      const records = this.#records(o, p.at, p.length)
+      records.catch(() => {}) // thrown where it is awaited
+      return records
+    }
+    let next = read(0)
     try {
-      for (let at = offset; at < offset + len; ) {
-        const end = Math.min(offset + len, (Math.floor(at / PIECE) + 1) * PIECE)
-        yield await this.#range(o, objectId, at, end - at, out.bytes)
-        at = end
+      for (let i = 0; next; i++) {
+        const { records, sealed } = await next
+        next = read(i + 1)
+        const p = pieces[i] as { at: number; length: number }
+        let piece: Uint8Array
+        try {
+          piece = openAtRestRange(this.deps.sodium, this.deps.keys.atRest, objectId, o.short, o.header, records, p.at, p.length, out.bytes)
+        } finally {
+          sealed.release()
+        }
+        yield piece
       }
     } finally {
       out.release()
+      // A read still on its way when the stream stopped: its memory returns when it lands.
+      next?.then((r) => r.sealed.release(), () => {})
     }
   }
 

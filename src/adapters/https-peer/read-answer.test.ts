@@ -26,3 +26,14 @@ test('a peer announcing or sending more than the limit is refused and its stream
   await t.throwsAsync(readAnswer(lying, '5', 100, url), { instanceOf: BackupError, code: 'PEER_REFUSED', message: /more than the 5 bytes it announced/ })
   t.true(lying.destroyed)
 })
+
+test('a stream that fails or closes before its end rejects; nothing half read is returned', async (t) => {
+  const failing = new Readable({ read() {} })
+  failing.push(new Uint8Array(5))
+  setImmediate(() => failing.destroy(new Error('connection reset (test)')))
+  await t.throwsAsync(readAnswer(failing, '10', 100, url), { message: /connection reset/ })
+  const cut = new Readable({ read() {} })
+  cut.push(new Uint8Array(5))
+  setImmediate(() => cut.destroy())
+  await t.throwsAsync(readAnswer(cut, '10', 100, url), { message: /ended early/ })
+})

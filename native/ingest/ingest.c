@@ -691,25 +691,49 @@ static napi_value read_at(napi_env env, napi_callback_info info) {
   return queue_job(env, &job->base, "quloud:readAt", read_at_execute, read_at_complete, "the read could not be queued");
 }
 
-/* One finishFile call. */
+/* One finishFile or writeFile call. The paths live in the same allocation as the job, which
+ * end_job frees. */
 typedef struct {
   pool_job base;
   int fd;
   mode_t mode;
   struct timespec times[2];
   char *from, *to;
+  const char *name; /* the call, for messages */
   const char *step;
   int err;
 } finish_job;
 
-static void finish_execute(napi_env env, void *p) {
-  (void)env;
-  finish_job *job = p;
+/* fchmod, futimens, close (always: the descriptor is never used again), rename: the steps that
+ * finish a written file. */
+static void finish_steps(finish_job *job) {
   if (fchmod(job->fd, job->mode) != 0) job->step = "fchmod", job->err = errno;
   else if (futimens(job->fd, job->times) != 0) job->step = "futimens", job->err = errno;
-  /* Closed whatever happened before: the descriptor is never used again. */
   if (close(job->fd) != 0 && !job->err && errno != EINTR) job->step = "close", job->err = errno;
   if (!job->err && rename(job->from, job->to) != 0) job->step = "rename", job->err = errno;
+}
+
+static void finish_execute(napi_env env, void *p) {
+  (void)env;
+  finish_steps(p);
+}
+
+static void whole_execute(napi_env env, void *p) {
+  (void)env;
+  finish_job *job = p;
+  job->fd = open(job->from, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (job->fd < 0) {
+    job->step = "open", job->err = errno;
+    return;
+  }
+  if ((job->err = pwrite_all(job->fd, job->base.data, job->base.size, 0)) != 0) {
+    job->step = "write";
+    close(job->fd);
+  } else {
+    finish_steps(job);
+  }
+  /* A file that did not reach its name is not left behind under the temporary one. */
+  if (job->err) unlink(job->from);
 }
 
 static void finish_complete(napi_env env, napi_status status, void *p) {
@@ -717,7 +741,7 @@ static void finish_complete(napi_env env, napi_status status, void *p) {
   napi_value value = NULL;
   char message[160];
   if (status == napi_ok && job->err == 0) napi_get_undefined(env, &value);
-  snprintf(message, sizeof message, "%s: %s", job->step ? job->step : "finishFile", status != napi_ok ? "cancelled" : strerror(job->err));
+  snprintf(message, sizeof message, "%s: %s", job->step ? job->step : job->name, status != napi_ok ? "cancelled" : strerror(job->err));
   settle(env, &job->base, value, errno_name(job->err), message);
 }
 
@@ -727,24 +751,27 @@ static long string_len(napi_env env, napi_value v) {
   return napi_get_value_string_utf8(env, v, NULL, 0, &len) == napi_ok && len > 0 && len < 65536 ? (long)len : -1;
 }
 
-/* Copies two path arguments (lengths checked by string_len) into `room`, one after the other. */
-static void take_paths(napi_env env, napi_value from_v, napi_value to_v, char *room, long from_len, char **from, char **to) {
-  size_t got, to_len;
-  napi_get_value_string_utf8(env, to_v, NULL, 0, &to_len);
-  *from = room;
-  *to = room + from_len + 1;
-  napi_get_value_string_utf8(env, from_v, *from, (size_t)from_len + 1, &got);
-  napi_get_value_string_utf8(env, to_v, *to, to_len + 1, &got);
-}
-
-/* Both times of a file set to mtimeMs, to the microsecond: a double of milliseconds since 1970
- * holds no finer digits. */
-static void set_times(struct timespec times[2], double mtime_ms) {
+/* A job for the paths `from_v` and `to_v` (checked here), `mode` and both times set to mtimeMs
+ * (to the microsecond: a double of milliseconds since 1970 holds no finer digits); NULL with an
+ * exception pending on bad paths or no memory. */
+static finish_job *new_finish_job(napi_env env, napi_value from_v, napi_value to_v, int64_t mode, double mtime_ms, const char *name, const char *usage) {
+  long from_len = string_len(env, from_v), to_len = string_len(env, to_v);
+  if (from_len < 0 || to_len < 0) return fail(env, usage), NULL;
+  finish_job *job = calloc(1, sizeof *job + (size_t)from_len + (size_t)to_len + 2);
+  if (!job) return fail(env, "out of memory"), NULL;
+  size_t got;
+  job->from = (char *)(job + 1);
+  job->to = job->from + from_len + 1;
+  napi_get_value_string_utf8(env, from_v, job->from, (size_t)from_len + 1, &got);
+  napi_get_value_string_utf8(env, to_v, job->to, (size_t)to_len + 1, &got);
+  job->mode = (mode_t)mode;
+  job->name = name;
   double sec = floor(mtime_ms / 1000);
   long nsec = lround((mtime_ms - sec * 1000) * 1e3) * 1000;
   if (nsec >= 1000000000L) sec += 1, nsec -= 1000000000L;
-  times[0].tv_sec = times[1].tv_sec = (time_t)sec;
-  times[0].tv_nsec = times[1].tv_nsec = nsec;
+  job->times[0].tv_sec = job->times[1].tv_sec = (time_t)sec;
+  job->times[0].tv_nsec = job->times[1].tv_nsec = nsec;
+  return job;
 }
 
 static napi_value finish_file(napi_env env, napi_callback_info info) {
@@ -757,52 +784,10 @@ static napi_value finish_file(napi_env env, napi_callback_info info) {
       napi_get_value_double(env, argv[2], &mtime_ms) != napi_ok || !isfinite(mtime_ms)) {
     return fail(env, usage);
   }
-  long from_len = string_len(env, argv[3]), to_len = string_len(env, argv[4]);
-  if (from_len < 0 || to_len < 0) return fail(env, usage);
-  /* The paths live in the same allocation as the job, which end_job frees. */
-  finish_job *job = calloc(1, sizeof *job + (size_t)from_len + (size_t)to_len + 2);
-  if (!job) return fail(env, "out of memory");
-  take_paths(env, argv[3], argv[4], (char *)(job + 1), from_len, &job->from, &job->to);
+  finish_job *job = new_finish_job(env, argv[3], argv[4], mode, mtime_ms, "finishFile", usage);
+  if (!job) return NULL;
   job->fd = (int)fd;
-  job->mode = (mode_t)mode;
-  set_times(job->times, mtime_ms);
   return queue_job(env, &job->base, "quloud:finishFile", finish_execute, finish_complete, "the file could not be finished");
-}
-
-/* One writeFile call: a whole file, from creation to its final name, in one trip. */
-typedef struct {
-  pool_job base;
-  mode_t mode;
-  struct timespec times[2];
-  char *from, *to;
-  const char *step;
-  int err;
-} whole_job;
-
-static void whole_execute(napi_env env, void *p) {
-  (void)env;
-  whole_job *job = p;
-  int fd = open(job->from, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    job->step = "open", job->err = errno;
-    return;
-  }
-  if ((job->err = pwrite_all(fd, job->base.data, job->base.size, 0)) != 0) job->step = "write";
-  else if (fchmod(fd, job->mode) != 0) job->step = "fchmod", job->err = errno;
-  else if (futimens(fd, job->times) != 0) job->step = "futimens", job->err = errno;
-  if (close(fd) != 0 && !job->err && errno != EINTR) job->step = "close", job->err = errno;
-  if (!job->err && rename(job->from, job->to) != 0) job->step = "rename", job->err = errno;
-  /* A file that did not reach its name is not left behind under the temporary one. */
-  if (job->err) unlink(job->from);
-}
-
-static void whole_complete(napi_env env, napi_status status, void *p) {
-  whole_job *job = p;
-  napi_value value = NULL;
-  char message[160];
-  if (status == napi_ok && job->err == 0) napi_get_undefined(env, &value);
-  snprintf(message, sizeof message, "%s: %s", job->step ? job->step : "writeFile", status != napi_ok ? "cancelled" : strerror(job->err));
-  settle(env, &job->base, value, errno_name(job->err), message);
 }
 
 static napi_value write_file(napi_env env, napi_callback_info info) {
@@ -819,19 +804,14 @@ static napi_value write_file(napi_env env, napi_callback_info info) {
       !isfinite(mtime_ms)) {
     return fail(env, usage);
   }
-  long from_len = string_len(env, argv[0]), to_len = string_len(env, argv[1]);
-  if (from_len < 0 || to_len < 0) return fail(env, usage);
-  whole_job *job = calloc(1, sizeof *job + (size_t)from_len + (size_t)to_len + 2);
-  if (!job) return fail(env, "out of memory");
-  take_paths(env, argv[0], argv[1], (char *)(job + 1), from_len, &job->from, &job->to);
-  job->mode = (mode_t)mode;
-  set_times(job->times, mtime_ms);
+  finish_job *job = new_finish_job(env, argv[0], argv[1], mode, mtime_ms, "writeFile", usage);
+  if (!job) return NULL;
   /* Bytes in a plain buffer are copied now: the caller may reuse its memory at once. */
   if (!hold_bytes(env, &job->base, argv[2], data, size, plain)) {
     end_job(env, &job->base);
     return fail(env, "out of memory");
   }
-  return queue_job(env, &job->base, "quloud:writeFile", whole_execute, whole_complete, "the file could not be queued");
+  return queue_job(env, &job->base, "quloud:writeFile", whole_execute, finish_complete, "the file could not be queued");
 }
 
 NAPI_MODULE_INIT() {

@@ -21,7 +21,7 @@ import { identityFromSeed } from '../../src/core/identity.js'
 import { asShareId } from '../../src/core/ids.js'
 import { BackupError } from '../../src/core/errors.js'
 import type { ObjectStore } from '../../src/core/ports/object-store.js'
-import type { RestoreTarget } from '../../src/core/ports/restore-target.js'
+import type { RestoreFileWriter, RestoreTarget } from '../../src/core/ports/restore-target.js'
 import { encodeRef, type ChunkRef } from '../../src/core/snapshot/index.js'
 import { sodium, sampleBytes, tempDir } from '../helpers/index.js'
 import { writeTree } from '../helpers/tree.js'
@@ -36,6 +36,16 @@ const poseidon = await CircomlibPoseidon.create()
 async function openUnder(dir: string): Promise<string[]> {
   const open = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(join('/proc/self/fd', fd)).catch(() => '')))
   return open.filter((p) => p.startsWith(dir))
+}
+
+/** The real target of a folder, each file's writer replaced by what `watch` makes of the real one. */
+function watchedWrites(inner: FsRestoreTarget, watch: (real: RestoreFileWriter) => RestoreFileWriter): RestoreTarget {
+  return {
+    makeDir: (parts) => inner.makeDir(parts),
+    symlink: (parts, to, mtimeMs) => inner.symlink(parts, to, mtimeMs),
+    setDirMeta: (parts, mode, mtimeMs) => inner.setDirMeta(parts, mode, mtimeMs),
+    createFile: async (parts, sizeBytes) => watch(await inner.createFile(parts, sizeBytes)),
+  }
 }
 
 /** The owner side without peers: packs stay in the local spool, which the fetcher reads first. */
@@ -263,17 +273,8 @@ test('a range that fails while the one before it is being written fails the rest
   await writeTree(src, { 'f.bin': sampleBytes(5, 10_000_000) })
   const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
   const out = join(s.dir, 'out')
-  const inner = await FsRestoreTarget.open(out)
   // Writes take a while, so the second data range fails while the first is still being written.
-  const target: RestoreTarget = {
-    makeDir: (parts) => inner.makeDir(parts),
-    symlink: (parts, to, mtimeMs) => inner.symlink(parts, to, mtimeMs),
-    setDirMeta: (parts, mode, mtimeMs) => inner.setDirMeta(parts, mode, mtimeMs),
-    createFile: async (parts, sizeBytes) => {
-      const w = await inner.createFile(parts, sizeBytes)
-      return { ...w, write: async (offset, bytes) => (await new Promise((r) => setTimeout(r, 100)), w.write(offset, bytes)) }
-    },
-  }
+  const target = watchedWrites(await FsRestoreTarget.open(out), (w) => ({ ...w, write: async (offset, bytes) => (await new Promise((r) => setTimeout(r, 100)), w.write(offset, bytes)) }))
   let dataRanges = 0
   const fail = (_offset: number, length: number) => (length > 1_000_000 && ++dataRanges === 2 ? new BackupError('IO_FAILED', 'the spool could not be read (test)') : null)
   // Unhandled even for a moment, the failure would end a node's process (Node's default).
@@ -323,38 +324,29 @@ test('a failing write fails the restore only after every write on its way has la
   const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
   t.true(s.index.listPacks(shareId).length >= 2)
   const out = join(s.dir, 'out')
-  const inner = await FsRestoreTarget.open(out)
   const events: string[] = []
   let writes = 0
   let onTheirWay = 0
   // The real target, its writes slowed down, and the fifteenth one failing.
-  const target: RestoreTarget = {
-    makeDir: (parts) => inner.makeDir(parts),
-    symlink: (parts, to, mtimeMs) => inner.symlink(parts, to, mtimeMs),
-    setDirMeta: (parts, mode, mtimeMs) => inner.setDirMeta(parts, mode, mtimeMs),
-    createFile: async (parts, sizeBytes) => {
-      const w = await inner.createFile(parts, sizeBytes)
-      return {
-        write: async (offset, bytes) => {
-          // It fails while another pack's write is on its way.
-          if (++writes === 15) {
-            while (onTheirWay === 0) await new Promise((r) => setTimeout(r, 1))
-            throw new BackupError('IO_FAILED', 'the disk is full (test)')
-          }
-          onTheirWay++
-          await new Promise((r) => setTimeout(r, 50))
-          onTheirWay--
-          events.push('write')
-          await w.write(offset, bytes)
-        },
-        commit: (size, mode, mtimeMs) => w.commit(size, mode, mtimeMs),
-        abort: async () => {
-          events.push('abort')
-          await w.abort()
-        },
+  const target = watchedWrites(await FsRestoreTarget.open(out), (w) => ({
+    write: async (offset, bytes) => {
+      // It fails while another pack's write is on its way.
+      if (++writes === 15) {
+        while (onTheirWay === 0) await new Promise((r) => setTimeout(r, 1))
+        throw new BackupError('IO_FAILED', 'the disk is full (test)')
       }
+      onTheirWay++
+      await new Promise((r) => setTimeout(r, 50))
+      onTheirWay--
+      events.push('write')
+      await w.write(offset, bytes)
     },
-  }
+    commit: (size, mode, mtimeMs) => w.commit(size, mode, mtimeMs),
+    abort: async () => {
+      events.push('abort')
+      await w.abort()
+    },
+  }))
   await t.throwsAsync(s.restore.restore({ keys, root: content.root, paths: [], target, fetcher: s.fetcher() }), { instanceOf: BackupError, code: 'IO_FAILED' })
   while (onTheirWay > 0) await new Promise((r) => setTimeout(r, 5)) // (none, if the restore waited for them)
   t.true(events.includes('abort'))

@@ -4,7 +4,10 @@
  * parallel, the calling thread's event loop stays free, and libuv's thread pool (which serves the
  * process's file system calls) is never held up by them. The inputs are copied first: the thread
  * never touches JavaScript memory, which may go away with its thread (a worker ending). */
+/* dladdr, RTLD_NODELETE */
+#define _GNU_SOURCE
 #include <node_api.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +18,18 @@
 #endif
 #include "msm.h"
 
+/* A job is shared by its thread and the environment that asked for it: `refs` counts the two
+ * (one when computed inline), and the last to let go frees it. `thread_done` is set, under
+ * `lock`, once the thread has handed the job to `done` and released it. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t finished = PTHREAD_COND_INITIALIZER;
+
 typedef struct {
   napi_threadsafe_function done;
   napi_deferred deferred;
+  int refs;
+  int thread_done;
+  int hooked; /* wait_for_thread is registered as a cleanup hook of the environment */
   uint8_t *bases, *scalars; /* copies, owned by the job */
   size_t n;
   int group;
@@ -31,12 +43,31 @@ static void compute(msm_job *job) {
   else job->status = bn254_g2_msm(job->out, job->bases, job->scalars, job->n, job->portable);
 }
 
+static void let_go(msm_job *job) {
+  pthread_mutex_lock(&lock);
+  int last = --job->refs == 0;
+  pthread_mutex_unlock(&lock);
+  if (last) free(job);
+}
+
+/* An environment going away (a worker terminated, the process exiting) first waits for its jobs'
+ * threads: the thread-safe function they settle through is deleted right after this hook (hooks
+ * run in reverse order of registration, and this one is registered after the function), and a
+ * thread calling it then would use freed memory. A multi-exponentiation ends within a second. */
+static void wait_for_thread(void *arg) {
+  msm_job *job = arg;
+  pthread_mutex_lock(&lock);
+  while (!job->thread_done) pthread_cond_wait(&finished, &lock);
+  pthread_mutex_unlock(&lock);
+}
+
 /* On the calling thread: resolves the promise with the point, or rejects it. */
 static void settle(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)js_cb;
   (void)context;
   msm_job *job = data;
   if (env != NULL) { /* NULL: the environment is going away, nothing to settle */
+    if (job->hooked) napi_remove_env_cleanup_hook(env, wait_for_thread, job);
     size_t len = job->group == 1 ? 96 : 192;
     napi_value buf, arr;
     void *dst;
@@ -51,7 +82,7 @@ static void settle(napi_env env, napi_value js_cb, void *context, void *data) {
       napi_reject_deferred(env, job->deferred, err);
     }
   }
-  free(job);
+  let_go(job);
 }
 
 static void *run(void *data) {
@@ -64,9 +95,15 @@ static void *run(void *data) {
   compute(job);
   free(job->bases);
   free(job->scalars);
-  napi_threadsafe_function done = job->done;
-  if (napi_call_threadsafe_function(done, job, napi_tsfn_blocking) != napi_ok) free(job); /* its thread ended */
-  napi_release_threadsafe_function(done, napi_tsfn_release);
+  pthread_mutex_lock(&lock);
+  /* Queued for settle() on the calling thread (which then lets go of the environment's share);
+   * refused only when the function is closing, and then settle() never comes. */
+  if (napi_call_threadsafe_function(job->done, job, napi_tsfn_nonblocking) != napi_ok) job->refs--;
+  napi_release_threadsafe_function(job->done, napi_tsfn_release);
+  job->thread_done = 1;
+  pthread_cond_broadcast(&finished);
+  pthread_mutex_unlock(&lock);
+  let_go(job);
   return NULL;
 }
 
@@ -124,15 +161,21 @@ static napi_value msm(napi_env env, napi_callback_info info) {
   napi_create_promise(env, &job->deferred, &promise);
   napi_create_string_utf8(env, "bn254-msm", NAPI_AUTO_LENGTH, &name);
   int have_done = napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, settle, &job->done) == napi_ok;
+  /* Registered after the function, so it runs before the function's own cleanup. */
+  job->hooked = have_done && napi_add_env_cleanup_hook(env, wait_for_thread, job) == napi_ok;
+  job->refs = 2;
   int started = 0;
   pthread_attr_t attr;
-  if (have_done && pthread_attr_init(&attr) == 0) {
+  if (job->hooked && pthread_attr_init(&attr) == 0) {
     pthread_t thread;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     started = pthread_create(&thread, &attr, run, job) == 0;
     pthread_attr_destroy(&attr);
   }
   if (!started) { /* no thread to spare: compute here, then settle as the thread would have */
+    if (job->hooked) napi_remove_env_cleanup_hook(env, wait_for_thread, job);
+    job->hooked = 0;
+    job->refs = 1;
     if (have_done) napi_release_threadsafe_function(job->done, napi_tsfn_release);
     compute(job);
     free(job->bases);
@@ -142,7 +185,16 @@ static napi_value msm(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* An environment that goes away (a worker thread ending) may unload this module; a job's thread
+ * still runs a few instructions of it after its environment stopped waiting for it. Loaded once
+ * more with RTLD_NODELETE, the module stays mapped for the life of the process. */
+static void keep_loaded(void) {
+  Dl_info self;
+  if (dladdr((void *)&keep_loaded, &self) != 0 && self.dli_fname != NULL) (void)dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 NAPI_MODULE_INIT() {
+  keep_loaded();
   napi_value fn;
   napi_create_function(env, "msm", NAPI_AUTO_LENGTH, msm, NULL, &fn);
   napi_set_named_property(env, exports, "msm", fn);

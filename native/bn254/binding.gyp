@@ -4,6 +4,7 @@
       "target_name": "bn254_msm",
       "sources": ["msm.c", "msm-portable.c", "msm-adx.c", "binding.c"],
       "cflags": ["-O3", "-std=c11"],
+      "libraries": ["-ldl"],
       "cflags!": ["-O2"],
       "defines": ["NAPI_VERSION=8"]
     }

@@ -119,7 +119,7 @@ test.serial('owner and three storage processes: backup, snapshots, restores, a n
   const other = await friend.cli(['snapshots', 'nothing'])
   t.is(other.code, 29) // NOT_FOUND: the key gave this share only
 
-  for (const n of [owner, again, friend, s1, s2, s3again]) t.is(await n.stop(), 0)
+  for (const [name, n] of Object.entries({ owner, again, friend, s1, s2, s3again })) t.is(await n.stop(), 0, `${name} did not stop cleanly: ${n.output().stderr.slice(-3000)}`)
 })
 
 test.serial('kill -9 of the owner mid-backup: after restart the backup resumes without re-sending finished packs, and the index is consistent', async (t) => {

@@ -2,7 +2,9 @@ import test from 'ava'
 import { readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { buildBn128, type Curve } from 'ffjavascript'
-import { nativeMsm, nativeMsmUsesAdx, type NativeMsm } from './native-msm.js'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { NATIVE_MSM_PATH, nativeMsm, nativeMsmUsesAdx, type NativeMsm } from './native-msm.js'
 
 // The native module is built by `npm install` (scripts/build-native.mjs); CI requires it.
 const msm = nativeMsm() as NativeMsm
@@ -105,4 +107,37 @@ test('the native module refuses bad arguments with a TypeError and no crash', (t
   t.throws(() => call(1, 'x', new Uint8Array(32)), { instanceOf: TypeError, message: /Uint8Arrays/ })
   t.throws(() => call(1, new Uint8Array(64)), { instanceOf: TypeError })
   t.throws(() => call(1, new Uint8Array(64), new Uint8Array(32), 'yes'), { instanceOf: TypeError, message: /portable/ })
+})
+
+test('a worker thread ended while its multi-exponentiations run does not take the process down', async (t) => {
+  // In a child process: a crash there (the module's threads outliving their environment) is an
+  // exit by signal, not a crash of the test runner.
+  const script = `
+    const { Worker } = require('node:worker_threads')
+    const body = \`
+      const { parentPort } = require('node:worker_threads')
+      const { msm } = require(process.env.QULOUD_TEST_MSM_PATH)
+      const n = 6000
+      const bases = new Uint8Array(n * 128).map((_, i) => (i * 7919) & 255)
+      const scalars = new Uint8Array(n * 32).map((_, i) => (i * 31) & 255)
+      for (let k = 0; k < 3; k++) msm(2, bases, scalars).catch(() => {})
+      parentPort.postMessage('started')
+    \`
+    ;(async () => {
+      for (let round = 0; round < 4; round++) {
+        const w = new Worker(body, { eval: true })
+        await new Promise((r) => w.once('message', r))
+        await w.terminate()
+      }
+      await new Promise((r) => setTimeout(r, 1000))
+      console.log('alive')
+    })()
+  `
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, QULOUD_TEST_MSM_PATH: NATIVE_MSM_PATH } })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  const [code, signal] = (await once(child, 'close')) as [number | null, string | null]
+  t.is(signal, null)
+  t.is(code, 0)
+  t.is(out.trim(), 'alive')
 })

@@ -510,6 +510,20 @@ test('ready(): a pack is ready once its peer\'s grant is held; a peer that canno
   t.is(provedFor.length, 3)
 })
 
+test('ready() for many packs of one peer at once: each waits for the grants before its own, however many, and every pack gets its ticket with one proof per 16', async (t) => {
+  const objects = Array.from({ length: 4 * OWNERSHIP_BATCH - 4 }, (_, i) => object(950 + i, 500 + i))
+  const { pool, clock, peers } = await peersHolding(t, [31], objects)
+  let proofs = 0
+  const counting = { prove: (input: Parameters<typeof prover.prove>[0]) => (proofs++, prover.prove(input)), close: async () => {} }
+  const fetcher = new ChunkFetcher({ sodium, pool, poseidon, prover: async () => counting, clock, log }, shareKeys, () => peers)
+  fetcher.want(objects.map((o) => o.objectId))
+  await Promise.all(objects.map((o) => fetcher.ready(o.objectId)))
+  t.is(proofs, 4, 'the last packs waited for three grants before theirs and still got one')
+  const got = await Promise.all(objects.map((o) => fetcher.range(o.objectId, 1, 3)))
+  got.forEach((bytes, i) => t.deepEqual(bytes, (objects[i] as (typeof objects)[number]).bytes.subarray(1, 4)))
+  t.is(proofs, 4, 'no read needed another proof')
+})
+
 test('leases: one signed message renews all of an owner\'s objects; unknown owners and unsigned requests are refused', async (t) => {
   const server = await storageNode(t, 30)
   const client = composePeerClient(server.url(), owner)

@@ -235,17 +235,22 @@ export class ChunkFetcher {
     throw lastErr
   }
 
+  /**
+   * A usable ticket for this pack at this peer. Reads of the same peer share one grant at a time:
+   * waiting for another read's grant costs nothing (a restore may have hundreds of packs waiting
+   * for their peer's grants in turn), another read's failed grant costs one of three attempts.
+   */
   async #ticket(peer: PeerRef, packId: PackId): Promise<Uint8Array> {
     const peerHex = toHex(peer.nodeId)
     const packHex = toHex(packId)
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let failed = 0; ; ) {
       const have = this.#tickets.get(peerHex)?.get(packHex)
       if (usable(have, this.deps.clock.nowMs())) return have.ticket
       const running = this.#granting.get(peerHex)
       if (running) {
         // Another read's grant failed: ask again, unless that peer is not to be asked any more.
         const failure = await running.then(() => null, (err: unknown) => ({ err }))
-        if (failure && this.#bad.has(peerHex)) throw failure.err
+        if (failure && (this.#bad.has(peerHex) || ++failed >= 3)) throw failure.err
         continue
       }
       // Marked before anyone waiting for this grant sees it fail (they ask again only if not bad).
@@ -259,10 +264,11 @@ export class ChunkFetcher {
       } finally {
         this.#granting.delete(peerHex)
       }
+      // This grant named the pack: granted, or the peer does not have it.
+      const got = this.#tickets.get(peerHex)?.get(packHex)
+      if (!got) throw objectMissing(shortHex(packId))
+      return got.ticket
     }
-    const got = this.#tickets.get(peerHex)?.get(packHex)
-    if (!got) throw objectMissing(shortHex(packId))
-    return got.ticket
   }
 
   /** One proof for this pack and up to 15 others wanted from the same peer; on OBJECT_MISSING, this pack alone. */

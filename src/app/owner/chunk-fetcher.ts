@@ -156,10 +156,6 @@ export class ChunkFetcher {
   }
 
   /**
-   * A byte range of a pack. With `into` (exactly `length` bytes), a range read from a peer lands in
-   * that memory; use the returned bytes either way (a range read from the spool is fresh memory).
-   */
-  /**
    * Resolves once reading this pack needs no grant first: it is in the local spool, a ticket for
    * it is held, or asking its first peer failed (that peer is then skipped, and range() goes on
    * to the next). Never rejects but for a bug. A restore waits for this before it gives a pack
@@ -203,6 +199,10 @@ export class ChunkFetcher {
     this.deps.log.warn({ peer: hex.slice(0, 16), pack: shortHex(packId), code: err instanceof BackupError ? err.code : 'UNKNOWN' }, 'A peer could not give a pack; trying another')
   }
 
+  /**
+   * A byte range of a pack. With `into` (exactly `length` bytes), a range read from a peer lands in
+   * that memory; use the returned bytes either way (a range read from the spool is fresh memory).
+   */
   async range(packId: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const { spool } = this.deps
     if (spool) {

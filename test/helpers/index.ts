@@ -51,3 +51,18 @@ export function* walkFiles(dir: string): Generator<string> {
     else if (e.isFile()) yield p
   }
 }
+
+/**
+ * The real object with some of its methods replaced (a test watching calls, or changing one
+ * answer); every other property is the object's own, its methods bound to it.
+ */
+export function intercept<T extends object>(target: T, replace: (name: string | symbol, target: T) => ((...args: any[]) => unknown) | undefined): T {
+  return new Proxy(target, {
+    get: (obj, prop) => {
+      const replaced = replace(prop, obj)
+      if (replaced) return replaced
+      const value: unknown = Reflect.get(obj, prop)
+      return typeof value === 'function' ? value.bind(obj) : value
+    },
+  })
+}

@@ -14,6 +14,7 @@ import { merkleRoot, verifyMerkleProof } from '../../src/core/audit/index.js'
 import { asPackId, type PackId } from '../../src/core/ids.js'
 import { announcementToJson, signBlob, signPointer, signRequest } from '../../src/core/protocol/index.js'
 import { toHex } from '../../src/shared/bytes.js'
+import { BackupError } from '../../src/core/errors.js'
 import { ownerSetup } from '../helpers/zk.js'
 import { join } from 'node:path'
 import { ChunkFetcher } from '../../src/app/owner/chunk-fetcher.js'
@@ -24,7 +25,7 @@ import { SystemClock } from '../../src/adapters/system/system-clock.js'
 import { OWNERSHIP_BATCH } from '../../src/core/proofs/index.js'
 import type { PeerRef } from '../../src/core/snapshot/index.js'
 import type { PeerClient } from '../../src/core/ports/peer-client.js'
-import { sampleBytes, sodium, tempDir } from '../helpers/index.js'
+import { intercept, sampleBytes, sodium, tempDir } from '../helpers/index.js'
 
 const [setup, poseidon] = await Promise.all([ownerSetup('a'), CircomlibPoseidon.create()])
 const prover = new SnarkjsProver(setup.provingKey)
@@ -472,14 +473,7 @@ test('ready(): a pack is ready once its peer\'s grant is held; a peer that canno
   // Nonces asked of the peer that goes away (each grant asks for one first).
   let goneUrl = ''
   let asked = 0
-  const watch = (c: PeerClient) =>
-    new Proxy(c, {
-      get: (target, prop) => {
-        if (prop === 'nonce' && target.url === goneUrl) return () => (asked++, target.nonce())
-        const value: unknown = Reflect.get(target, prop)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
+  const watch = (c: PeerClient) => intercept(c, (prop, target) => (prop === 'nonce' && target.url === goneUrl ? () => (asked++, target.nonce()) : undefined))
   const { pool, clock, peers } = await peersHolding(t, [28, 29], objects, watch)
   const [gone, live] = peers as [PeerRef, PeerRef]
   goneUrl = gone.url
@@ -522,6 +516,28 @@ test('ready() for many packs of one peer at once: each waits for the grants befo
   const got = await Promise.all(objects.map((o) => fetcher.range(o.objectId, 1, 3)))
   got.forEach((bytes, i) => t.deepEqual(bytes, (objects[i] as (typeof objects)[number]).bytes.subarray(1, 4)))
   t.is(proofs, 4, 'no read needed another proof')
+})
+
+test('the prover loads while the first nonce is asked for; a prover that fails to load fails the read with its error, and nothing is left unhandled', async (t) => {
+  const objects = [object(990, 4000)]
+  const events: string[] = []
+  const watch = (c: PeerClient) => intercept(c, (prop, target) => (prop === 'nonce' ? async () => (events.push('nonce asked'), await target.nonce().finally(() => events.push('nonce answered'))) : undefined))
+  const { pool, clock, peers } = await peersHolding(t, [32], objects, watch)
+  const [only] = objects as [(typeof objects)[number]]
+  const loading = async () => (events.push('prover asked'), prover)
+  const fetcher = new ChunkFetcher({ sodium, pool, poseidon, prover: loading, clock, log }, shareKeys, () => peers)
+  t.deepEqual(await fetcher.range(only.objectId, 0, 16), only.bytes.subarray(0, 16))
+  t.deepEqual(events, ['prover asked', 'nonce asked', 'nonce answered'])
+  // The prover cannot load: the read fails with that error, after the nonce request (the peer is
+  // not to blame, and no rejection is left without a handler while the nonce is awaited).
+  const unhandled: unknown[] = []
+  const onUnhandled = (err: unknown) => unhandled.push(err)
+  process.on('unhandledRejection', onUnhandled)
+  t.teardown(() => process.off('unhandledRejection', onUnhandled))
+  const broken = new ChunkFetcher({ sodium, pool, poseidon, prover: () => Promise.reject(new BackupError('NOT_FOUND', "the share owner's proving key on any reachable peer")), clock, log }, shareKeys, () => peers)
+  await t.throwsAsync(broken.range(only.objectId, 0, 16), { code: 'NOT_FOUND' })
+  await new Promise((r) => setTimeout(r, 50))
+  t.deepEqual(unhandled, [])
 })
 
 test('leases: one signed message renews all of an owner\'s objects; unknown owners and unsigned requests are refused', async (t) => {

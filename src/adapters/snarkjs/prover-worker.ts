@@ -16,15 +16,17 @@ if (!port) throw new Error('prover-worker must run in a worker thread')
 // curve's thread pool is concerned, so it is told so while the modules load.
 const workerThreads = createRequire(import.meta.url)('node:worker_threads')
 Object.defineProperty(workerThreads, 'isMainThread', { value: true, configurable: true })
+// Before circom_runtime, which loads the curve code's generator (wasmcurves).
+const { skipKnownPrimalityTests, buildCurve } = await import('./bn128-curve.js')
+skipKnownPrimalityTests()
 const { WitnessCalculatorBuilder } = await import('circom_runtime')
 const { Groth16Prover } = await import('./groth16-prover.js')
-const { buildBn128 } = await import('ffjavascript')
 const { nativeMsm } = await import('./native-msm.js')
 // With the native multi-exponentiations (on libuv's threads), the curve's WASM only runs the small
 // FFTs of the quotient: on this thread, without a pool of its own (each pool worker is another
 // isolate with its own WASM memory: about 60 MB and a second of CPU to start, for FFTs of a few
 // milliseconds). Without them, the WASM multi-exponentiations need the pool.
-const curve = await buildBn128(nativeMsm() !== null)
+const curve = await buildCurve(nativeMsm() !== null)
 Object.defineProperty(workerThreads, 'isMainThread', { value: false, configurable: true })
 
 let calculator: Awaited<ReturnType<typeof WitnessCalculatorBuilder>> | null = null

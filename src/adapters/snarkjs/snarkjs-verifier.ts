@@ -1,5 +1,6 @@
 import type { Curve } from 'ffjavascript'
 import type { Groth16Proof, ProofVerifier } from '../../core/ports/prover.js'
+import { buildCurve, skipKnownPrimalityTests } from './bn128-curve.js'
 
 /** A verification key decoded to curve points once, then reused for every proof of that owner. */
 interface PreparedKey {
@@ -19,11 +20,14 @@ const MAX_PREPARED_KEYS = 256 // one per owner whose objects this node stores; b
  * ffjavascript is loaded when the first proof is announced (warm(), on a nonce request), not as
  * the node starts: it costs about 13 MB of memory and 2 MB of live heap (which the heap's growth
  * limit multiplies), and a node verifies proofs only when another node restores, repairs or
- * deletes. Loading it and building the curve take ~0.3-0.5 s of CPU, which then overlap the
+ * deletes. Loading it and building the curve take ~0.25-0.35 s of CPU, which then overlap the
  * requester's proving instead of delaying its grant. The loader keeps the module once loaded; a
  * failure to load it is a broken installation and is thrown, not a false proof.
  */
-const ffjavascript = () => import('ffjavascript')
+const ffjavascript = () => {
+  skipKnownPrimalityTests()
+  return import('ffjavascript')
+}
 
 const toBig = (x: unknown): any => (Array.isArray(x) ? x.map(toBig) : BigInt(x as string))
 
@@ -42,7 +46,7 @@ export class SnarkjsVerifier implements ProofVerifier {
   readonly #byObject = new WeakMap<object, PreparedKey>()
 
   #getCurve(): Promise<Curve> {
-    return (this.#curve ??= ffjavascript().then((f) => f.buildBn128(true)))
+    return (this.#curve ??= buildCurve(true))
   }
 
   warm(): void {

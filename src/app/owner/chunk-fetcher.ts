@@ -292,9 +292,12 @@ export class ChunkFetcher {
   async #grantBatch(peer: PeerRef, packIds: PackId[], held: Map<string, Ticket>): Promise<void> {
     const { poseidon, pool } = this.deps
     const client = pool.client(peer)
+    // The prover loads (the first time: most of a second) while the nonce is asked for.
+    const loading = this.deps.prover()
+    loading.catch(() => {}) // a failure is reported below, not while the nonce is awaited
     const nonce = await client.nonce()
     const items = packIds.map((id) => ({ objectId: idToField(id), commitment: commitmentOf(poseidon, this.keys.proofKey, idToField(id)) }))
-    const prover = await this.deps.prover()
+    const prover = await loading
     const { proof } = await prover.prove(ownershipInput(this.keys.proofKey, items, { nonce: nonceToField(nonce), nodeId: idToField(peer.nodeId), action: 'fetch' }))
     const grant = await client.grantFetch({ nonce, objectIds: packIds, proof })
     for (const id of packIds) held.set(toHex(id), grant)

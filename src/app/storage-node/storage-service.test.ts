@@ -8,7 +8,7 @@ import { deriveStorageKeys, nodeTag, objectTag } from '../../core/storage/index.
 import { merkleRoot, verifyMerkleProof } from '../../core/audit/index.js'
 import { asNodeId, asPackId } from '../../core/ids.js'
 import { toHex } from '../../shared/bytes.js'
-import { sampleBytes, sodium, tempDir, walkFiles } from '../../../test/helpers/index.js'
+import { intercept, sampleBytes, sodium, tempDir, walkFiles } from '../../../test/helpers/index.js'
 
 const clock = { nowMs: () => 1_700_000_000_000 }
 const MIB = 1024 * 1024
@@ -168,13 +168,7 @@ test('a stream reads the next piece from disk while one is sent; damage in a lat
   const objects = new FsObjectStore(join(dir, 'objects'))
   // The real store, its range reads counted.
   let reads = 0
-  const counted = new Proxy(objects, {
-    get: (target, prop) => {
-      if (prop === 'getRange') return (...a: Parameters<typeof objects.getRange>) => (reads++, target.getRange(...a))
-      const value: unknown = Reflect.get(target, prop)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
+  const counted = intercept(objects, (prop, target) => (prop === 'getRange' ? (...a: Parameters<typeof objects.getRange>) => (reads++, target.getRange(...a)) : undefined))
   const service = new StorageService({ sodium, keys, catalog, objects: counted, clock })
   service.pinOwnerKey(owner, vkBytes)
   const req = request(41, 4 * MIB + 5)

@@ -79,3 +79,15 @@ test('bad sizes and options are refused', (t) => {
   t.throws(() => pool({ granule: 0 }), { instanceOf: RangeError })
   p.clear()
 })
+
+test('a shared pool lends views of SharedArrayBuffers, and lends them again', (t) => {
+  const p = pool({ shared: true })
+  const a = p.take(MiB + 1)
+  t.true(a.bytes.buffer instanceof SharedArrayBuffer)
+  t.is(a.bytes.length, MiB + 1)
+  const first = a.bytes.buffer
+  a.release()
+  t.is(p.take(2 * MiB).bytes.buffer, first)
+  t.true(pool().take(10).bytes.buffer instanceof ArrayBuffer, 'plain memory otherwise')
+  p.clear()
+})

@@ -13,6 +13,11 @@ export interface BufferPoolOptions {
   granule: number
   /** Idle buffers are dropped once the pool has not been used for this long. */
   idleMs: number
+  /**
+   * Lend views of SharedArrayBuffers: memory that cannot be detached, which native code on other
+   * threads may read in place (the native ingest module's writeAt) instead of copying it first.
+   */
+  shared?: boolean
 }
 
 /**
@@ -25,7 +30,7 @@ export interface BufferPoolOptions {
  */
 export class BufferPool {
   readonly #opts: BufferPoolOptions
-  readonly #idle: ArrayBuffer[] = []
+  readonly #idle: Array<ArrayBuffer | SharedArrayBuffer> = []
   #idleBytes = 0
   #timer: ReturnType<typeof setTimeout> | null = null
 
@@ -43,15 +48,16 @@ export class BufferPool {
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError('a pooled buffer size must be a non-negative integer')
     let best = -1
     for (let i = 0; i < this.#idle.length; i++) {
-      const len = (this.#idle[i] as ArrayBuffer).byteLength
-      if (len >= size && (best < 0 || len < (this.#idle[best] as ArrayBuffer).byteLength)) best = i
+      const len = (this.#idle[i] as ArrayBuffer | SharedArrayBuffer).byteLength
+      if (len >= size && (best < 0 || len < (this.#idle[best] as ArrayBuffer | SharedArrayBuffer).byteLength)) best = i
     }
-    let buffer: ArrayBuffer
+    let buffer: ArrayBuffer | SharedArrayBuffer
     if (best >= 0) {
-      buffer = this.#idle.splice(best, 1)[0] as ArrayBuffer
+      buffer = this.#idle.splice(best, 1)[0] as ArrayBuffer | SharedArrayBuffer
       this.#idleBytes -= buffer.byteLength
     } else {
-      buffer = new ArrayBuffer(Math.ceil(Math.max(size, 1) / this.#opts.granule) * this.#opts.granule)
+      const bytes = Math.ceil(Math.max(size, 1) / this.#opts.granule) * this.#opts.granule
+      buffer = this.#opts.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)
     }
     let lent = true
     return {
@@ -72,7 +78,7 @@ export class BufferPool {
     this.#timer = null
   }
 
-  #keep(buffer: ArrayBuffer): void {
+  #keep(buffer: ArrayBuffer | SharedArrayBuffer): void {
     const { maxIdle, maxIdleBytes, idleMs } = this.#opts
     if (this.#idle.length >= maxIdle || this.#idleBytes + buffer.byteLength > maxIdleBytes) return
     this.#idle.push(buffer)

@@ -132,6 +132,29 @@ for (const [how, targetOpts] of finishings) test(`a snapshot restores byte for b
   await t.throwsAsync(s.restore.restore({ keys, root: content.root, paths: ['nope'], target: await FsRestoreTarget.open(join(s.dir, 'x')), fetcher: s.fetcher() }), { instanceOf: BackupError, code: 'NOT_FOUND' })
 })
 
+test('large files reach the direct write in shared memory (read in place, not copied), which is not reused before that write is done', async (t) => {
+  const s = await setup(t)
+  const src = join(s.dir, 'src')
+  const data = sampleBytes(6, 12_000_000)
+  await writeTree(src, { 'a.bin': data, 'b.bin': sampleBytes(7, 5_000_000) })
+  const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
+  const out = join(s.dir, 'out')
+  const writes: Array<{ shared: boolean; unchanged: boolean }> = []
+  const writeAt: NonNullable<FsRestoreTargetOptions['writeAt']> = async (fd, directFd, offset, bytes) => {
+    const before = bytes.slice()
+    // A slow disk: the restore goes on meanwhile, with other chunks in other buffers.
+    await new Promise((r) => setTimeout(r, 30))
+    const direct = await native.writeAt(fd, directFd, offset, bytes)
+    writes.push({ shared: bytes.buffer instanceof SharedArrayBuffer, unchanged: Buffer.compare(before, bytes) === 0 })
+    return direct
+  }
+  await s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out, { finishFile: native.finishFile, writeAt }), fetcher: s.fetcher() })
+  t.true(writes.length >= 4)
+  t.true(writes.every((w) => w.shared && w.unchanged))
+  t.deepEqual(await readFile(join(out, 'a.bin')), Buffer.from(data))
+  t.deepEqual(await readFile(join(out, 'b.bin')), Buffer.from(sampleBytes(7, 5_000_000)))
+})
+
 for (const [how, targetOpts] of finishings) test(`a file that cannot be finished (a folder in the way) fails with IO_FAILED, leaves no temp file and no open descriptor (${how})`, async (t) => {
   const s = await setup(t)
   const src = join(s.dir, 'src')

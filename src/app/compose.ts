@@ -369,7 +369,7 @@ export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: Node
     pool, poseidon: await CircomlibPoseidon.create(),
     makeProver: (pk) => new SnarkjsProver(pk),
     sourceFor: (path) => new FsSource(path),
-    openTarget: (dir) => FsRestoreTarget.open(dir, restoreOptions()),
+    openTarget: (dir) => FsRestoreTarget.open(dir, restoreOptions()), opener: sealer,
     scheduler: new NodeCronScheduler(), watcher: new ChokidarWatcher(), dataDir,
     owner: ownerKeys, ...(o.masterKey && !ownerKeys ? { lockedReason: 'the owner has no proof keys yet: run "quloud proof-setup", then restart the node' } : {}), catchUpIntervalMs: o.catchUpSeconds * 1000, watchDebounceMs: o.watchDebounceSeconds * 1000,
     auditSchedule: o.auditSchedule ?? null, auditDeadlineMs: (o.auditDeadlineSeconds ?? DEFAULTS.auditDeadlineSeconds) * 1000,

@@ -23,7 +23,7 @@ import { BackupError } from '../../src/core/errors.js'
 import type { ObjectStore } from '../../src/core/ports/object-store.js'
 import type { RestoreFileWriter, RestoreTarget } from '../../src/core/ports/restore-target.js'
 import { encodeRef, type ChunkRef } from '../../src/core/snapshot/index.js'
-import { sodium, sampleBytes, tempDir } from '../helpers/index.js'
+import { intercept, sodium, sampleBytes, tempDir } from '../helpers/index.js'
 import { writeTree } from '../helpers/tree.js'
 
 const shareId = asShareId(new Uint8Array(16).fill(5))
@@ -85,7 +85,11 @@ async function setup(t: ExecutionContext) {
     }
     return new ChunkFetcher({ sodium, pool, poseidon, clock, log, spool: seen, prover: () => Promise.reject(new Error('no proofs without peers')) }, keys, () => [])
   }
-  return { dir, index, spool, ingest, fetcher, restore: new RestoreService(sodium) }
+  // `restore` opens chunks on this thread; `onThreads` on the sealer's worker threads (as a node
+  // does), counting the calls in `openedOnThreads`.
+  const counts = { openedOnThreads: 0 }
+  const opener = intercept(sealer, (prop, real) => (prop === 'openChunks' ? (...a: Parameters<typeof real.openChunks>) => (counts.openedOnThreads++, real.openChunks(...a)) : undefined))
+  return { dir, index, spool, ingest, fetcher, counts, restore: new RestoreService(sodium), onThreads: new RestoreService(sodium, opener) }
 }
 
 // Files are finished (mode, times, close, rename) by the native module in one step, or in four;
@@ -101,8 +105,9 @@ const finishings: Array<[string, FsRestoreTargetOptions]> = [
 /** Final paths of the files written whole, in order. */
 const wroteWhole: string[] = []
 
-for (const [how, targetOpts] of finishings) test(`a snapshot restores byte for byte with modes, mtimes, symlinks, empty files and folders (${how})`, async (t) => {
+for (const [how, targetOpts, threads] of [...finishings.map(([h, o]) => [h, o, false] as const), ['chunks opened on the sealer threads', finishings[3]?.[1] as FsRestoreTargetOptions, true] as const]) test(`a snapshot restores byte for byte with modes, mtimes, symlinks, empty files and folders (${how})`, async (t) => {
   const s = await setup(t)
+  if (threads) s.restore = s.onThreads
   const src = join(s.dir, 'src')
   await writeTree(src, { 'a.txt': 'alpha', 'empty.bin': '', 'deep/er/x.bin': sampleBytes(1, 3_000_000), 'ünï/cödé.txt': 'ü', 'emptydir/': {} })
   await symlink('../a.txt', join(src, 'deep', 'link'))
@@ -114,6 +119,7 @@ for (const [how, targetOpts] of finishings) test(`a snapshot restores byte for b
   const out = join(s.dir, 'out')
   const done = await s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out, targetOpts), fetcher: s.fetcher() })
   t.is(done.filesDone, 4)
+  t.is(s.counts.openedOnThreads > 0, threads)
   t.deepEqual(await readFile(join(out, 'deep/er/x.bin')), Buffer.from(sampleBytes(1, 3_000_000)))
   if (targetOpts.writeAt) t.true(wentDirect >= 3_000_000 - 2 * 4096 * 3, 'the large file went past the page cache but for a block or two at the ends of each chunk')
   // The three small files (an empty one too) were written whole; the 3 MB one (several chunks) was not.
@@ -312,8 +318,9 @@ test('a range that fails while the one before it is being written fails the rest
   t.deepEqual(await openUnder(out), [])
 })
 
-test('a flipped bit in a pack fails the restore with a coded error naming the object; no half file is left', async (t) => {
+for (const threads of [false, true]) test(`a flipped bit in a pack fails the restore with a coded error naming the object; no half file is left (chunks opened ${threads ? 'on the sealer threads' : 'on this thread'})`, async (t) => {
   const s = await setup(t)
+  if (threads) s.restore = s.onThreads
   const src = join(s.dir, 'src')
   // Several ranges: the damage is found in a later one, with the next range possibly on its way.
   await writeTree(src, { 'f.bin': sampleBytes(2, 10_000_000) })
@@ -334,6 +341,7 @@ test('a flipped bit in a pack fails the restore with a coded error naming the ob
   const out = join(s.dir, 'out')
   const err = await t.throwsAsync(s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out), fetcher: s.fetcher() }), { instanceOf: BackupError })
   t.true(['CHUNK_CORRUPT', 'OBJECT_CORRUPT'].includes(err?.code ?? ''))
+  t.is(s.counts.openedOnThreads > 0, threads)
   t.true(err?.message.includes(packHex.slice(0, 8)), err?.message)
   t.deepEqual(await readdir(out), [])
   t.deepEqual(await openUnder(out), [], 'the half file was closed')

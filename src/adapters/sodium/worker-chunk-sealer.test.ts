@@ -44,3 +44,42 @@ test('one worker: a file whose consumer waits for Merkle roots from that same wo
   t.is(read.bytesRead, data.length)
   t.is(chunks, chunkLengths(keys.gear, data).length)
 })
+
+test('openChunks: envelopes in shared memory open in place on a worker and are checked against their ids; the first bad one is named with why', async (t) => {
+  const s = new WorkerChunkSealer({ threads: 2 })
+  t.teardown(() => s.close())
+  const plains = [sampleBytes(21, 300_000), sampleBytes(22, 5), sampleBytes(23, 70_000)]
+  const sealed = await s.sealWhole(keys, Uint8Array.from(Buffer.concat(plains)), { minBytes: 16 * 1024, avgBytes: 64 * 1024, maxBytes: 256 * 1024 })
+  t.true(sealed.length >= 3)
+  const source = new Uint8Array(new SharedArrayBuffer(sealed.reduce((n, c) => n + c.envelope.length, 100)))
+  let at = 100 // the envelopes need not start at 0
+  let to = 0
+  const chunks = sealed.map((c) => {
+    source.set(c.envelope, at)
+    const spec = { chunkId: c.id, at, sealedBytes: c.envelope.length, to, plainBytes: c.plainBytes }
+    at += c.envelope.length
+    to += c.plainBytes
+    return spec
+  })
+  const into = new Uint8Array(new SharedArrayBuffer(to))
+  t.is(await s.openChunks(keys, source, into, chunks), null)
+  t.deepEqual(Buffer.from(into), Buffer.concat(plains))
+  // A flipped bit in the second envelope: that one fails authentication.
+  const flipped = chunks[1] as (typeof chunks)[number]
+  source[flipped.at + 30] = (source[flipped.at + 30] as number) ^ 1
+  t.deepEqual(await s.openChunks(keys, source, into, chunks), { index: 1, reason: 'envelope' })
+  source[flipped.at + 30] = (source[flipped.at + 30] as number) ^ 1
+  // An envelope that opens under the id it names, but whose content has another id.
+  const { sealChunk } = await import('../../core/crypto/index.js')
+  const liar = sealed[0] as (typeof sealed)[number]
+  const other = (sealed[1] as (typeof sealed)[number]).id
+  const forged = sealChunk(sodium, keys.chunkKey, other, (plains[0] as Uint8Array).subarray(0, liar.plainBytes))
+  const forgedSource = new Uint8Array(new SharedArrayBuffer(forged.length))
+  forgedSource.set(forged)
+  t.deepEqual(await s.openChunks(keys, forgedSource, into, [{ chunkId: other, at: 0, sealedBytes: forged.length, to: 0, plainBytes: liar.plainBytes }]), { index: 0, reason: 'id' })
+  // Memory that is not shared, or a chunk outside its buffers: INPUT_INVALID, nothing is sent.
+  await t.throwsAsync(s.openChunks(keys, source.slice(), into, chunks), { code: 'INPUT_INVALID' })
+  await t.throwsAsync(s.openChunks(keys, source, into, [{ ...flipped, to: into.length }]), { code: 'INPUT_INVALID' })
+  await s.close()
+  await t.throwsAsync(s.openChunks(keys, source, into, chunks), { code: 'CLOSED' })
+})

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import type { ChunkSealer, OnSealedChunks, SealStream, SealingKeys, SealedChunk, LocalFileRead } from '../../core/ports/chunk-sealer.js'
+import type { ChunkOpener, ChunkToOpen, OpenFailure } from '../../core/ports/chunk-opener.js'
 import { DEFAULT_CHUNK_SIZES, MAX_CHUNK_BYTES, type ChunkSizes } from '../../core/chunking/index.js'
 import { asChunkId } from '../../core/ids.js'
 import { nativeIngest } from './native-ingest.js'
@@ -74,7 +75,7 @@ function ownBuffer(data: Uint8Array): Uint8Array {
  * stream is pinned to one worker (its chunker state lives there); other requests go to the
  * least-loaded worker. Idle workers do not keep the process alive.
  */
-export class WorkerChunkSealer implements ChunkSealer {
+export class WorkerChunkSealer implements ChunkSealer, ChunkOpener {
   readonly #slots: Slot[]
   readonly #pending = new Map<number, Pending>()
   #nextId = 1
@@ -290,6 +291,18 @@ export class WorkerChunkSealer implements ChunkSealer {
     // Shared memory crosses without a copy; anything else is copied by structured clone.
     const msg = await this.#request(this.#leastLoaded(), { op: 'merkle', object }, [], { weight: object.length / (1024 * 1024) })
     return msg.root
+  }
+
+  /** ChunkOpener: on the least-loaded worker, in the shared memory given (nothing is copied). */
+  async openChunks(keys: { chunkKey: Uint8Array; idKey: Uint8Array }, source: Uint8Array, into: Uint8Array, chunks: readonly ChunkToOpen[]): Promise<OpenFailure | null> {
+    if (!(source.buffer instanceof SharedArrayBuffer) || !(into.buffer instanceof SharedArrayBuffer)) throw inputInvalid('chunks are opened on other threads only in shared memory')
+    for (const c of chunks) {
+      if (!(c.at >= 0 && c.at + c.sealedBytes <= source.length && c.to >= 0 && c.to + c.plainBytes <= into.length)) throw inputInvalid('a chunk to open lies outside its buffers')
+    }
+    let plain = 0
+    for (const c of chunks) plain += c.plainBytes
+    const msg = await this.#request(this.#leastLoaded(), { op: 'unseal', keys: { chunkKey: keys.chunkKey, idKey: keys.idKey }, source, into, chunks }, [], { weight: plain / (1024 * 1024) })
+    return msg.failed as OpenFailure | null
   }
 
   async close(): Promise<void> {

@@ -200,15 +200,15 @@ export class ChunkFetcher {
   }
 
   /**
-   * A byte range of a pack. With `into` (exactly `length` bytes), a range read from a peer lands in
-   * that memory; use the returned bytes either way (a range read from the spool is fresh memory).
+   * A byte range of a pack. With `into` (exactly `length` bytes), the range lands in that memory,
+   * from a peer or from the spool; use the returned bytes all the same.
    */
   async range(packId: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const { spool } = this.deps
     if (spool) {
       if (await this.#isLocal(packId)) {
         try {
-          return await spool.getRange(packId, offset, length)
+          return await spool.getRange(packId, offset, length, into)
         } catch (err) {
           // Replication may have finished and removed it meanwhile: the peers have it then.
           if (!isBackupError(err, 'OBJECT_MISSING')) throw err

@@ -6,6 +6,7 @@ import type { IndexStore, ShareRecord } from '../../core/ports/index-store.js'
 import type { ObjectStore } from '../../core/ports/object-store.js'
 import type { Poseidon } from '../../core/ports/poseidon.js'
 import type { Prover } from '../../core/ports/prover.js'
+import type { ChunkOpener } from '../../core/ports/chunk-opener.js'
 import type { SourceFs } from '../../core/ports/source-fs.js'
 import type { RestoreTarget } from '../../core/ports/restore-target.js'
 import type { ChangeWatcher, ScheduledRun, Scheduler } from '../../core/ports/scheduler.js'
@@ -41,6 +42,8 @@ export interface OwnerDeps {
   makeProver: (provingKey: Uint8Array) => Prover
   sourceFor: (path: string) => SourceFs
   openTarget: (dir: string) => Promise<RestoreTarget>
+  /** Opens restored chunks on other threads (the ingest's sealer threads); without: on this one. */
+  opener?: ChunkOpener
   scheduler: Scheduler
   watcher: ChangeWatcher
   dataDir: DataDir
@@ -145,7 +148,7 @@ export class OwnerService {
     this.#replicator = new Replicator(deps)
     this.#publisher = new Publisher({ ...deps, replicator: this.#replicator })
     this.#backup = new BackupService({ ...deps, publisher: this.#publisher })
-    this.#restore = new RestoreService(deps.sodium)
+    this.#restore = new RestoreService(deps.sodium, deps.opener)
     this.#auditor = new Auditor({ ...deps, deadlineMs: deps.auditDeadlineMs })
     this.#repairer = new Repairer({ ...deps, publisher: this.#publisher })
   }

@@ -79,7 +79,12 @@ export function openPackedChunk(
   into?: Uint8Array,
 ): Uint8Array {
   const plain = openChunk(sodium, keys.chunkKey, chunkId, envelope, into)
-  if (plain === null) throw chunkCorrupt(shortHex(chunkId), shortHex(packId), 'envelope fails authentication (altered, truncated or swapped)')
-  if (!bytesEqual(chunkIdOf(sodium, keys.idKey, plain), chunkId)) throw chunkCorrupt(shortHex(chunkId), shortHex(packId), 'content does not match its id')
+  if (plain === null) throw packedChunkCorrupt(packId, chunkId, 'envelope')
+  if (!bytesEqual(chunkIdOf(sodium, keys.idKey, plain), chunkId)) throw packedChunkCorrupt(packId, chunkId, 'id')
   return plain
+}
+
+/** CHUNK_CORRUPT for a chunk of a pack whose envelope failed authentication, or whose content does not match its id. */
+export function packedChunkCorrupt(packId: PackId, chunkId: ChunkId, reason: 'envelope' | 'id'): Error {
+  return chunkCorrupt(shortHex(chunkId), shortHex(packId), reason === 'envelope' ? 'envelope fails authentication (altered, truncated or swapped)' : 'content does not match its id')
 }

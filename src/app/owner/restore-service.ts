@@ -33,10 +33,10 @@ const TREE_CONCURRENCY = 8
 /** ...and the folders of one level listed together (their manifests' chunks in merged ranges). */
 const LEVEL_BATCH = 1024
 /**
- * Fetched ranges (two per pack being read: the one opened and the next, on its way) and opened
- * chunks (a range's worth, two per pack with an opener) go into reused memory, a pool for each: a fresh buffer of megabytes per
- * range and per chunk costs page faults and zeroing, and pushes the garbage collector into full
- * collections.
+ * Fetched ranges (two per pack being read: the one written and the next, on its way) and opened
+ * chunks (a range's worth, two per pack with an opener) go into reused memory, a pool for each: a
+ * fresh buffer of megabytes per range and per chunk costs page faults and zeroing, and pushes the
+ * garbage collector into full collections.
  */
 const RANGE_BUFFERS: Readonly<BufferPoolOptions> = { maxIdle: 2 * PACK_CONCURRENCY, maxIdleBytes: 2 * PACK_CONCURRENCY * (RANGE_MAX_BYTES + MAX_CHUNK_BYTES), granule: 256 * 1024, idleMs: 30_000, shared: true }
 /**
@@ -76,7 +76,7 @@ interface PackPlan {
 export class RestoreService {
   /**
    * With an opener, the chunks of ranges read from peers are opened and checked on its threads
-   * (the restoring node's main thread then only moves bytes: about 1.7 s less of it per GiB here).
+   * (the restoring node's main thread then only moves bytes: about 2 s less of it per GiB here).
    */
   constructor(
     private readonly sodium: Sodium,

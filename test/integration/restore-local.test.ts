@@ -89,7 +89,7 @@ async function setup(t: ExecutionContext) {
   // does), counting the calls in `openedOnThreads`.
   const counts = { openedOnThreads: 0 }
   const opener = intercept(sealer, (prop, real) => (prop === 'openChunks' ? (...a: Parameters<typeof real.openChunks>) => (counts.openedOnThreads++, real.openChunks(...a)) : undefined))
-  return { dir, index, spool, ingest, fetcher, counts, restore: new RestoreService(sodium), onThreads: new RestoreService(sodium, opener) }
+  return { dir, index, spool, ingest, fetcher, counts, sealer, restore: new RestoreService(sodium), onThreads: new RestoreService(sodium, opener) }
 }
 
 // Files are finished (mode, times, close, rename) by the native module in one step, or in four;
@@ -345,6 +345,17 @@ for (const threads of [false, true]) test(`a flipped bit in a pack fails the res
   t.true(err?.message.includes(packHex.slice(0, 8)), err?.message)
   t.deepEqual(await readdir(out), [])
   t.deepEqual(await openUnder(out), [], 'the half file was closed')
+})
+
+test('an opener that reports a chunk it was not given fails the restore as a bug (InvariantError), and no file is left', async (t) => {
+  const s = await setup(t)
+  const src = join(s.dir, 'src')
+  await writeTree(src, { 'f.bin': sampleBytes(3, 3_000_000) })
+  const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
+  const opener = intercept(s.sealer, (prop, real) => (prop === 'openChunks' ? async (...a: Parameters<typeof real.openChunks>) => (await real.openChunks(...a), { index: a[3].length, reason: 'envelope' as const }) : undefined))
+  const out = join(s.dir, 'out')
+  await t.throwsAsync(new RestoreService(sodium, opener).restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out), fetcher: s.fetcher() }), { name: 'InvariantError', message: /reported chunk (\d+) of the \1 it was given/ })
+  t.deepEqual(await readdir(out), [])
 })
 
 test('a failing write fails the restore only after every write on its way has landed: no write reaches a file after it is aborted', async (t) => {

@@ -19,7 +19,8 @@ const require = createRequire(import.meta.url)
  * only when it runs before anything loads wasmcurves (importing ffjavascript, snarkjs or
  * circom_runtime does): it returns whether the test of this process is (now) the shortened one.
  * Too late (or with a wasmcurves laid out otherwise), nothing changes but the time the curve takes
- * to build.
+ * to build. package.json pins wasmcurves at exactly the version ffjavascript pins, so npm keeps one
+ * copy, the one patched here; a second copy would only make the curve slower to build again.
  */
 export function skipKnownPrimalityTests(): boolean {
   let bigint: { isPrime: (n: bigint) => boolean; knownPrimesSkipped?: boolean }

@@ -281,7 +281,7 @@ export class RestoreService {
       }
       if (!this.opener || !(bytes.buffer instanceof SharedArrayBuffer)) return { start, bytes, plains: null, release: buffer.release }
       try {
-        return { start, bytes, ...(await this.#openOnThreads(this.opener, pack.packId, group, start, bytes, c)) }
+        return { start, bytes: EMPTY, ...(await this.#openOnThreads(this.opener, pack.packId, group, start, bytes, c)) }
       } finally {
         buffer.release() // opened (or not): the range is no longer needed
       }
@@ -338,7 +338,11 @@ export class RestoreService {
     const out = c.plains.take(total)
     try {
       const failed = await opener.openChunks(c.keys, bytes, out.bytes, chunks)
-      if (failed) throw packedChunkCorrupt(packId, (chunks[failed.index] as ChunkToOpen).chunkId, failed.reason)
+      if (failed) {
+        const spec = chunks[failed.index]
+        invariant(spec !== undefined, `the opener reported chunk ${failed.index} of the ${chunks.length} it was given`)
+        throw packedChunkCorrupt(packId, spec.chunkId, failed.reason)
+      }
     } catch (err) {
       out.release()
       throw err
@@ -364,7 +368,7 @@ export class RestoreService {
 /** A group's range as read; with an opener, its chunks opened too (in `plains`, in order). */
 interface Landed {
   start: number
-  /** The range: only while `plains` is null (opened chunks no longer need it, and it is released). */
+  /** The range while `plains` is null; empty once its chunks are opened (the range is released then). */
   bytes: Uint8Array
   plains: Uint8Array[] | null
   release: () => void

@@ -605,7 +605,8 @@ test('the client gives up on a peer that accepts connections but never answers (
   })
   const client = composePeerClient(`https://127.0.0.1:${(silent.address() as { port: number }).port}`, owner, { timeoutMs: 300, retries: 1 })
   t.teardown(() => client.close())
-  const started = Date.now()
   await t.throwsAsync(client.announcement(), { code: 'PEER_UNREACHABLE' })
-  t.true(Date.now() - started < 5000, 'bounded: one retry of a short timeout')
+  // Bounded: the first try and one retry, each given up after its timeout (counted, not timed: the
+  // other tests of this file keep the event loop busy for seconds at a time).
+  t.is(sockets.length, 2, 'two connections: one try and one retry')
 })

@@ -12,6 +12,7 @@ import { PackBuffers, PackBuilder, PACK_TARGET_BYTES, allocateShared, type CopyB
 import { toHex } from '../shared/bytes.js'
 import { encodeTree, type ChunkRef, type SkippedFile, type TreeEntry } from '../core/snapshot/index.js'
 import { Semaphore } from '../shared/semaphore.js'
+import { ByteSlab } from '../shared/byte-slab.js'
 
 /** Decides, per failed file, whether the run goes on without it or stops. */
 export type OnItemError = (path: string, err: BackupError) => 'skip' | 'abort'
@@ -161,6 +162,8 @@ class IngestRun {
   readonly #builder: PackBuilder
   /** Chunks sealed or being sealed but not yet in the index: hex id → pack sequence and place. */
   readonly #pending = new Map<string, Pending>()
+  /** Where this run's chunk ids are kept (one slab for thousands, not a buffer each). */
+  readonly #ids = new ByteSlab()
   /** The share's files as this snapshot holds them: read now, unchanged, or the old version of a skipped one. */
   readonly #current = new Map<string, FileRecord>()
   /** Where the chunks of the files read in this run are, by path: their manifests need no lookup. */
@@ -439,8 +442,8 @@ class IngestRun {
     const refs: ChunkRef[] = []
     let needsPack = 0
     const take = (chunks: SealedChunk[]) =>
-      this.#addAll(chunks, ({ seq, ref }, c) => {
-        chunkIds.push(c.id)
+      this.#addAll(chunks, ({ seq, ref }) => {
+        chunkIds.push(ref.chunkId)
         refs.push(ref)
         if (seq > needsPack) needsPack = seq
       })
@@ -484,8 +487,10 @@ class IngestRun {
     }
     this.stats.bytesRead += bytes
     if (after.sizeBytes !== bytes || after.mtimeMs !== entry.mtimeMs || after.sizeBytes !== entry.sizeBytes) throw fileChanged(entry.path)
-    const record: FileRecord = { shareId: this.shareId, path: entry.path, sizeBytes: bytes, mtimeMs: entry.mtimeMs, inode: entry.inode, mode: entry.mode, chunkIds }
-    return { record, needsPack, refs }
+    // Both lists live until the run ends, one pair per file read: exact-length copies (an array
+    // grown by push keeps room for 17 elements, ~270 bytes of a one-chunk file's two lists).
+    const record: FileRecord = { shareId: this.shareId, path: entry.path, sizeBytes: bytes, mtimeMs: entry.mtimeMs, inode: entry.inode, mode: entry.mode, chunkIds: chunkIds.slice() }
+    return { record, needsPack, refs: refs.slice() }
   }
 
   /**
@@ -513,13 +518,15 @@ class IngestRun {
       return pending
     }
     const loc = index.findChunk(this.shareId, c.id)
+    // Kept for the whole run (in its file's record and manifest refs): a slab copy, not c.id's own buffer.
+    const id = this.#ids.copy(c.id) as ChunkId
     if (loc) {
       this.stats.chunksDeduped++
-      return { seq: 0, ref: { chunkId: c.id, packId: loc.packId, offsetBytes: loc.offsetBytes, sealedBytes: loc.sealedBytes, plainBytes: loc.plainBytes } }
+      return { seq: 0, ref: { chunkId: id, packId: loc.packId, offsetBytes: loc.offsetBytes, sealedBytes: loc.sealedBytes, plainBytes: loc.plainBytes } }
     }
     const seq = this.#openSeq
-    const entry = this.#builder.addSealed(c.id, c.envelope, c.plainBytes)
-    const added: Pending = { seq, ref: { chunkId: c.id, packId: this.#builder.packId as PackId, offsetBytes: entry.offsetBytes, sealedBytes: entry.sealedBytes, plainBytes: entry.plainBytes } }
+    const entry = this.#builder.addSealed(id, c.envelope, c.plainBytes)
+    const added: Pending = { seq, ref: { chunkId: id, packId: this.#builder.packId as PackId, offsetBytes: entry.offsetBytes, sealedBytes: entry.sealedBytes, plainBytes: entry.plainBytes } }
     this.#pending.set(hex, added)
     this.stats.chunksNew++
     if (this.#builder.full) this.#seal()

@@ -438,12 +438,10 @@ class IngestRun {
 
   /** Reads and seals one file; returns its record once the file is known not to have changed. */
   async #readFile(entry: SourceEntry): Promise<ReadFile | null> {
-    const chunkIds: ChunkId[] = []
     const refs: ChunkRef[] = []
     let needsPack = 0
     const take = (chunks: SealedChunk[]) =>
       this.#addAll(chunks, ({ seq, ref }) => {
-        chunkIds.push(ref.chunkId)
         refs.push(ref)
         if (seq > needsPack) needsPack = seq
       })
@@ -487,10 +485,11 @@ class IngestRun {
     }
     this.stats.bytesRead += bytes
     if (after.sizeBytes !== bytes || after.mtimeMs !== entry.mtimeMs || after.sizeBytes !== entry.sizeBytes) throw fileChanged(entry.path)
-    // Both lists live until the run ends, one pair per file read: exact-length copies (an array
-    // grown by push keeps room for 17 elements, ~270 bytes of a one-chunk file's two lists).
-    const record: FileRecord = { shareId: this.shareId, path: entry.path, sizeBytes: bytes, mtimeMs: entry.mtimeMs, inode: entry.inode, mode: entry.mode, chunkIds: chunkIds.slice() }
-    return { record, needsPack, refs: refs.slice() }
+    // Both lists live until the run ends, one pair per file read, at their exact length (an array
+    // grown by push keeps room for 17 elements: ~270 bytes of a one-chunk file's two lists).
+    const kept = refs.slice()
+    const record: FileRecord = { shareId: this.shareId, path: entry.path, sizeBytes: bytes, mtimeMs: entry.mtimeMs, inode: entry.inode, mode: entry.mode, chunkIds: kept.map((r) => r.chunkId) }
+    return { record, needsPack, refs: kept }
   }
 
   /**

@@ -423,3 +423,58 @@ test('a file that keeps changing while read is left out of the snapshot with its
   t.is(await readFile(join(out, 'busy.log'), 'utf8'), 'first version\n')
   t.is(await readFile(join(out, 'stable.txt'), 'utf8'), 'stable')
 })
+
+test('a free read slot goes to the ready pack earliest in the read order, not the first one ready: packs of a peer granted late are not queued behind all of another peer\'s', async (t) => {
+  const s = await setup(t)
+  const src = join(s.dir, 'src')
+  const tree: Record<string, Uint8Array> = {}
+  for (let i = 0; i < 24; i++) tree[`f${i}.bin`] = sampleBytes(40 + i, 700_000)
+  await writeTree(src, tree)
+  // Packs of about 1 MiB: a dozen of them.
+  const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src), { packTargetBytes: 1024 * 1024 })
+  // As if the packs at even places of the read order were at a peer whose grant came at once and
+  // the others at a peer still proving: those become ready once the first data read has begun.
+  const real = s.fetcher()
+  let order: string[] = []
+  let openGate = () => {}
+  let readied = 0
+  const gate = new Promise<void>((r) => (openGate = r))
+  const started: number[] = []
+  const fetcher = intercept(real, (prop) => {
+    if (prop === 'interleave') return (ids: Parameters<typeof real.interleave>[0]) => {
+      const out = real.interleave(ids)
+      order = out.map((id) => Buffer.from(id).toString('hex'))
+      return out
+    }
+    if (prop === 'ready') return async (id: Uint8Array) => {
+      await real.ready(id as Parameters<typeof real.ready>[0])
+      if (order.indexOf(Buffer.from(id).toString('hex')) % 2 === 1) await gate
+      readied++
+    }
+    if (prop === 'range') return async (...a: Parameters<typeof real.range>) => {
+      const rank = order.indexOf(Buffer.from(a[0]).toString('hex'))
+      if (rank >= 0 && !started.includes(rank)) {
+        started.push(rank)
+        if (started.length === 3) {
+          // Every slot is taken: the late packs become ready, and all the packs not started wait
+          // for a slot before any is given back.
+          openGate()
+          while (readied < order.length) await new Promise((r) => setImmediate(r))
+          await new Promise((r) => setImmediate(r))
+        }
+      }
+      return real.range(...a)
+    }
+    return undefined
+  })
+  const out = join(s.dir, 'out')
+  const done = await s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(out), fetcher })
+  t.is(done.filesDone, 24)
+  for (let i = 0; i < 24; i++) t.true(Buffer.from(tree[`f${i}.bin`] as Uint8Array).equals(await readFile(join(out, `f${i}.bin`))))
+  t.true(order.length >= 10, `${order.length} packs`)
+  t.deepEqual([...started].sort((a, b) => a - b), order.map((_, i) => i), 'every pack read')
+  // The three slots go to packs ready at once; after that, to the lowest place waiting.
+  t.true(started.slice(0, 3).every((rank) => rank % 2 === 0), started.join(' '))
+  t.deepEqual(started.slice(3), [...started.slice(3)].sort((a, b) => a - b), started.join(' '))
+  t.is(started[3], 1, 'the late peer\'s first pack is read next, not after the other peer\'s last')
+})

@@ -224,16 +224,18 @@ export class RestoreService {
         else await finishFile(f)
       }
       const limit = new Semaphore(PACK_CONCURRENCY)
-      // Packs of different peers alternate, so the packs read at once come from different peers.
+      // Packs of different peers alternate, so the packs read at once come from different peers:
+      // a free slot goes to the ready pack earliest in this order, not to the first one ready
+      // (the packs of the peer whose grant came first would otherwise all go before any other's).
       const packs = fetcher.interleave([...byPack.values()].map((p) => p.packId)).map((id) => byPack.get(toHex(id)) as PackPlan)
       // Every pack settles before a failure is thrown: open files are aborted only once no write
       // to them is on its way. Packs not started when one fails are skipped.
       let failed = false
       await settleAll(
-        packs.map(async (pack) => {
+        packs.map(async (pack, rank) => {
           // A pack whose peer is still proving holds no read slot meanwhile.
           await fetcher.ready(pack.packId)
-          const release = await limit.acquire()
+          const release = await limit.acquire(rank)
           try {
             if (!failed) await this.#restorePack(pack, { keys: o.keys, fetcher, ranges, plains, whole, writerOf, finishFile, progress, ...(o.onProgress ? { onProgress: o.onProgress } : {}) })
           } catch (err) {

@@ -78,6 +78,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define LEAF_BYTES 4096
 
@@ -814,6 +817,19 @@ static napi_value write_file(napi_env env, napi_callback_info info) {
   return queue_job(env, &job->base, "quloud:writeFile", whole_execute, finish_complete, "the file could not be queued");
 }
 
+/* trimMemory(): gives the C heap's free pages back to the system (glibc's malloc_trim(0), which
+ * walks every arena); true when some were given back. Elsewhere (musl, ...) it does nothing: false. */
+static napi_value trim_memory(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+#ifdef __GLIBC__
+  napi_get_boolean(env, malloc_trim(0) != 0, &out);
+#else
+  napi_get_boolean(env, false, &out);
+#endif
+  return out;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "writeAll", NAPI_AUTO_LENGTH, write_all, NULL, &fn);
@@ -834,6 +850,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "merkleRootAsync", fn);
   napi_create_function(env, "copy", NAPI_AUTO_LENGTH, copy, NULL, &fn);
   napi_set_named_property(env, exports, "copy", fn);
+  napi_create_function(env, "trimMemory", NAPI_AUTO_LENGTH, trim_memory, NULL, &fn);
+  napi_set_named_property(env, exports, "trimMemory", fn);
   napi_create_function(env, "pageGap", NAPI_AUTO_LENGTH, page_gap, NULL, &fn);
   napi_set_named_property(env, exports, "pageGap", fn);
   return exports;

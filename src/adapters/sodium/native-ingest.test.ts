@@ -350,3 +350,25 @@ test('writeFile makes a whole file (bytes, mode, times) under its final name in 
   t.throws(() => native.writeFile(join(dir, '.tmp-e'), join(dir, 'e'), 'text' as unknown as Uint8Array, 0o644, 0), { instanceOf: TypeError })
   t.false(existsSync(join(dir, 'e')))
 })
+
+// Serial: it weighs this process's resident memory, so no other test may allocate meanwhile.
+test.serial('trimMemory gives the C heap\'s free pages back: small buffers freed among live ones stop counting in the RSS', async (t) => {
+  const { collectGarbage } = await import('../system/v8-heap-tuning.js')
+  const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1])
+  // 40,000 buffers of 6 KB, each its own malloc block (under the mmap threshold); one in ten stays,
+  // so the freed ones are holes in the heap that free() alone does not give back.
+  let all: Buffer[] | null = Array.from({ length: 40_000 }, () => Buffer.allocUnsafeSlow(6000).fill(1))
+  const kept = all.filter((_, i) => i % 10 === 0)
+  all = null
+  collectGarbage()
+  // V8 frees the collected buffers' memory on a background thread, soon after.
+  await new Promise((r) => setTimeout(r, 300))
+  collectGarbage()
+  const before = rssKb()
+  t.true(native.trimMemory())
+  const after = rssKb()
+  t.true(before - after > 100_000, `RSS ${before} kB → ${after} kB`)
+  t.log(`RSS ${before} kB → ${after} kB`)
+  t.is(kept.length, 4000)
+  t.is(typeof native.trimMemory(), 'boolean')
+})

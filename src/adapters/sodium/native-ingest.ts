@@ -5,6 +5,11 @@ import { allocateShared } from '../../core/pack/index.js'
 
 /** The C versions of ingest's hot loops (native/ingest/ingest.c): the same results as core's. */
 export interface NativeIngest {
+  /**
+   * Gives the C heap's free pages back to the system (glibc's malloc_trim(0), every arena); true
+   * when some were given back. Without glibc it does nothing and returns false.
+   */
+  trimMemory(): boolean
   /** core/chunking findCut(); masks as unsigned words. */
   gearCut(gear: Int32Array, data: Uint8Array, start: number, end: number, minBytes: number, avgBytes: number, maxBytes: number, small: number, large: number): number
   /** core/audit merkleRoot(), with OpenSSL's SHA-256. */

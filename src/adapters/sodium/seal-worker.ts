@@ -27,6 +27,8 @@
  * the main thread may need answered before it can free one.
  */
 import { parentPort } from 'node:worker_threads'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs'
 import { Chunker, findCut, validateChunkSizes, type ChunkSizes } from '../../core/chunking/index.js'
 import { chunkIdOf, openChunk, sealChunkInto, ENVELOPE_OVERHEAD_BYTES } from '../../core/crypto/index.js'
@@ -229,6 +231,20 @@ function unseal(keys: { chunkKey: Uint8Array; idKey: Uint8Array }, source: Uint8
   return null
 }
 
+let fullGc: (() => void) | null = null
+/**
+ * A full collection of this thread's heap. Shared memory a restore lent this thread (ranges and
+ * chunk buffers) stays allocated while any thread's heap still holds a view of it, and an idle
+ * thread collects nothing: without this, tens of megabytes outlive every restore here.
+ */
+function collectGarbage(): void {
+  if (!fullGc) {
+    setFlagsFromString('--expose-gc')
+    fullGc = runInNewContext('gc') as () => void
+  }
+  fullGc()
+}
+
 function reply(rid: number, body: { chunks: unknown[]; envelopes: Uint8Array } & Record<string, unknown>) {
   port?.postMessage({ rid, ...body }, [body.envelopes.buffer as ArrayBuffer])
 }
@@ -268,6 +284,9 @@ port.on('message', (msg: any) => {
         }
         return reply(msg.rid, seal(s.keys, pieces))
       }
+      case 'collect':
+        collectGarbage()
+        return port?.postMessage({ rid: msg.rid, collected: true })
       case 'merkle':
         return port?.postMessage({ rid: msg.rid, root: merkleRoot(sodium, msg.object) })
       case 'unseal':

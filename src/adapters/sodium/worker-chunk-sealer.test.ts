@@ -83,3 +83,41 @@ test('openChunks: envelopes in shared memory open in place on a worker and are c
   await s.close()
   await t.throwsAsync(s.openChunks(keys, source, into, chunks), { code: 'CLOSED' })
 })
+
+// Serial: it weighs this process's shared memory, so no other test may allocate meanwhile.
+test.serial('collectGarbage: shared memory the workers were lent is freed once they and this thread have collected, not before', async (t) => {
+  const { collectGarbage } = await import('../system/v8-heap-tuning.js')
+  const s = new WorkerChunkSealer({ threads: 2 })
+  t.teardown(() => s.close())
+  await s.ready()
+  const MIB = 1024 * 1024
+  collectGarbage()
+  const base = process.memoryUsage().arrayBuffers
+  // As a restore does: a range and a large chunk buffer, both shared, lent to each worker, then dropped.
+  const lend = async () => {
+    const plain = sampleBytes(31, 100_000)
+    const [chunk] = await s.sealWhole(keys, plain.slice(), { minBytes: 16 * 1024, avgBytes: 64 * 1024, maxBytes: 256 * 1024 })
+    if (!chunk) throw new Error('no chunk')
+    const open = async () => {
+      const source = new Uint8Array(new SharedArrayBuffer(MIB))
+      source.set(chunk.envelope)
+      const into = new Uint8Array(new SharedArrayBuffer(40 * MIB))
+      t.is(await s.openChunks(keys, source, into, [{ chunkId: chunk.id, at: 0, sealedBytes: chunk.envelope.length, to: 0, plainBytes: chunk.plainBytes }]), null)
+      t.deepEqual(into.subarray(0, chunk.plainBytes), plain.subarray(0, chunk.plainBytes))
+    }
+    await Promise.all([open(), open()]) // one on each worker
+  }
+  await lend()
+  collectGarbage()
+  const held = process.memoryUsage().arrayBuffers - base
+  t.true(held >= 80 * MIB, `${(held / MIB).toFixed(1)} MiB still held by the workers' views`)
+  await s.collectGarbage()
+  collectGarbage()
+  const left = process.memoryUsage().arrayBuffers - base
+  t.true(left < 4 * MIB, `${(left / MIB).toFixed(1)} MiB left`)
+  // Closed while the workers collect, or before: it resolves all the same.
+  const during = s.collectGarbage()
+  await s.close()
+  await t.notThrowsAsync(during)
+  await t.notThrowsAsync(s.collectGarbage(), 'closed: nothing to collect')
+})

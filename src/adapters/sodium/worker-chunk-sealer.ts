@@ -305,6 +305,19 @@ export class WorkerChunkSealer implements ChunkSealer, ChunkOpener {
     return msg.failed as OpenFailure | null
   }
 
+  /**
+   * A full garbage collection on every worker thread, for when a large job has ended: views of
+   * shared memory that a worker was lent (a restore's ranges and chunk buffers) keep that memory
+   * allocated until the worker's heap is collected, which an idle worker never does. Resolves
+   * once every worker has collected, or the sealer is closed (nothing left to collect then).
+   */
+  async collectGarbage(): Promise<void> {
+    if (this.#closed) return
+    await Promise.all(this.#slots.map((s) => this.#request(s, { op: 'collect' }))).catch((err: unknown) => {
+      if (!this.#closed) throw err
+    })
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true

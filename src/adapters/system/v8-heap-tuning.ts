@@ -21,22 +21,27 @@ export const STEADY_HEAP_GROWING_PERCENT = 200
 export const BACKUP_HEAP_GROWING_PERCENT = 50
 
 let fullGc: (() => void) | null = null
+
 /**
- * V8 applies a new factor when it next sets the limit, after a full collection; at the steady
- * factor that is only once the heap has grown to 3x its live size, late in a large backup or
- * never. So a lower factor is followed by one full collection at once (tens of milliseconds for
- * a node's ~30 MB live heap, once per backup). V8 offers that function only as a flag-exposed
- * global, which a fresh context picks up.
+ * A full collection of this thread's heap, now (tens of milliseconds for a node's ~30 MB live
+ * heap). V8 offers that function only as a flag-exposed global, which a fresh context picks up.
  */
-function setGrowingPercent(percent: number): void {
-  const lower = percent < STEADY_HEAP_GROWING_PERCENT
-  setFlagsFromString(`--heap-growing-percent=${percent}`)
-  if (!lower) return
+export function collectGarbage(): void {
   if (!fullGc) {
     setFlagsFromString('--expose-gc')
     fullGc = runInNewContext('gc') as () => void
   }
   fullGc()
+}
+
+/**
+ * V8 applies a new factor when it next sets the limit, after a full collection; at the steady
+ * factor that is only once the heap has grown to 3x its live size, late in a large backup or
+ * never. So a lower factor is followed by one full collection at once (once per backup).
+ */
+function setGrowingPercent(percent: number): void {
+  setFlagsFromString(`--heap-growing-percent=${percent}`)
+  if (percent < STEADY_HEAP_GROWING_PERCENT) collectGarbage()
 }
 
 /**

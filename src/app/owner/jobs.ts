@@ -29,30 +29,42 @@ export class JobRegistry {
   constructor(
     private readonly clock: Clock,
     private readonly log: Logger,
+    /**
+     * Run once no job is running any more (after the last of overlapping jobs has ended, however
+     * it ended); a failure is logged. The node gives back the memory a large job left behind.
+     */
+    private readonly afterJobs?: () => Promise<void>,
   ) {}
 
   start(kind: JobKind, share: string, work: (progress: (p: Record<string, number | string>) => void) => Promise<Record<string, unknown>>): JobView {
     const job: JobView = { id: `${kind}-${this.#next++}-${this.clock.nowMs().toString(36)}`, kind, share, state: 'running', startedAtMs: this.clock.nowMs(), finishedAtMs: null, progress: {}, result: null, error: null }
     this.#jobs.set(job.id, job)
     this.#trim()
-    void work((p) => Object.assign(job.progress, p)).then(
-      (result) => {
-        job.result = result
-        job.state = 'done'
-        job.finishedAtMs = this.clock.nowMs()
-      },
-      (err) => {
-        job.state = 'failed'
-        job.finishedAtMs = this.clock.nowMs()
-        if (err instanceof BackupError) job.error = { code: err.code, message: err.message }
-        else {
-          // A bug: the job reports INTERNAL and the node log keeps the details.
-          job.error = { code: 'INTERNAL', message: 'internal error (see the node log)' }
-          this.log.error({ err, job: job.id }, 'A job failed with an unexpected error')
-        }
-      },
-    )
+    void work((p) => Object.assign(job.progress, p))
+      .then(
+        (result) => {
+          job.result = result
+          job.state = 'done'
+          job.finishedAtMs = this.clock.nowMs()
+        },
+        (err) => {
+          job.state = 'failed'
+          job.finishedAtMs = this.clock.nowMs()
+          if (err instanceof BackupError) job.error = { code: err.code, message: err.message }
+          else {
+            // A bug: the job reports INTERNAL and the node log keeps the details.
+            job.error = { code: 'INTERNAL', message: 'internal error (see the node log)' }
+            this.log.error({ err, job: job.id }, 'A job failed with an unexpected error')
+          }
+        },
+      )
+      .then(() => this.#settled())
     return job
+  }
+
+  #settled(): Promise<void> | void {
+    if (!this.afterJobs || [...this.#jobs.values()].some((j) => j.state === 'running' || j.state === 'queued')) return
+    return this.afterJobs().catch((err: unknown) => this.log.warn({ err }, 'Could not give back the memory of the jobs that ended'))
   }
 
   get(id: string): JobView {

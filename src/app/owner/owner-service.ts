@@ -67,6 +67,8 @@ export interface OwnerDeps {
   uploadLimitBytesPerSec?: number
   /** The garbage collector's tuning, switched for the time of each backup (absent: left alone). */
   heap?: HeapTuning
+  /** Gives back the memory large jobs left behind; run once no job is running (absent: nothing). */
+  releaseMemory?: () => Promise<void>
 }
 
 export const SHARE_NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u
@@ -144,7 +146,7 @@ export class OwnerService {
   #closed = false
 
   constructor(private readonly deps: OwnerDeps) {
-    this.jobs = new JobRegistry(deps.clock, deps.log)
+    this.jobs = new JobRegistry(deps.clock, deps.log, deps.releaseMemory)
     this.#replicator = new Replicator(deps)
     this.#publisher = new Publisher({ ...deps, replicator: this.#replicator })
     this.#backup = new BackupService({ ...deps, publisher: this.#publisher })

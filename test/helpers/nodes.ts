@@ -20,9 +20,24 @@ export interface NodeProc {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
-/** Starts `quloud start` in its own process; the peer port is fixed so a restarted node keeps its address. */
+/**
+ * Starts `quloud start` in its own process; the peer port is fixed so a restarted node keeps its
+ * address. A port picked here was free a moment ago, but a test running beside this one may take
+ * it meanwhile (as the source port of a connection): the node then cannot listen, and another
+ * port is picked, up to three times.
+ */
 export async function startNode(t: ExecutionContext, data: string, opts: { peerPort?: number; unlock?: string; env?: Record<string, string>; args?: string[]; host?: string; prefix?: string[] } = {}): Promise<NodeProc> {
-  const peerPort = opts.peerPort ?? (await freePort())
+  if (opts.peerPort !== undefined) return startNodeAt(t, data, opts.peerPort, opts)
+  for (let tries = 1; ; tries++) {
+    try {
+      return await startNodeAt(t, data, await freePort(), opts)
+    } catch (err) {
+      if (tries >= 3 || !/IO_FAILED: listening on \S+ failed/.test(String((err as Error).message))) throw err
+    }
+  }
+}
+
+async function startNodeAt(t: ExecutionContext, data: string, peerPort: number, opts: { unlock?: string; env?: Record<string, string>; args?: string[]; host?: string; prefix?: string[] }): Promise<NodeProc> {
   const host = opts.host ?? '127.0.0.1'
   const args = ['start', '--data', data, '--web-listen', '127.0.0.1:0', '--peer-listen', `${host}:${peerPort}`, ...(opts.args ?? [])]
   if (opts.unlock) args.push('--passphrase-file', opts.unlock)

@@ -368,7 +368,5 @@ test.serial('trimMemory gives the C heap\'s free pages back: small buffers freed
   t.true(native.trimMemory())
   const after = rssKb()
   t.true(before - after > 100_000, `RSS ${before} kB → ${after} kB`)
-  t.log(`RSS ${before} kB → ${after} kB`)
-  t.is(kept.length, 4000)
-  t.is(typeof native.trimMemory(), 'boolean')
+  t.true(kept.every((b) => b.length === 6000 && b.every((x) => x === 1)), 'the live buffers are untouched')
 })

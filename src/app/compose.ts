@@ -89,6 +89,12 @@ function nativePacking(): Pick<IngestDeps, 'copyBytes' | 'allocatePack'> {
   return native ? { copyBytes: native.copy, allocatePack: allocateAlignedShared } : {}
 }
 
+/** With the native ingest module: its memcpy for fetched ranges (they land in shared memory). */
+function fastCopy(): Pick<PeerClientOptions, 'copyBytes'> {
+  const native = nativeIngest()
+  return native ? { copyBytes: native.copy } : {}
+}
+
 /**
  * A store of packs (the owner's spool, a storage node's objects): large objects are written past
  * the page cache when the native module was built; a storage node's are also read that way (the
@@ -379,7 +385,7 @@ export async function composeOwnerEngine(o: { dataDir: FsDataDir; identity: Node
   await spool.open()
   const sealer = new WorkerChunkSealer()
   const ownerKeys = await loadOwnerKeys(dataDir, sodium, o.masterKey, log)
-  const pool = new PeerPool({ index, connect: (url, c) => new HttpsPeerClient(url, { sodium, clock, ...c }), identity: ownerKeys?.identity ?? o.identity, clock })
+  const pool = new PeerPool({ index, connect: (url, c) => new HttpsPeerClient(url, { sodium, clock, ...fastCopy(), ...c }), identity: ownerKeys?.identity ?? o.identity, clock })
   const service = new OwnerService({
     sodium, clock, log: log.child({ component: 'owner' }), index, spool,
     ingest: new IngestService({ sodium, index, spool, clock, sealer, ...nativePacking() }),
@@ -415,7 +421,7 @@ export async function composeRecovery(dataDirPath: string, masterKey: Uint8Array
   const index = new SqliteIndexStore(dataDir.resolve('index.sqlite'))
   await index.open()
   const identity = identityFromSeed(sodium, deriveOwnerKeys(sodium, masterKey).signingSeed)
-  const pool = new PeerPool({ index, connect: (url, c) => new HttpsPeerClient(url, { sodium, clock, ...c }), identity, clock })
+  const pool = new PeerPool({ index, connect: (url, c) => new HttpsPeerClient(url, { sodium, clock, ...fastCopy(), ...c }), identity, clock })
   return {
     deps: { sodium, clock, log, index, pool, keyring, proofKeys: new ProofKeyStore(dataDir), poseidon: await CircomlibPoseidon.create(), makeProver: (pk: Uint8Array) => new SnarkjsProver(pk) },
     dataDir,

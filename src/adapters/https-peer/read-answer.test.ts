@@ -37,3 +37,18 @@ test('a stream that fails or closes before its end rejects; nothing half read is
   setImmediate(() => cut.destroy())
   await t.throwsAsync(readAnswer(cut, '10', 100, url), { message: /ended early/ })
 })
+
+test('the pieces of an answer of exactly its size land in the caller’s shared memory through the copy given', async (t) => {
+  const parts = pieces(3, 70_000, 5)
+  const expected = Buffer.concat(parts)
+  const into = new Uint8Array(new SharedArrayBuffer(expected.length))
+  const copied: Array<[number, number]> = []
+  const copy = (target: Uint8Array, offset: number, source: Uint8Array) => {
+    copied.push([offset, source.length])
+    target.set(source, offset)
+  }
+  const got = await readAnswer(body(parts), String(expected.length), 1 << 20, url, into, copy)
+  t.is(got, into)
+  t.deepEqual(Buffer.from(into), expected)
+  t.deepEqual(copied, [[0, 3], [3, 70_000], [70_003, 5]])
+})

@@ -97,6 +97,34 @@ export function objectStoreContract(label: string, make: (t: ExecutionContext) =
     t.deepEqual(await store.get(id(5)), bytes)
   })
 
+  test(`${label} › an opened reader reads ranges as getRange does, checks them the same way, and refuses reads once closed`, async (t) => {
+    const store = await make(t)
+    if (!store.openReader) return t.pass('this store has no readers (callers use getRange)')
+    const bytes = sampleBytes(8, 300_000)
+    await store.put(id(3), bytes)
+    await t.throwsAsync(store.openReader(id(9)), { instanceOf: BackupError, code: 'OBJECT_MISSING' })
+    const reader = await store.openReader(id(3))
+    t.is(reader.sizeBytes, bytes.length)
+    // Small and large, aligned and not, at once (a server prefetches the next piece).
+    const [a, b, c] = await Promise.all([reader.read(0, 10), reader.read(4097, 200_000), reader.read(299_990, 10)])
+    t.deepEqual(a, bytes.subarray(0, 10))
+    t.deepEqual(b, bytes.subarray(4097, 204_097))
+    t.deepEqual(c, bytes.subarray(299_990))
+    const into = new Uint8Array(70_000).fill(0xee)
+    const got = await reader.read(65_536, 65_536, into)
+    t.is(got.buffer, into.buffer)
+    t.deepEqual(got, bytes.subarray(65_536, 131_072))
+    t.true(into.subarray(65_536).every((x) => x === 0xee), 'nothing past the range is written')
+    for (const [o, l] of [[-1, 1], [0, -1], [299_999, 2], [0.5, 1]] as const) {
+      await t.throwsAsync(reader.read(o, l), { instanceOf: BackupError, code: 'INPUT_INVALID' }, `${o}+${l}`)
+    }
+    await t.throwsAsync(reader.read(0, 100, new Uint8Array(99)), { instanceOf: BackupError, code: 'INPUT_INVALID' })
+    await reader.close()
+    await reader.close()
+    await t.throwsAsync(reader.read(0, 1), { instanceOf: BackupError, code: 'CLOSED' })
+    t.deepEqual(await store.get(id(3)), bytes)
+  })
+
   test(`${label} › delete is idempotent; list yields each id once`, async (t) => {
     const store = await make(t)
     for (const n of [10, 11, 12]) await store.put(id(n), sampleBytes(n, 10))

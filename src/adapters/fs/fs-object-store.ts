@@ -1,9 +1,9 @@
 import { constants } from 'node:fs'
-import { mkdir, open, readdir, rm, stat, readFile } from 'node:fs/promises'
+import { mkdir, open, readdir, rm, stat, readFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { checkRange, type ObjectStore, type PutOptions } from '../../core/ports/object-store.js'
+import { checkRange, type ObjectReader, type ObjectStore, type PutOptions } from '../../core/ports/object-store.js'
 import { asPackId, type PackId } from '../../core/ids.js'
-import { inputInvalid, ioFailed, objectMissing } from '../../core/errors.js'
+import { closed, inputInvalid, ioFailed, objectMissing } from '../../core/errors.js'
 import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
 import { Resource } from '../../shared/resource.js'
 import { fsyncDir, isNotFound, openDirect, writeFileAtomic, type DirectWrite } from './fs-util.js'
@@ -95,31 +95,54 @@ export class FsObjectStore extends Resource implements ObjectStore {
     await this.open()
     checkRange(offset, length, into)
     const directRead = length >= DIRECT_READ_MIN_BYTES ? this.#directRead : undefined
-    let fh
+    const fh = await this.#openFile(id, directRead !== undefined)
+    try {
+      const { size } = await fh.stat()
+      return await readRange(fh, directRead, id, size, offset, length, into)
+    } finally {
+      await fh.close()
+    }
+  }
+
+  /**
+   * One descriptor for all the reads of a range served piece by piece (with a direct reader: by
+   * O_DIRECT, small reads too), instead of an open, a stat and a close around each read.
+   */
+  async openReader(id: PackId): Promise<ObjectReader> {
+    await this.open()
+    const directRead = this.#directRead
+    const fh = await this.#openFile(id, directRead !== undefined)
+    let size: number
+    try {
+      size = (await fh.stat()).size
+    } catch (err) {
+      await fh.close().catch(() => {})
+      throw ioFailed(`reading object ${shortHex(id)}`, err)
+    }
+    let open = true
+    return {
+      sizeBytes: size,
+      read: async (offset, length, into) => {
+        if (!open) throw closed(`the reader of object ${shortHex(id)}`)
+        checkRange(offset, length, into)
+        return readRange(fh, directRead, id, size, offset, length, into)
+      },
+      close: async () => {
+        if (!open) return
+        open = false
+        await fh.close()
+      },
+    }
+  }
+
+  /** Opens an object for reading, with O_DIRECT when `direct` and the file system allows it. */
+  async #openFile(id: PackId, direct: boolean): Promise<FileHandle> {
     try {
       // Where the file system refuses O_DIRECT, readAt reads the same bytes through the page cache.
-      fh = (directRead ? await openDirect(this.#path(id), constants.O_RDONLY) : null) ?? (await open(this.#path(id), 'r'))
+      return (direct ? await openDirect(this.#path(id), constants.O_RDONLY) : null) ?? (await open(this.#path(id), 'r'))
     } catch (err) {
       if (isNotFound(err)) throw objectMissing(shortHex(id))
       throw ioFailed(`reading object ${shortHex(id)}`, err)
-    }
-    try {
-      const { size } = await fh.stat()
-      if (offset + length > size) throw inputInvalid(`range ${offset}+${length} ends past object ${shortHex(id)} (${size} bytes)`)
-      const out = into ? into.subarray(0, length) : new Uint8Array(length)
-      if (directRead) {
-        if ((await directRead(fh.fd, offset, out)) !== length) throw ioFailed(`reading object ${shortHex(id)}`, new Error('short read'))
-        return out
-      }
-      let done = 0
-      while (done < length) {
-        const { bytesRead } = await fh.read(out, done, length - done, offset + done)
-        if (bytesRead === 0) throw ioFailed(`reading object ${shortHex(id)}`, new Error('short read'))
-        done += bytesRead
-      }
-      return out
-    } finally {
-      await fh.close()
     }
   }
 
@@ -161,4 +184,21 @@ export class FsObjectStore extends Resource implements ObjectStore {
       }
     }
   }
+}
+
+/** Bytes [offset, offset + length) of an open object of `size` bytes, into `into` when given. */
+async function readRange(fh: FileHandle, directRead: DirectRead | undefined, id: PackId, size: number, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+  if (offset + length > size) throw inputInvalid(`range ${offset}+${length} ends past object ${shortHex(id)} (${size} bytes)`)
+  const out = into ? into.subarray(0, length) : new Uint8Array(length)
+  if (directRead) {
+    if ((await directRead(fh.fd, offset, out)) !== length) throw ioFailed(`reading object ${shortHex(id)}`, new Error('short read'))
+    return out
+  }
+  let done = 0
+  while (done < length) {
+    const { bytesRead } = await fh.read(out, done, length - done, offset + done)
+    if (bytesRead === 0) throw ioFailed(`reading object ${shortHex(id)}`, new Error('short read'))
+    done += bytesRead
+  }
+  return out
 }

@@ -1,6 +1,6 @@
-import { checkRange, type ObjectStore, type PutOptions } from '../../core/ports/object-store.js'
+import { checkRange, type ObjectReader, type ObjectStore, type PutOptions } from '../../core/ports/object-store.js'
 import { asPackId, type PackId } from '../../core/ids.js'
-import { inputInvalid, objectMissing } from '../../core/errors.js'
+import { closed, inputInvalid, objectMissing } from '../../core/errors.js'
 import { fromHex, shortHex, toHex } from '../../shared/bytes.js'
 
 /** ObjectStore in memory, for tests and --dry-run. Stores copies, returns copies. */
@@ -24,12 +24,22 @@ export class MemoryObjectStore implements ObjectStore {
   }
 
   async getRange(id: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    return rangeOf(this.#get(id), id, offset, length, into)
+  }
+
+  async openReader(id: PackId): Promise<ObjectReader> {
     const b = this.#get(id)
-    checkRange(offset, length, into)
-    if (offset + length > b.length) throw inputInvalid(`range ${offset}+${length} ends past object ${shortHex(id)} (${b.length} bytes)`)
-    if (!into) return b.slice(offset, offset + length)
-    into.set(b.subarray(offset, offset + length))
-    return into.subarray(0, length)
+    let open = true
+    return {
+      sizeBytes: b.length,
+      read: async (offset, length, into) => {
+        if (!open) throw closed(`the reader of object ${shortHex(id)}`)
+        return rangeOf(b, id, offset, length, into)
+      },
+      close: async () => {
+        open = false
+      },
+    }
   }
 
   async size(id: PackId): Promise<number> {
@@ -47,4 +57,12 @@ export class MemoryObjectStore implements ObjectStore {
   async *list(): AsyncIterable<PackId> {
     for (const key of [...this.#objects.keys()]) yield asPackId(fromHex(key) as Uint8Array)
   }
+}
+
+function rangeOf(b: Uint8Array, id: PackId, offset: number, length: number, into?: Uint8Array): Uint8Array {
+  checkRange(offset, length, into)
+  if (offset + length > b.length) throw inputInvalid(`range ${offset}+${length} ends past object ${shortHex(id)} (${b.length} bytes)`)
+  if (!into) return b.slice(offset, offset + length)
+  into.set(b.subarray(offset, offset + length))
+  return into.subarray(0, length)
 }

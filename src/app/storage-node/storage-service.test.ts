@@ -166,9 +166,21 @@ test('a stream reads the next piece from disk while one is sent; damage in a lat
   t.teardown(() => catalog.close())
   const keys = deriveStorageKeys(sodium, sodium.randomBytes(32))
   const objects = new FsObjectStore(join(dir, 'objects'))
-  // The real store, its range reads counted.
+  // The real store, its range reads counted (by getRange, or by a reader opened once per stream),
+  // and its readers: each one opened is closed again, however the stream ends.
   let reads = 0
-  const counted = intercept(objects, (prop, target) => (prop === 'getRange' ? (...a: Parameters<typeof objects.getRange>) => (reads++, target.getRange(...a)) : undefined))
+  let readers = 0
+  let open = 0
+  const counted = intercept(objects, (prop, target) => {
+    if (prop === 'getRange') return (...a: Parameters<typeof objects.getRange>) => (reads++, target.getRange(...a))
+    if (prop !== 'openReader') return undefined
+    return async (objectId: Parameters<typeof objects.openReader>[0]) => {
+      const reader = await target.openReader(objectId)
+      readers++
+      open++
+      return { sizeBytes: reader.sizeBytes, read: (...a: Parameters<typeof reader.read>) => (reads++, reader.read(...a)), close: () => (open--, reader.close()) }
+    }
+  })
   const service = new StorageService({ sodium, keys, catalog, objects: counted, clock })
   service.pinOwnerKey(owner, vkBytes)
   const req = request(41, 4 * MIB + 5)
@@ -198,6 +210,8 @@ test('a stream reads the next piece from disk while one is sent; damage in a lat
   const early = service.readStream(req.objectId)
   await early.next()
   await early.return(undefined)
+  t.is(readers, 3, 'one reader for each stream')
+  t.is(open, 0, 'each closed: at the end, after the damage, and when stopped early')
   t.deepEqual(await service.read(req.objectId, 0, 100), req.bytes.subarray(0, 100))
 })
 

@@ -1,5 +1,5 @@
 import type { Sodium } from '../../core/ports/sodium.js'
-import type { ObjectStore } from '../../core/ports/object-store.js'
+import type { ObjectReader, ObjectStore } from '../../core/ports/object-store.js'
 import type { StorageCatalog } from '../../core/ports/storage-catalog.js'
 import type { Clock } from '../../core/ports/clock.js'
 import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
@@ -214,11 +214,12 @@ export class StorageService {
   }
 
   /** The stored records of plaintext [offset, offset + length), read into reused memory (release it). */
-  async #records(o: { name: PackId; short: string; header: AtRestHeader }, offset: number, length: number): Promise<{ records: Uint8Array; sealed: PooledBytes }> {
+  async #records(o: { name: PackId; short: string; header: AtRestHeader }, offset: number, length: number, reader?: ObjectReader): Promise<{ records: Uint8Array; sealed: PooledBytes }> {
     const span = recordSpan(o.header.plainBytes, offset, length)
     const sealed = this.#read.take(span.byteLength)
     try {
-      const records = await this.deps.objects.getRange(o.name, span.byteOffset, span.byteLength, sealed.bytes).catch(() => {
+      const read = reader ? reader.read(span.byteOffset, span.byteLength, sealed.bytes) : this.deps.objects.getRange(o.name, span.byteOffset, span.byteLength, sealed.bytes)
+      const records = await read.catch(() => {
         throw objectCorrupt(o.short, 'the stored file is truncated')
       })
       return { records, sealed }
@@ -246,7 +247,7 @@ export class StorageService {
 
   /**
    * The same bytes as read(), as a stream of pieces of about 1 MiB (16 records each), so a large
-   * fetch never holds the whole object. The record and header are looked up once. Damage found
+   * fetch never holds the whole object. The object is opened and its header read once. Damage found
    * midway throws OBJECT_CORRUPT from the iterator; what was yielded before it is correct.
    * One reused buffer carries every piece: a piece is valid only until the next one is asked for.
    */
@@ -261,12 +262,16 @@ export class StorageService {
       pieces.push({ at, length: end - at })
       at = end
     }
+    // The object is opened once for all its pieces (where the store can), not once for each.
+    const reader = await this.deps.objects.openReader?.(o.name).catch(() => {
+      throw objectCorrupt(o.short, 'the stored file is missing')
+    })
     const out = this.#read.take(Math.min(len, PIECE))
     // The disk reads the next piece's records while this one is opened and sent.
     const read = (i: number) => {
       const p = pieces[i]
       if (!p) return null
-      const records = this.#records(o, p.at, p.length)
+      const records = this.#records(o, p.at, p.length, reader)
       records.catch(() => {}) // thrown where it is awaited
       return records
     }
@@ -286,8 +291,10 @@ export class StorageService {
       }
     } finally {
       out.release()
-      // A read still on its way when the stream stopped: its memory returns when it lands.
-      next?.then((r) => r.sealed.release(), () => {})
+      // A read still on its way when the stream stopped: its memory returns when it lands, and
+      // the object is closed only then (the read uses its descriptor).
+      await next?.then((r) => r.sealed.release(), () => {})
+      await reader?.close()
     }
   }
 

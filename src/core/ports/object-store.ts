@@ -15,16 +15,28 @@ import { inputInvalid } from '../errors.js'
  * - put()'s `onWritten`, when given, MUST be called at most once, when the store no longer reads
  *   `bytes` (the caller may then reuse that memory), and before put() resolves; put() still
  *   resolves only once the object is durable. A put() that fails may not call it.
+ * - openReader(), where a store has it, opens an object once for many range reads (a storage node
+ *   serving a range piece by piece): OBJECT_MISSING when absent; each read() checks its range as
+ *   getRange() does, against the size the object had when opened; close() is idempotent, and a
+ *   read after it rejects. The caller closes it once no read() is pending.
  */
 export interface PutOptions {
   /** The bytes have been taken (copied or handed to the OS): see the contract above. */
   onWritten?: () => void
 }
 
+/** An object opened for several range reads (ObjectStore.openReader). */
+export interface ObjectReader {
+  readonly sizeBytes: number
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>
+  close(): Promise<void>
+}
+
 export interface ObjectStore {
   put(id: PackId, bytes: Uint8Array, opts?: PutOptions): Promise<void>
   get(id: PackId): Promise<Uint8Array>
   getRange(id: PackId, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>
+  openReader?(id: PackId): Promise<ObjectReader>
   size(id: PackId): Promise<number>
   has(id: PackId): Promise<boolean>
   delete(id: PackId): Promise<void>

@@ -86,10 +86,10 @@ export function composeCrypto() {
  */
 function nativePacking(): Pick<IngestDeps, 'copyBytes' | 'allocatePack'> {
   const native = nativeIngest()
-  return native ? { copyBytes: native.copy, allocatePack: allocateAlignedShared } : {}
+  return native ? { ...fastCopy(), allocatePack: allocateAlignedShared } : {}
 }
 
-/** With the native ingest module: its memcpy for fetched ranges (they land in shared memory). */
+/** With the native ingest module: its memcpy, for bytes going into shared memory (packs, fetched ranges). */
 function fastCopy(): Pick<PeerClientOptions, 'copyBytes'> {
   const native = nativeIngest()
   return native ? { copyBytes: native.copy } : {}

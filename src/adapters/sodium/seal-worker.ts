@@ -234,9 +234,10 @@ function unseal(keys: { chunkKey: Uint8Array; idKey: Uint8Array }, source: Uint8
 let fullGc: (() => void) | null = null
 /**
  * A full collection of this thread's heap (the expose-gc trick of adapters/system/v8-heap-tuning,
- * which this adapter may not import; each thread needs the function of its own context). Shared memory a restore lent this thread (ranges and
- * chunk buffers) stays allocated while any thread's heap still holds a view of it, and an idle
- * thread collects nothing: without this, tens of megabytes outlive every restore here.
+ * which this adapter may not import; each thread needs the function of its own context). Shared
+ * memory a restore lent this thread (ranges and chunk buffers) stays allocated while any thread's
+ * heap still holds a view of it, and an idle thread collects nothing: without this, tens of
+ * megabytes outlive every restore here.
  */
 function collectGarbage(): void {
   if (!fullGc) {

@@ -19,6 +19,14 @@
  *     target.set(source, offset) as one memcpy: V8 copies to or from shared memory word by word
  *     (about 1 GB/s here), and the main thread copies every sealed chunk into its pack that way.
  *
+ *   xchachaSeal(out, plain, ad, nonce, key) -> undefined
+ *   xchachaOpen(out, sealed, ad, nonce, key) -> boolean
+ *     XChaCha20-Poly1305-IETF exactly as libsodium's crypto_aead_xchacha20poly1305_ietf_encrypt
+ *     and _decrypt (aead.c), on the ChaCha20-Poly1305 of the OpenSSL Node exports, which uses the
+ *     CPU's widest vector units: about 1.5 times libsodium's speed here. `out` is plain + 16 bytes
+ *     (seal) or sealed - 16 bytes (open). xchachaOpen returns false when the tag does not verify,
+ *     and then leaves `out` zeroed. Both run on the calling thread.
+ *
  *   writeAll(fd, bytes) -> Promise<number>
  *     Writes all of `bytes` at offset 0 of the open file `fd`, on the libuv thread pool, and
  *     resolves with how many of them went by direct I/O. When `fd` was opened with O_DIRECT, the
@@ -69,6 +77,7 @@
  * 4 KiB leaf; Node exports both. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
+#include "aead.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -356,6 +365,37 @@ static napi_value copy(napi_env env, napi_callback_info info) {
   if (!whole(env, argv[1], (double)dst_len, &offset) || src_len > dst_len - (size_t)offset) return fail(env, "the source does not fit the target at that offset");
   memmove((uint8_t *)dst + offset, src, src_len);
   return NULL;
+}
+
+/* The five arguments of xchachaSeal and xchachaOpen: out, input, ad, nonce(24), key(32). */
+static int aead_args(napi_env env, napi_callback_info info, uint8_t **out, size_t *out_len, uint8_t **in, size_t *in_len, uint8_t **ad, size_t *ad_len, uint8_t **nonce, uint8_t **key) {
+  size_t argc = 5, nonce_len, key_len;
+  napi_value argv[5];
+  return napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 5 && typed(env, argv[0], napi_uint8_array, (void **)out, out_len) &&
+         typed(env, argv[1], napi_uint8_array, (void **)in, in_len) && typed(env, argv[2], napi_uint8_array, (void **)ad, ad_len) &&
+         typed(env, argv[3], napi_uint8_array, (void **)nonce, &nonce_len) && nonce_len == AEAD_NONCE_BYTES &&
+         typed(env, argv[4], napi_uint8_array, (void **)key, &key_len) && key_len == AEAD_KEY_BYTES;
+}
+
+static napi_value xchacha_seal_js(napi_env env, napi_callback_info info) {
+  uint8_t *out, *in, *ad, *nonce, *key;
+  size_t out_len, in_len, ad_len;
+  if (!aead_args(env, info, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || out_len != in_len + AEAD_TAG_BYTES) {
+    return fail(env, "xchachaSeal(out: Uint8Array(plain + 16), plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array(24), key: Uint8Array(32))");
+  }
+  if (!xchacha_seal(out, in, in_len, ad, ad_len, nonce, key)) return fail(env, "OpenSSL's ChaCha20-Poly1305 failed");
+  return NULL;
+}
+
+static napi_value xchacha_open_js(napi_env env, napi_callback_info info) {
+  uint8_t *out, *in, *ad, *nonce, *key;
+  size_t out_len, in_len, ad_len;
+  napi_value result;
+  if (!aead_args(env, info, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || in_len < AEAD_TAG_BYTES || out_len != in_len - AEAD_TAG_BYTES) {
+    return fail(env, "xchachaOpen(out: Uint8Array(sealed - 16), sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array(24), key: Uint8Array(32))");
+  }
+  napi_get_boolean(env, xchacha_open(out, in, in_len, ad, ad_len, nonce, key) == 1, &result);
+  return result;
 }
 
 /* pageGap(bytes): how many bytes from bytes[0] to the next DIRECT_ALIGN boundary of memory (0
@@ -852,6 +892,10 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "copy", fn);
   napi_create_function(env, "trimMemory", NAPI_AUTO_LENGTH, trim_memory, NULL, &fn);
   napi_set_named_property(env, exports, "trimMemory", fn);
+  napi_create_function(env, "xchachaSeal", NAPI_AUTO_LENGTH, xchacha_seal_js, NULL, &fn);
+  napi_set_named_property(env, exports, "xchachaSeal", fn);
+  napi_create_function(env, "xchachaOpen", NAPI_AUTO_LENGTH, xchacha_open_js, NULL, &fn);
+  napi_set_named_property(env, exports, "xchachaOpen", fn);
   napi_create_function(env, "pageGap", NAPI_AUTO_LENGTH, page_gap, NULL, &fn);
   napi_set_named_property(env, exports, "pageGap", fn);
   return exports;

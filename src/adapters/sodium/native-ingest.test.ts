@@ -6,7 +6,8 @@ import { findCut, gearTable, validateChunkSizes, type ChunkSizes } from '../../c
 import { MerkleTree, merkleRoot } from '../../core/audit/index.js'
 import { SodiumNativeCrypto } from './sodium-native-crypto.js'
 import { allocateShared } from '../../core/pack/index.js'
-import { sodium, sampleBytes, hex, tempDir } from '../../../test/helpers/index.js'
+import { sodium, sampleBytes, hex, unhex, tempDir } from '../../../test/helpers/index.js'
+import libsodium from 'sodium-native'
 
 // The native module is built by `npm install` (scripts/build-native.mjs); CI requires it.
 const native = nativeIngest() as NativeIngest
@@ -140,6 +141,111 @@ test('copy writes the source at the offset, into shared memory too, and refuses 
   t.throws(() => native.copy(target, 65, new Uint8Array(0)), { instanceOf: TypeError })
   t.throws(() => native.copy(target, -1, new Uint8Array(1)), { instanceOf: TypeError })
   t.deepEqual(target, before, 'a refused copy changes nothing')
+})
+
+/** n sample bytes from a seed. */
+const bytesOf = (n: number, seed: number) => sampleBytes(seed, n)
+
+test('xchachaSeal gives the XChaCha20-Poly1305 test vector of draft-irtf-cfrg-xchacha (A.3.1), and xchachaOpen opens it', (t) => {
+  const plain = new TextEncoder().encode("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.")
+  const ad = unhex('50515253c0c1c2c3c4c5c6c7')
+  const key = Uint8Array.from({ length: 32 }, (_, i) => 0x80 + i)
+  const nonce = Uint8Array.from({ length: 24 }, (_, i) => 0x40 + i)
+  const sealed = new Uint8Array(plain.length + 16)
+  native.xchachaSeal(sealed, plain, ad, nonce, key)
+  const expected =
+    'bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452' +
+    '2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff921f9664c97637da9768812f615c68b13b52e' + 'c0875924c1c7987947deafd8780acf49'
+  t.is(Buffer.from(sealed).toString('hex'), expected)
+  const opened = new Uint8Array(plain.length)
+  t.true(native.xchachaOpen(opened, sealed, ad, nonce, key))
+  t.deepEqual(opened, plain)
+})
+
+test('xchachaSeal and xchachaOpen agree with libsodium byte for byte at every size around the block and record edges, with and without AD, in plain and shared memory', (t) => {
+  for (const size of [0, 1, 15, 16, 63, 64, 65, 255, 256, 4095, 4096, 65_537, 1024 * 1024 + 3]) {
+    for (const adBytes of [0, 1, 33]) {
+      const plain = bytesOf(size, size * 7 + adBytes)
+      const ad = bytesOf(adBytes, 99 + adBytes)
+      const key = bytesOf(32, size + 1)
+      const nonce = bytesOf(24, size + 2)
+      const bySodium = new Uint8Array(size + 16)
+      libsodium.crypto_aead_xchacha20poly1305_ietf_encrypt(bySodium, plain, ad, null, nonce, key)
+      const byNative = allocateShared(size + 16)
+      native.xchachaSeal(byNative, plain, ad, nonce, key)
+      t.deepEqual(new Uint8Array(byNative), bySodium, `sealed ${size} bytes, ${adBytes} of AD`)
+      const opened = allocateShared(size)
+      t.true(native.xchachaOpen(opened, bySodium, ad, nonce, key))
+      t.deepEqual(new Uint8Array(opened), plain, `opened ${size} bytes, ${adBytes} of AD`)
+    }
+  }
+  // In place: the output may be the input itself.
+  const plain = bytesOf(100_000, 5)
+  const key = bytesOf(32, 6)
+  const nonce = bytesOf(24, 7)
+  const work = new Uint8Array(plain.length + 16)
+  work.set(plain)
+  native.xchachaSeal(work, work.subarray(0, plain.length), new Uint8Array(0), nonce, key)
+  t.deepEqual(work, sodium.aeadSeal(key, nonce, plain, new Uint8Array(0)))
+  t.true(native.xchachaOpen(work.subarray(0, plain.length), work, new Uint8Array(0), nonce, key))
+  t.deepEqual(work.subarray(0, plain.length), plain)
+})
+
+test('xchachaOpen refuses a changed byte, tag, AD, nonce or key and leaves its output zeroed; wrong sizes are a TypeError', (t) => {
+  const plain = bytesOf(5000, 11)
+  const ad = bytesOf(20, 12)
+  const key = bytesOf(32, 13)
+  const nonce = bytesOf(24, 14)
+  const sealed = new Uint8Array(plain.length + 16)
+  native.xchachaSeal(sealed, plain, ad, nonce, key)
+  const flip = (bytes: Uint8Array, at: number) => {
+    const copy = bytes.slice()
+    copy[at] = (copy[at] as number) ^ 1
+    return copy
+  }
+  const cases: [string, Uint8Array, Uint8Array, Uint8Array, Uint8Array][] = [
+    ['ciphertext', flip(sealed, 0), ad, nonce, key],
+    ['last ciphertext byte', flip(sealed, plain.length - 1), ad, nonce, key],
+    ['tag', flip(sealed, plain.length + 15), ad, nonce, key],
+    ['AD', sealed, flip(ad, 19), nonce, key],
+    ['no AD', sealed, new Uint8Array(0), nonce, key],
+    ['HChaCha20 half of the nonce', sealed, ad, flip(nonce, 3), key],
+    ['ChaCha20 half of the nonce', sealed, ad, flip(nonce, 20), key],
+    ['key', sealed, ad, nonce, flip(key, 31)],
+  ]
+  for (const [what, s, a, n, k] of cases) {
+    const out = new Uint8Array(plain.length).fill(0xaa)
+    t.false(native.xchachaOpen(out, s, a, n, k), what)
+    t.true(out.every((b) => b === 0), `${what}: no unauthenticated plaintext is left behind`)
+  }
+  const out = new Uint8Array(plain.length)
+  t.throws(() => native.xchachaOpen(out.subarray(1), sealed, ad, nonce, key), { instanceOf: TypeError })
+  t.throws(() => native.xchachaOpen(new Uint8Array(0), new Uint8Array(15), ad, nonce, key), { instanceOf: TypeError })
+  t.throws(() => native.xchachaOpen(out, sealed, ad, nonce.subarray(1), key), { instanceOf: TypeError })
+  t.throws(() => native.xchachaSeal(new Uint8Array(plain.length + 15), plain, ad, nonce, key), { instanceOf: TypeError })
+  t.throws(() => native.xchachaSeal(new Uint8Array(plain.length + 16), plain, ad, nonce, key.subarray(1)), { instanceOf: TypeError })
+})
+
+test('the Sodium adapter seals with the native AEAD exactly as with libsodium, and each opens what the other sealed', (t) => {
+  const withLibsodium = new SodiumNativeCrypto({ useNative: false })
+  const withNative = new SodiumNativeCrypto()
+  for (const size of [0, 17, 70_000]) {
+    const plain = bytesOf(size, 40 + size)
+    const ad = bytesOf(9, 41)
+    const key = bytesOf(32, 42)
+    const nonce = bytesOf(24, 43)
+    const sealed = withNative.aeadSeal(key, nonce, plain, ad)
+    t.deepEqual(sealed, withLibsodium.aeadSeal(key, nonce, plain, ad))
+    const into = new Uint8Array(size + 20)
+    t.is(withNative.aeadSealInto(into, 4, key, nonce, plain, ad), size + 16)
+    t.deepEqual(into.subarray(4), sealed)
+    t.deepEqual(withLibsodium.aeadOpen(key, nonce, sealed, ad), plain)
+    t.deepEqual(withNative.aeadOpen(key, nonce, sealed, ad), plain)
+    const tampered = sealed.slice()
+    tampered[0] = (tampered[0] as number) ^ 0x80
+    t.is(withNative.aeadOpen(key, nonce, tampered, ad), null)
+    t.is(withLibsodium.aeadOpen(key, nonce, tampered, ad), null)
+  }
 })
 
 test('writeAll writes every byte, whole aligned blocks by direct I/O and the rest buffered, from plain and shared memory at any alignment', async (t) => {

@@ -56,6 +56,16 @@ export interface NativeIngest {
   writeFile(from: string, to: string, bytes: Uint8Array, mode: number, mtimeMs: number): Promise<void>
   /** target.set(source, offset) as one memcpy, also between shared buffers (TypeError if it does not fit). */
   copy(target: Uint8Array, offset: number, source: Uint8Array): void
+  /**
+   * XChaCha20-Poly1305-IETF sealing, byte for byte libsodium's, on Node's OpenSSL: `out` is
+   * plain.length + 16 bytes (ciphertext, then tag). TypeError on wrong sizes.
+   */
+  xchachaSeal(out: Uint8Array, plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): void
+  /**
+   * Opens what xchachaSeal (or libsodium) sealed into `out` (sealed.length - 16 bytes): false, with
+   * `out` zeroed, when the tag does not verify. TypeError on wrong sizes.
+   */
+  xchachaOpen(out: Uint8Array, sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean
   /** Bytes from bytes[0] to the next 4 KiB boundary of memory (0 when it is on one). */
   pageGap(bytes: Uint8Array): number
 }

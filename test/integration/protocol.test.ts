@@ -87,6 +87,12 @@ test('store, fetch with a proof, fetch a byte range, audit and delete between tw
   const whole = await client.fetch(o.objectId, ticket)
   t.is(toHex(sodium.sha256(whole)), toHex(sodium.sha256(o.bytes)))
   t.deepEqual(await client.fetch(o.objectId, ticket, { offset: 70_000, length: 100 }), o.bytes.subarray(70_000, 70_100))
+  // Into the caller's memory, as a restore reads: on the client's range reader, from the real node.
+  const into = new Uint8Array(new SharedArrayBuffer(300_000))
+  t.is(await client.fetch(o.objectId, ticket, { offset: 500_000, length: 300_000, into }), into)
+  t.deepEqual(new Uint8Array(into), o.bytes.subarray(500_000, 800_000))
+  await t.throwsAsync(client.fetch(o.objectId, new Uint8Array(32), { offset: 0, length: 10, into: new Uint8Array(10) }), { code: 'PROOF_REJECTED' })
+  await t.throwsAsync(client.fetch(o.objectId, ticket, { offset: o.bytes.length - 5, length: 10, into: new Uint8Array(10) }), { code: 'INPUT_INVALID' })
 
   const audit = await client.audit(o.objectId, [0, 100, 256])
   t.is(audit.sizeBytes, o.bytes.length)
@@ -95,6 +101,7 @@ test('store, fetch with a proof, fetch a byte range, audit and delete between tw
   const dn = await client.nonce()
   t.deepEqual((await client.delete({ nonce: dn, objectIds: [o.objectId], proof: await prove([o.objectId], dn, ann.nodeId, 'delete') })).map(toHex), [toHex(o.objectId)])
   await t.throwsAsync(client.fetch(o.objectId, ticket), { code: 'PROOF_REJECTED' })
+  await t.throwsAsync(client.fetch(o.objectId, ticket, { offset: 0, length: 10, into: new Uint8Array(10) }), { code: 'PROOF_REJECTED' })
   await t.throwsAsync(client.audit(o.objectId, [0]), { code: 'OBJECT_MISSING' })
 })
 

@@ -11,6 +11,7 @@ import { BackupError, ERROR_CODES, InvariantError, invariant, signatureInvalid, 
 import { announcementToJson, base64Bytes, hexBytes, integer, list, object, pointerToJson, signRequest, verifyAnnouncement, verifyPointer, verifyReceipt, type Announcement, type Receipt, type SignedPointer } from '../../core/protocol/index.js'
 import type { MerkleProof } from '../../core/audit/index.js'
 import { bytesEqual, shortHex, toBase64, toHex } from '../../shared/bytes.js'
+import { RangeReader, type CopyBytes } from './range-reader.js'
 
 export interface PeerClientOptions {
   sodium: Sodium
@@ -31,8 +32,7 @@ export interface PeerClientOptions {
   copyBytes?: CopyBytes
 }
 
-/** target.set(source, offset), by whatever copies fastest. */
-export type CopyBytes = (target: Uint8Array, offset: number, source: Uint8Array) => void
+export type { CopyBytes }
 
 const setBytes: CopyBytes = (target, offset, source) => target.set(source, offset)
 
@@ -156,6 +156,8 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
   #seen: Uint8Array | null = null
   readonly #timeoutMs: number
   readonly #retries: number
+  /** Reads into the caller's memory (a restore's ranges) on connections of their own. */
+  readonly #ranges: RangeReader
 
   constructor(url: string, private readonly opts: PeerClientOptions) {
     const u = new URL(url)
@@ -165,6 +167,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
     this.#timeoutMs = opts.timeoutMs ?? 30_000
     this.#retries = opts.retries ?? 2
     this.#agent = this.#makeAgent()
+    this.#ranges = new RangeReader({ url: this.url, pin: () => this.#pin, timeoutMs: this.#timeoutMs, copy: opts.copyBytes ?? setBytes, errorLimit: ANSWER_LIMITS.error })
   }
 
   get nodeId(): NodeId | null {
@@ -205,8 +208,8 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
       const h: Record<string, string> = { ...headers, ...(signed ? signRequest(this.opts.sodium, this.opts.identity, method, path, EMPTY, this.opts.clock.nowMs(), bodySha256(this.opts.sodium, payload)) : {}) }
       if (body) h['content-type'] ??= 'application/octet-stream'
       try {
-        const res = await request(`${this.url}${path}`, { method, headers: h, ...requestBody(body, h), dispatcher: this.#agent })
-        const data = await readAnswer(res.body, res.headers['content-length'], res.statusCode >= 400 ? ANSWER_LIMITS.error : limit, this.url, res.statusCode >= 400 ? undefined : into, this.opts.copyBytes)
+        const res = await this.#send(method, path, h, body, limit, into)
+        const data = res.body
         if (res.statusCode >= 400) throw this.#peerError(res.statusCode, data)
         if (parse === 'bytes') return { status: res.statusCode, bytes: data, headers: res.headers }
         try {
@@ -221,6 +224,17 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
         await new Promise((r) => setTimeout(r, 200 * 4 ** (attempt - 1)))
       }
     }
+  }
+
+  /** One request and its whole answer: a GET into the caller's memory on the range reader, anything else through undici. */
+  async #send(method: 'GET' | 'POST' | 'PUT', path: string, headers: Record<string, string>, body: Uint8Array | StreamedBody | undefined, limit: number, into: Uint8Array | undefined): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined>; body: Uint8Array }> {
+    if (method === 'GET' && into && !body && into.length <= limit) {
+      const answer = await this.#ranges.get(path, headers, into)
+      return { statusCode: answer.status, headers: answer.headers, body: answer.body }
+    }
+    const res = await request(`${this.url}${path}`, { method, headers, ...requestBody(body, headers), dispatcher: this.#agent })
+    const data = await readAnswer(res.body, res.headers['content-length'], res.statusCode >= 400 ? ANSWER_LIMITS.error : limit, this.url, res.statusCode >= 400 ? undefined : into, this.opts.copyBytes)
+    return { statusCode: res.statusCode, headers: res.headers, body: data }
   }
 
   #peerError(status: number, data: Uint8Array): BackupError {
@@ -403,6 +417,7 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
   }
 
   async close(): Promise<void> {
+    await this.#ranges.close()
     await this.#agent.close()
   }
 }

@@ -1,7 +1,6 @@
 import { Agent, buildConnector, request, type ConnectorOptions } from './undici-parts.js'
 import type { Readable } from 'node:stream'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
-import { createHash } from 'node:crypto'
 import type { Sodium } from '../../core/ports/sodium.js'
 import type { Clock } from '../../core/ports/clock.js'
 import type { NodeIdentity } from '../../core/identity.js'
@@ -11,7 +10,7 @@ import { BackupError, ERROR_CODES, InvariantError, invariant, signatureInvalid, 
 import { announcementToJson, base64Bytes, hexBytes, integer, list, object, pointerToJson, signRequest, verifyAnnouncement, verifyPointer, verifyReceipt, type Announcement, type Receipt, type SignedPointer } from '../../core/protocol/index.js'
 import type { MerkleProof } from '../../core/audit/index.js'
 import { bytesEqual, shortHex, toBase64, toHex } from '../../shared/bytes.js'
-import { RangeReader, type CopyBytes } from './range-reader.js'
+import { RangeReader, certificateRefused, certificateSha256, unreachable, type CopyBytes } from './range-reader.js'
 
 export interface PeerClientOptions {
   sodium: Sodium
@@ -144,7 +143,6 @@ export async function readAnswer(body: Body, declared: string | string[] | undef
   })
 }
 
-const unreachable = (url: string, why: string) => new BackupError('PEER_UNREACHABLE', `peer ${url} could not be reached: ${why}`, { retryable: true })
 
 /** PeerClient over HTTPS with undici 7, pinning the peer's self-signed certificate by SHA-256. */
 export class HttpsPeerClient implements PeerClient, RawPeer {
@@ -183,11 +181,10 @@ export class HttpsPeerClient implements PeerClient, RawPeer {
       connect: (options, callback) => {
         base(options, (err, socket) => {
           if (err || !socket) return callback(err ?? new Error('no socket'), null)
-          const cert = (socket as TLSSocket).getPeerCertificate?.(false)
-          const sha = cert?.raw ? new Uint8Array(createHash('sha256').update(cert.raw).digest()) : null
+          const sha = certificateSha256(socket as TLSSocket)
           if (!sha || (this.#pin && !bytesEqual(sha, this.#pin))) {
             socket.destroy()
-            return callback(signatureInvalid(`peer ${this.url} presented a TLS certificate other than the one pinned for it`), null)
+            return callback(certificateRefused(this.url), null)
           }
           this.#seen = sha
           callback(null, socket)

@@ -32,7 +32,17 @@ const IDLE_MS = 4000
 /** Decrypted bytes land here before they are copied out: TLS hands over at most 16 KiB at a time. */
 const READ_BUFFER_BYTES = 64 * 1024
 
-const unreachable = (url: string, why: string) => new BackupError('PEER_UNREACHABLE', `peer ${url} could not be reached: ${why}`, { retryable: true })
+/** A peer that could not be reached or failed mid-answer (retryable): every peer connection's error. */
+export const unreachable = (url: string, why: string) => new BackupError('PEER_UNREACHABLE', `peer ${url} could not be reached: ${why}`, { retryable: true })
+
+/** SHA-256 of the certificate a TLS connection presented (what peers pin), or null. */
+export function certificateSha256(socket: TLSSocket): Uint8Array | null {
+  const cert = socket.getPeerCertificate?.(false)
+  return cert?.raw ? new Uint8Array(createHash('sha256').update(cert.raw).digest()) : null
+}
+
+/** A peer whose TLS certificate is not the one pinned for it. */
+export const certificateRefused = (url: string) => signatureInvalid(`peer ${url} presented a TLS certificate other than the one pinned for it`)
 const refused = (url: string, why: string) => new BackupError('PEER_REFUSED', `peer ${url} ${why}`)
 
 /** What a connection is doing with the bytes that arrive. */
@@ -141,10 +151,9 @@ export class RangeReader {
         conn.socket.destroy()
       })
       conn.socket.once('secureConnect', () => {
-        const cert = conn.socket.getPeerCertificate(false)
-        const sha = cert?.raw ? new Uint8Array(createHash('sha256').update(cert.raw).digest()) : null
+        const sha = certificateSha256(conn.socket)
         const pin = this.opts.pin()
-        if (!sha || !pin || !bytesEqual(sha, pin)) return fail(signatureInvalid(`peer ${this.opts.url} presented a TLS certificate other than the one pinned for it`))
+        if (!sha || !pin || !bytesEqual(sha, pin)) return fail(certificateRefused(this.opts.url))
         settled = true
         resolve(conn)
       })

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "bn254_msm",
-      "sources": ["msm.c", "msm-portable.c", "msm-adx.c", "binding.c"],
+      "sources": ["msm.c", "msm-portable.c", "msm-adx.c", "quotient.c", "binding.c"],
       "cflags": ["-O3", "-std=c11"],
       "libraries": ["-ldl"],
       "cflags!": ["-O2"],

@@ -484,3 +484,62 @@ DEFINE_CURVE(g2, fp2)
 
 DEFINE_ENTRY(g1, 64, 96)
 DEFINE_ENTRY(g2, 128, 192)
+
+/* Groth16's last step (msm.h, bn254_groth16_finish): the sums above with the key's α, β, δ and the
+ * blinding scalars r, s added, as snarkjs does:
+ *   A = ΣA + α + r·δ (G1),  B = ΣB2 + β + s·δ (G2),  B1 = ΣB1 + β + s·δ (G1),
+ *   C = ΣC + ΣH + s·A + r·B1 − r·s·δ (G1),  each returned affine. */
+#define DEFINE_TO_AFFINE(G, F)                                                                     \
+  static int G##_to_affine(G##_aff *r, const G##_jac *p) {                                        \
+    if (G##_is_zero(p)) return -1;                                                                \
+    F zi, zz;                                                                                     \
+    F##_inv(&zi, &p->z);                                                                          \
+    F##_sqr(&zz, &zi);                                                                            \
+    F##_mul(&r->x, &p->x, &zz);                                                                   \
+    F##_mul(&zz, &zz, &zi);                                                                       \
+    F##_mul(&r->y, &p->y, &zz);                                                                   \
+    return 0;                                                                                     \
+  }
+DEFINE_TO_AFFINE(g1, fp)
+DEFINE_TO_AFFINE(g2, fp2)
+
+#define FINISH_NAME2(S) bn254_groth16_finish_##S
+#define FINISH_NAME(S) FINISH_NAME2(S)
+int FINISH_NAME(QULOUD_MSM_NAME)(uint8_t out[256], const uint8_t in[1024], const uint8_t scalars[96]) {
+  g1_jac a, b1, c, h, t;
+  g2_jac b2, t2;
+  g1_aff alpha1, beta1, delta1, pa, pb1;
+  g2_aff beta2, delta2, pb;
+  const uint8_t *at = in;
+#define TAKE(v, len) (memcpy(&(v), at, len), at += len)
+  TAKE(a, 96); TAKE(b1, 96); TAKE(b2, 192); TAKE(c, 96); TAKE(h, 96);
+  TAKE(alpha1, 64); TAKE(beta1, 64); TAKE(beta2, 128); TAKE(delta1, 64); TAKE(delta2, 128);
+#undef TAKE
+  u64 k[3][4]; /* r, s, −r·s mod r */
+  memcpy(k[0], scalars, 32);
+  memcpy(k[1], scalars + 32, 32);
+  memcpy(k[2], scalars + 64, 32);
+  g1_add_mixed(&a, &a, &alpha1);
+  g1_msm_small(&t, &delta1, (const u64 (*)[4])k[0], 1);
+  g1_add(&a, &a, &t);
+  g2_add_mixed(&b2, &b2, &beta2);
+  g2_msm_small(&t2, &delta2, (const u64 (*)[4])k[1], 1);
+  g2_add(&b2, &b2, &t2);
+  g1_add_mixed(&b1, &b1, &beta1);
+  g1_msm_small(&t, &delta1, (const u64 (*)[4])k[1], 1);
+  g1_add(&b1, &b1, &t);
+  if (g1_to_affine(&pa, &a) || g2_to_affine(&pb, &b2) || g1_to_affine(&pb1, &b1)) return -3;
+  g1_add(&c, &c, &h);
+  g1_msm_small(&t, &pa, (const u64 (*)[4])k[1], 1);
+  g1_add(&c, &c, &t);
+  g1_msm_small(&t, &pb1, (const u64 (*)[4])k[0], 1);
+  g1_add(&c, &c, &t);
+  g1_msm_small(&t, &delta1, (const u64 (*)[4])k[2], 1);
+  g1_add(&c, &c, &t);
+  g1_aff pc;
+  if (g1_to_affine(&pc, &c)) return -3;
+  memcpy(out, &pa, 64);
+  memcpy(out + 64, &pb, 128);
+  memcpy(out + 192, &pc, 64);
+  return 0;
+}

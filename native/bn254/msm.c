@@ -5,7 +5,10 @@
 int bn254_g1_msm_portable(uint8_t out[96], const uint8_t *bases, const uint8_t *scalars, size_t n);
 int bn254_g2_msm_portable(uint8_t out[192], const uint8_t *bases, const uint8_t *scalars, size_t n);
 
+int bn254_groth16_finish_portable(uint8_t out[256], const uint8_t in[1024], const uint8_t scalars[96]);
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+int bn254_groth16_finish_adx(uint8_t out[256], const uint8_t in[1024], const uint8_t scalars[96]);
 int bn254_g1_msm_adx(uint8_t out[96], const uint8_t *bases, const uint8_t *scalars, size_t n);
 int bn254_g2_msm_adx(uint8_t out[192], const uint8_t *bases, const uint8_t *scalars, size_t n);
 
@@ -23,6 +26,9 @@ int bn254_g1_msm(uint8_t out[96], const uint8_t *bases, const uint8_t *scalars, 
 int bn254_g2_msm(uint8_t out[192], const uint8_t *bases, const uint8_t *scalars, size_t n, int portable) {
   return !portable && bn254_msm_uses_adx() ? bn254_g2_msm_adx(out, bases, scalars, n) : bn254_g2_msm_portable(out, bases, scalars, n);
 }
+int bn254_groth16_finish(uint8_t out[256], const uint8_t in[1024], const uint8_t scalars[96], int portable) {
+  return !portable && bn254_msm_uses_adx() ? bn254_groth16_finish_adx(out, in, scalars) : bn254_groth16_finish_portable(out, in, scalars);
+}
 #else
 int bn254_msm_uses_adx(void) { return 0; }
 int bn254_g1_msm(uint8_t out[96], const uint8_t *bases, const uint8_t *scalars, size_t n, int portable) {
@@ -32,5 +38,9 @@ int bn254_g1_msm(uint8_t out[96], const uint8_t *bases, const uint8_t *scalars, 
 int bn254_g2_msm(uint8_t out[192], const uint8_t *bases, const uint8_t *scalars, size_t n, int portable) {
   (void)portable;
   return bn254_g2_msm_portable(out, bases, scalars, n);
+}
+int bn254_groth16_finish(uint8_t out[256], const uint8_t in[1024], const uint8_t scalars[96], int portable) {
+  (void)portable;
+  return bn254_groth16_finish_portable(out, in, scalars);
 }
 #endif

@@ -86,7 +86,7 @@ test('warm() (a nonce was asked for) loads the verifier ahead of the proof, at m
   await t.notThrowsAsync(fresh.close())
 })
 
-test('the native and the WASM multi-exponentiation paths both make proofs that snarkjs accepts', async (t) => {
+test('the native (all in C, no curve library) and the WASM paths both make proofs that snarkjs accepts', async (t) => {
   t.truthy(nativeMsm(), 'npm install builds the native module')
   const calculator = await WitnessCalculatorBuilder(readCheckedArtifact(CIRCUIT_WASM))
   const { nonce } = nonceStore().issue()
@@ -94,6 +94,7 @@ test('the native and the WASM multi-exponentiation paths both make proofs that s
   const wtns = await calculator.calculateWTNSBin({ ...ownershipInput(keys.proofKey, items, { nonce: nonceToField(nonce), nodeId: nodeA, action: 'fetch' }) }, true)
   for (const native of [true, false]) {
     const prover = await Groth16Prover.load(setupA.provingKey, { native })
+    t.is(prover.fullyNative, native)
     const { proof, publicSignals: out } = await prover.prove(wtns)
     t.deepEqual(out, signals)
     t.true(await groth16.verify(setupA.verificationKey, out, proof as never), native ? 'native' : 'wasm')
@@ -103,6 +104,29 @@ test('the native and the WASM multi-exponentiation paths both make proofs that s
   const prover = await Groth16Prover.load(setupA.provingKey)
   await t.throwsAsync(prover.prove(wtns.slice(0, wtns.length - 32)), { message: /truncated|witness/ })
   await t.throwsAsync(Groth16Prover.load(setupA.provingKey.slice(0, 1000)), { message: /truncated|lacks/ })
+})
+
+test('the prover proves on the calling thread (C threads, no worker): several proofs at once all verify, a false statement among them is refused and changes nothing', async (t) => {
+  const inline = new SnarkjsProver(setupA.provingKey)
+  const workers = new SnarkjsProver(setupA.provingKey, { workers: true })
+  t.teardown(() => Promise.all([inline.close(), workers.close()]))
+  const nonces = nonceStore()
+  const asks = Array.from({ length: 6 }, (_, i) => ({ nonce: nonces.issue().nonce, proofKey: i === 2 ? otherKeys.proofKey : keys.proofKey }))
+  const results = await Promise.allSettled(asks.map((a) => prove({ ...a, prover: inline })))
+  for (const [i, r] of results.entries()) {
+    if (i === 2) {
+      t.is(r.status, 'rejected')
+      t.like((r as PromiseRejectedResult).reason, { code: 'PROOF_REJECTED' })
+      continue
+    }
+    t.is(r.status, 'fulfilled', `proof ${i}`)
+    await t.notThrowsAsync(check(nonces, asks[i]!.nonce, (r as PromiseFulfilledResult<{ proof: Groth16Proof }>).value.proof), `proof ${i}`)
+  }
+  // The worker pool (hosts without the native module, or when asked for) makes the same proofs.
+  const { nonce } = nonces.issue()
+  await t.notThrowsAsync(check(nonces, nonce, (await prove({ nonce, prover: workers })).proof))
+  await inline.close()
+  await t.throwsAsync(prove({ nonce: nonces.issue().nonce, prover: inline }), { instanceOf: BackupError, code: 'CLOSED' })
 })
 
 test('a wrong proofKey cannot produce a proof', async (t) => {

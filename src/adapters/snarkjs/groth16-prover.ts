@@ -1,10 +1,12 @@
 /**
  * Groth16 prover for snarkjs proving keys, built for throughput on the owner's node:
  *   - the proving key is parsed once (snarkjs parses it again for every proof);
- *   - the QAP evaluation A·w, B·w runs on BigInts (snarkjs makes two WASM calls per coefficient);
- *   - the four multi-exponentiations over the witness start at once, on libuv's thread pool, with
- *     the native BN254 code (native/bn254) while ffjavascript's threads run the FFTs for H;
- *   - without the native module every multi-exponentiation falls back to ffjavascript's WASM.
+ *   - with the native module (native/bn254), everything runs in C on threads of its own: the four
+ *     multi-exponentiations over the witness start at once, the quotient's QAP evaluation and FFTs
+ *     alongside them, then H's, then the proof's points (α, β, δ and the blinding added, affine);
+ *     no curve library is loaded at all (ffjavascript's costs ~0.1 s and ~0.15 s of CPU to build);
+ *   - without it, ffjavascript's WASM does the multi-exponentiations and the FFTs, and the QAP
+ *     evaluation runs on BigInts (snarkjs makes two WASM calls per coefficient).
  * The proofs are ordinary snarkjs Groth16 proofs (same key, same verifier). Internals follow the
  * snarkjs prover: points are little-endian Montgomery (LEM), the QAP is evaluated on the coset of
  * the odd 2n-th roots of unity.
@@ -12,7 +14,7 @@
 import { randomBytes } from 'node:crypto'
 import { buildBn128, utils, type Curve } from 'ffjavascript'
 import { InvariantError } from '../../core/errors.js'
-import { nativeMsm } from './native-msm.js'
+import { nativeGroth16, nativeMsm, type NativeGroth16 } from './native-msm.js'
 
 const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n
 const N8 = 32
@@ -71,13 +73,17 @@ function modInverse(a: bigint, m: bigint): bigint {
 // Montgomery factor of ffjavascript's Fr (R = 2^256): the QAP buffers hold x·2^256 mod r.
 const MONT = (1n << 256n) % R
 const MONT_INV = modInverse(MONT, R)
+/** BN254's base field: the proof's coordinates, which the native code returns as x·2^256 mod q. */
+const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n
+const P_MONT_INV = modInverse((1n << 256n) % Q, Q)
 
 /** One parsed proving key, ready to prove many times. */
 export class Groth16Prover {
   readonly nVars: number
   readonly nPublic: number
   readonly domainSize: number
-  readonly #curve: Curve
+  /** ffjavascript's curve: only for the proofs made without the native module. */
+  readonly #curve: Curve | null
   readonly #alpha1: Uint8Array
   readonly #beta1: Uint8Array
   readonly #beta2: Uint8Array
@@ -88,17 +94,22 @@ export class Groth16Prover {
   readonly #b2: Uint8Array
   readonly #c: Uint8Array
   readonly #h: Uint8Array
-  // QAP coefficients: matrix (0 = A, 1 = B), constraint row, witness index, value (×2^256 removed).
+  /** The key's coefficient section as stored (the native quotient reads it as it is). */
+  readonly #coefSection: Uint8Array
+  // QAP coefficients for the JS quotient: matrix (0 = A, 1 = B), constraint row, witness index, value (×2^256 removed).
   readonly #coefMatrix: Uint8Array
   readonly #coefRow: Uint32Array
   readonly #coefSignal: Uint32Array
   readonly #coefValue: bigint[]
+  /** α1, β1, β2, δ1, δ2 as native finish() takes them after the sums (LE Montgomery, affine). */
+  readonly #keyPoints: Uint8Array
 
-  readonly #native: boolean
+  readonly #groth16: NativeGroth16 | null
 
-  private constructor(curve: Curve, zkey: Uint8Array, native: boolean) {
+  private constructor(curve: Curve | null, zkey: Uint8Array, native: boolean) {
     this.#curve = curve
-    this.#native = native
+    this.#groth16 = native ? nativeGroth16() : null
+    if (!curve && !this.#groth16) throw new InvariantError('a prover without the native module needs a curve')
     const s = readBinFile(zkey, 'zkey')
     const header = viewOf(section(s, 1))
     if (header.getUint32(0, true) !== 1) throw new InvariantError('proving key is not a Groth16 key')
@@ -129,18 +140,29 @@ export class Groth16Prover {
     if (this.#a.byteLength !== this.nVars * 64 || this.#b2.byteLength !== this.nVars * 128 || this.#h.byteLength !== this.domainSize * 64) {
       throw new InvariantError('proving key sections do not match its header')
     }
+    if ((this.domainSize & (this.domainSize - 1)) !== 0 || this.domainSize < 2) throw new InvariantError('proving key domain is not a power of two')
+    this.#keyPoints = new Uint8Array(448)
+    this.#keyPoints.set(this.#alpha1, 0)
+    this.#keyPoints.set(this.#beta1, 64)
+    this.#keyPoints.set(this.#beta2, 128)
+    this.#keyPoints.set(this.#delta1, 256)
+    this.#keyPoints.set(this.#delta2, 320)
     const coeffs = section(s, 4)
+    this.#coefSection = coeffs.slice()
     const cv = viewOf(coeffs)
     const n = cv.getUint32(0, true)
-    this.#coefMatrix = new Uint8Array(n)
-    this.#coefRow = new Uint32Array(n)
-    this.#coefSignal = new Uint32Array(n)
-    this.#coefValue = new Array<bigint>(n)
+    if (coeffs.byteLength !== 4 + n * (12 + N8)) throw new InvariantError('proving key coefficient section has the wrong size')
+    const js = this.#groth16 === null
+    this.#coefMatrix = new Uint8Array(js ? n : 0)
+    this.#coefRow = new Uint32Array(js ? n : 0)
+    this.#coefSignal = new Uint32Array(js ? n : 0)
+    this.#coefValue = new Array<bigint>(js ? n : 0)
     for (let i = 0, o = 4; i < n; i++, o += 12 + N8) {
       const m = cv.getUint32(o, true)
       const row = cv.getUint32(o + 4, true)
       const signal = cv.getUint32(o + 8, true)
       if (m > 1 || row >= this.domainSize || signal >= this.nVars) throw new InvariantError('proving key has a bad coefficient')
+      if (!js) continue
       this.#coefMatrix[i] = m
       this.#coefRow[i] = row
       this.#coefSignal[i] = signal
@@ -150,12 +172,19 @@ export class Groth16Prover {
   }
 
   /**
-   * Parses a proving key. The curve defaults to ffjavascript's shared bn128 instance, which
+   * Parses a proving key. With the native module (and native not false) no curve is needed or
+   * built; otherwise the curve defaults to ffjavascript's shared bn128 instance, which
    * terminateSnarkjs() ends (a prover worker thread simply exits). native: false proves with
-   * ffjavascript's WASM multi-exponentiations only (tests, and hosts without the native module).
+   * ffjavascript's WASM only (tests, and hosts without the native module).
    */
   static async load(zkey: Uint8Array, { curve, native = true }: { curve?: Curve; native?: boolean } = {}): Promise<Groth16Prover> {
-    return new Groth16Prover(curve ?? (await buildBn128()), zkey, native)
+    const needsCurve = !native || nativeGroth16() === null
+    return new Groth16Prover(curve ?? (needsCurve ? await buildBn128() : null), zkey, native)
+  }
+
+  /** Whether proofs run wholly in C (no curve library). */
+  get fullyNative(): boolean {
+    return this.#groth16 !== null
   }
 
   /** Proves from a snarkjs witness file (wtns); returns snarkjs's proof and public signal JSON. */
@@ -168,15 +197,14 @@ export class Groth16Prover {
     }
     const witness = section(ws, 2).slice()
     const witnessView = viewOf(witness)
-    const curve = this.#curve
-    const msm = this.#native ? nativeMsm() : null
-    const g1 = (bases: Uint8Array, scalars: Uint8Array) => (msm ? msm(1, bases, scalars) : curve.G1.multiExpAffine(bases, scalars))
-    const g2 = (bases: Uint8Array, scalars: Uint8Array) => (msm ? msm(2, bases, scalars) : curve.G2.multiExpAffine(bases, scalars))
-
-    // The multi-exponentiations over the witness need nothing else: start them first.
+    const publicSignals: string[] = []
+    for (let i = 1; i <= this.nPublic; i++) publicSignals.push(readLE(witnessView, i * N8).toString())
+    if (this.#groth16) return { proof: await this.#proveNative(this.#groth16, witness), publicSignals }
+    // Without the native module: ffjavascript's WASM, its multi-exponentiations on its threads.
+    const curve = this.#curve as Curve
     const privateScalars = witness.subarray((this.nPublic + 1) * N8)
-    const sums = Promise.all([g1(this.#a, witness), g1(this.#b1, witness), g2(this.#b2, witness), g1(this.#c, privateScalars)])
-    const h = this.#quotient(witnessView).then((scalars) => g1(this.#h, scalars))
+    const sums = Promise.all([curve.G1.multiExpAffine(this.#a, witness), curve.G1.multiExpAffine(this.#b1, witness), curve.G2.multiExpAffine(this.#b2, witness), curve.G1.multiExpAffine(this.#c, privateScalars)])
+    const h = this.#quotient(witnessView).then((scalars) => curve.G1.multiExpAffine(this.#h, scalars))
     const [[piA0, piB10, piB20, piC0], piH] = await Promise.all([sums, h])
 
     const G1 = curve.G1
@@ -194,10 +222,44 @@ export class Groth16Prover {
     piA = G1.toAffine(piA)
     piB = G2.toAffine(piB)
     piC = G1.toAffine(piC)
-    const publicSignals: string[] = []
-    for (let i = 1; i <= this.nPublic; i++) publicSignals.push(readLE(witnessView, i * N8).toString())
     const proof = utils.stringifyBigInts({ pi_a: G1.toObject(piA), pi_b: G2.toObject(piB), pi_c: G1.toObject(piC), protocol: 'groth16', curve: 'bn128' })
     return { proof: proof as Record<string, unknown>, publicSignals }
+  }
+
+  /**
+   * The proof in C: the four sums over the witness and the quotient on threads at once, H's sum
+   * once its scalars are there, then α, β, δ and the blinding r, s added (native finish()).
+   */
+  async #proveNative(native: NativeGroth16, witness: Uint8Array): Promise<Record<string, unknown>> {
+    const msm = nativeMsm() as NonNullable<ReturnType<typeof nativeMsm>>
+    const privateScalars = witness.subarray((this.nPublic + 1) * N8)
+    const sums = Promise.all([msm(1, this.#a, witness), msm(1, this.#b1, witness), msm(2, this.#b2, witness), msm(1, this.#c, privateScalars)])
+    const h = native.quotient(this.#coefSection, witness, this.nVars, Math.log2(this.domainSize)).then((scalars) => msm(1, this.#h, scalars))
+    const [[a, b1, b2, c], hSum] = await Promise.all([sums, h])
+    const all = new Uint8Array(1024)
+    all.set(a, 0)
+    all.set(b1, 96)
+    all.set(b2, 192)
+    all.set(c, 384)
+    all.set(hSum, 480)
+    all.set(this.#keyPoints, 576)
+    const r = randomScalar()
+    const s = randomScalar()
+    const scalars = new Uint8Array(96)
+    const sv = viewOf(scalars)
+    writeLE(sv, 0, r)
+    writeLE(sv, 32, s)
+    writeLE(sv, 64, (R - ((r * s) % R)) % R)
+    const out = native.finish(all, scalars)
+    const v = viewOf(out)
+    const fq = (at: number) => ((readLE(v, at) * P_MONT_INV) % Q).toString()
+    return {
+      pi_a: [fq(0), fq(32), '1'],
+      pi_b: [[fq(64), fq(96)], [fq(128), fq(160)], ['1', '0']],
+      pi_c: [fq(192), fq(224), '1'],
+      protocol: 'groth16',
+      curve: 'bn128',
+    }
   }
 
   /** The scalars of H: (A·B − C) on the odd coset, as snarkjs computes them. */
@@ -223,12 +285,13 @@ export class Groth16Prover {
       writeLE(vb, i * N8, b)
       writeLE(vc, i * N8, (a * b * MONT_INV) % R)
     }
-    const Fr = this.#curve.Fr as unknown as FrFft
+    const curve = this.#curve as Curve
+    const Fr = curve.Fr as unknown as FrFft
     const power = Math.log2(n)
     const inc = Fr.w[power + 1]
     const odd = async (buf: Uint8Array) => Fr.fft(await Fr.batchApplyKey(await Fr.ifft(buf), Fr.e(1), inc))
     const [a, b, c] = await Promise.all([odd(bufA), odd(bufB), odd(bufC)])
-    const tm = (this.#curve as unknown as { tm: ThreadManager }).tm
+    const tm = (curve as unknown as { tm: ThreadManager }).tm
     const [out] = await tm.queueAction([
       { cmd: 'ALLOCSET', var: 0, buff: a },
       { cmd: 'ALLOCSET', var: 1, buff: b },

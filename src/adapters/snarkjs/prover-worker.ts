@@ -1,7 +1,7 @@
 /**
- * Worker thread body of SnarkjsProver. The witness calculator is built once from the circuit's
- * wasm and the proving key is parsed once (Groth16Prover), which halves the cost of fullProve in a
- * loop; the native multi-exponentiations halve it again.
+ * Worker thread body of SnarkjsProver, for hosts without the native module (or when asked for). The
+ * witness calculator is built once from the circuit's wasm and the proving key is parsed once
+ * (Groth16Prover), which halves the cost of fullProve in a loop.
  *   { op: 'init', wasm, zkey }          → { ready: true }
  *   { op: 'prove', rid, input }         → { rid, proof, publicSignals } | { rid, error, unsatisfied }
  */
@@ -21,12 +21,11 @@ const { skipKnownPrimalityTests, buildCurve } = await import('./bn128-curve.js')
 skipKnownPrimalityTests()
 const { WitnessCalculatorBuilder } = await import('circom_runtime')
 const { Groth16Prover } = await import('./groth16-prover.js')
-const { nativeMsm } = await import('./native-msm.js')
-// With the native multi-exponentiations (on libuv's threads), the curve's WASM only runs the small
-// FFTs of the quotient: on this thread, without a pool of its own (each pool worker is another
-// isolate with its own WASM memory: about 60 MB and a second of CPU to start, for FFTs of a few
-// milliseconds). Without them, the WASM multi-exponentiations need the pool.
-const curve = await buildCurve(nativeMsm() !== null)
+const { nativeGroth16 } = await import('./native-msm.js')
+// With the native module a proof needs no curve library at all (SnarkjsProver then proves on the
+// calling thread and starts no worker, unless asked to); without it, ffjavascript's WASM curve
+// does everything, its multi-exponentiations on a pool of threads of its own.
+const curve = nativeGroth16() ? undefined : await buildCurve(false)
 Object.defineProperty(workerThreads, 'isMainThread', { value: false, configurable: true })
 
 let calculator: Awaited<ReturnType<typeof WitnessCalculatorBuilder>> | null = null
@@ -38,7 +37,7 @@ port.on('message', async (msg: any) => {
     wasm = msg.wasm
     calculator = await WitnessCalculatorBuilder(msg.wasm)
     try {
-      prover = await Groth16Prover.load(msg.zkey, { curve })
+      prover = await Groth16Prover.load(msg.zkey, curve ? { curve } : {})
     } catch (err) {
       port.postMessage({ initError: err instanceof Error ? err.message : String(err) })
       return

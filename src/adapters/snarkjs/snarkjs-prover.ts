@@ -4,6 +4,9 @@ import { closed, inputInvalid, InvariantError, proofRejected } from '../../core/
 import { isCanonicalFieldElement } from '../../core/crypto/index.js'
 import { OWNERSHIP_BATCH } from '../../core/proofs/index.js'
 import { CIRCUIT_WASM, readCheckedArtifact } from './circuit-artifacts.js'
+import { nativeGroth16 } from './native-msm.js'
+import { skipKnownPrimalityTests } from './bn128-curve.js'
+import type { Groth16Prover } from './groth16-prover.js'
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './prover-worker-boot.mjs' : './prover-worker.js', import.meta.url)
 
@@ -13,20 +16,43 @@ interface Slot {
   ready: Promise<void>
 }
 
+interface Inline {
+  calculator: WitnessCalculator
+  prover: Groth16Prover
+}
+
+interface WitnessCalculator {
+  calculateWTNSBin(input: unknown, sanityCheck: boolean): Promise<Uint8Array>
+}
+
 /**
- * Prover daemon: a bounded pool of worker threads (one by default, whose multi-exponentiations
- * run in C on libuv's threads and so use every core), each holding the witness calculator and the owner's proving key, so proofs never run on
- * the event loop. Requests go to the least-loaded worker; idle workers do not keep the process
- * alive.
+ * The owner's prover. With the native module (native/bn254), a proof runs in C on threads of its
+ * own (Groth16Prover) and only the witness (the circuit's WASM, ~4 ms) is computed on the calling
+ * thread: loading takes ~60 ms (no worker to start, no curve library to build). Without it, a
+ * bounded pool of worker threads (one by default) each holds the witness calculator and the
+ * proving key and proves with snarkjs's WASM curve, so proofs never run on the event loop.
+ * Requests go to the least-loaded worker; idle workers do not keep the process alive.
  */
 export class SnarkjsProver implements Prover {
   readonly #slots: Slot[]
+  readonly #inline: Promise<Inline> | null
+  readonly #wasm: Uint8Array
+  /** Witnesses are computed one at a time: the calculator's WASM instance holds one. */
+  #witnessTurn: Promise<unknown> = Promise.resolve()
   readonly #pending = new Map<number, { resolve: (v: { proof: Groth16Proof; publicSignals: string[] }) => void; reject: (e: Error) => void; slot: Slot }>()
   #nextId = 1
   #closed = false
 
-  constructor(provingKey: Uint8Array, { threads = 1 }: { threads?: number } = {}) {
+  constructor(provingKey: Uint8Array, { threads = 1, workers = false }: { threads?: number; workers?: boolean } = {}) {
     const wasm = readCheckedArtifact(CIRCUIT_WASM)
+    this.#wasm = wasm
+    this.#inline = null
+    if (!workers && nativeGroth16() !== null) {
+      this.#slots = []
+      this.#inline = loadInline(wasm, provingKey)
+      this.#inline.catch(() => {}) // surfaced by prove(); an unused prover must not crash the process
+      return
+    }
     this.#slots = Array.from({ length: Math.max(1, threads) }, () => {
       const worker = new Worker(WORKER_URL)
       const ready = new Promise<void>((resolve, reject) => {
@@ -69,6 +95,7 @@ export class SnarkjsProver implements Prover {
   async prove(input: OwnershipInput): Promise<{ proof: Groth16Proof; publicSignals: string[] }> {
     if (this.#closed) throw closed('prover')
     checkInput(input)
+    if (this.#inline) return this.#proveInline(this.#inline, input)
     let slot = this.#slots[0] as Slot
     for (const s of this.#slots) if (s.load < slot.load) slot = s
     if (slot.load++ === 0) slot.worker.ref()
@@ -80,12 +107,52 @@ export class SnarkjsProver implements Prover {
     })
   }
 
+  async #proveInline(loading: Promise<Inline>, input: OwnershipInput): Promise<{ proof: Groth16Proof; publicSignals: string[] }> {
+    let inline: Inline
+    try {
+      inline = await loading
+    } catch (err) {
+      throw new InvariantError(`prover failed to load the proving key: ${err instanceof Error ? err.message : String(err)}`)
+    }
+    const turn = this.#witnessTurn.then(() => inline.calculator.calculateWTNSBin(input, true))
+    this.#witnessTurn = turn.catch(async () => {
+      // A failed assertion can leave the WASM instance in a bad state: the next witness gets a fresh one.
+      inline.calculator = await witnessCalculator(this.#wasm).catch(() => inline.calculator)
+    })
+    let wtns: Uint8Array
+    try {
+      wtns = await turn
+    } catch {
+      // The circuit's constraints fail: the input is not a true statement (e.g. a wrong proofKey).
+      throw proofRejected('the statement is false: this key does not own these objects')
+    }
+    if (this.#closed) throw closed('prover')
+    try {
+      const { proof, publicSignals } = await inline.prover.prove(wtns)
+      return { proof: proof as unknown as Groth16Proof, publicSignals }
+    } catch (err) {
+      throw new InvariantError(`prover failed: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     this.#failAll(closed('prover'))
     await Promise.all(this.#slots.map((s) => s.worker.terminate()))
   }
+}
+
+async function witnessCalculator(wasm: Uint8Array): Promise<WitnessCalculator> {
+  skipKnownPrimalityTests() // before circom_runtime loads ffjavascript's curve code
+  const { WitnessCalculatorBuilder } = await import('circom_runtime')
+  return (await WitnessCalculatorBuilder(wasm)) as unknown as WitnessCalculator
+}
+
+async function loadInline(wasm: Uint8Array, provingKey: Uint8Array): Promise<Inline> {
+  const { Groth16Prover } = await import('./groth16-prover.js')
+  const [calculator, prover] = await Promise.all([witnessCalculator(wasm), Groth16Prover.load(provingKey)])
+  return { calculator, prover }
 }
 
 const DECIMAL = /^(0|[1-9][0-9]{0,76})$/

@@ -119,11 +119,16 @@ function crossBuildBetterSqlite(version: string, cache: string): string {
   return crossBuild('better-sqlite3', join(ROOT, 'node_modules/better-sqlite3'), 'better_sqlite3.node', join(cache, `better_sqlite3-${version}-abi${process.versions.modules}-arm64.node`))
 }
 
-/** Quloud's own native modules (scripts/build-native.mjs): folder under native/, binary, sources. */
+/** Quloud's own native modules (scripts/build-native.mjs): folder under native/ and binary. */
 const OWN_NATIVES = [
-  { dir: 'bn254', binary: 'bn254_msm.node', sources: ['binding.gyp', 'binding.c', 'msm.c', 'msm.h'] },
-  { dir: 'ingest', binary: 'quloud_ingest.node', sources: ['binding.gyp', 'ingest.c'] },
+  { dir: 'bn254', binary: 'bn254_msm.node' },
+  { dir: 'ingest', binary: 'quloud_ingest.node' },
 ]
+
+/** A native module's sources, which key its cross-built binary in the cache: binding.gyp, every .c and .h. */
+function nativeSources(source: string): string[] {
+  return readdirSync(source).filter((f) => f === 'binding.gyp' || /\.[ch]$/.test(f)).sort()
+}
 
 /**
  * Quloud's native modules (the prover's BN254 code, the ingest loops) for `cpu`, each as
@@ -138,7 +143,7 @@ export function stageOwnNatives(app: string, cpu: Cpu, cache = join(ROOT, 'build
       if (!existsSync(binary)) throw new StageError(`native/${m.dir} is not built: run npm install`)
     } else {
       const digest = createHash('sha256')
-      for (const f of m.sources) digest.update(readFileSync(join(source, f)))
+      for (const f of nativeSources(source)) digest.update(f).update(readFileSync(join(source, f)))
       binary = crossBuild(`native/${m.dir}`, source, m.binary, join(cache, `${m.binary.replace(/\.node$/, '')}-${digest.digest('hex').slice(0, 16)}-arm64.node`))
     }
     const dest = join(app, 'native', m.dir, 'build/Release')

@@ -28,6 +28,8 @@ const RANGE_MAX_BYTES = 4 * 1024 * 1024
 const PACK_CONCURRENCY = 3
 /** Small files written whole at once (each one trip to the target's I/O threads). */
 const WHOLE_FILE_WRITES = 16
+/** Folders of one level made at once (each a trip to the target's I/O threads). */
+const DIRS_AT_ONCE = 64
 /** Manifest ranges read at once while the folders to restore are listed... */
 const TREE_CONCURRENCY = 8
 /** ...and the folders of one level listed together (their manifests' chunks in merged ranges). */
@@ -201,7 +203,10 @@ export class RestoreService {
     o.onProgress?.(progress)
     fetcher.want([...byPack.values()].map((p) => p.packId))
 
-    for (const d of dirs) await target.makeDir(d.parts)
+    // Folders a level at a time, each level's together (their parents are made by then).
+    const levels: Array<Array<{ parts: string[] }>> = []
+    for (const d of dirs) (levels[d.parts.length] ??= []).push(d)
+    for (const level of levels) for (let i = 0; level && i < level.length; i += DIRS_AT_ONCE) await settleAll(level.slice(i, i + DIRS_AT_ONCE).map((d) => target.makeDir(d.parts)))
     const whole = new WholeFiles(target, progress)
     const open: PlannedFile[] = []
     const writerOf = (f: PlannedFile) => {

@@ -54,6 +54,17 @@ export function encodeTree(entries: readonly TreeEntry[]): Uint8Array {
 /** Encoded refs are hex digits, digits and colons: nothing to escape. */
 const refList = (refs: readonly ChunkRef[]) => (refs.length === 0 ? '[]' : `["${refs.map(encodeRef).join('","')}"]`)
 
+const FILE_KEYS = ['c', 'm', 'mt', 'n', 's', 't']
+const DIR_KEYS = ['c', 'm', 'mt', 'n', 't']
+const LINK_KEYS = ['l', 'm', 'mt', 'n', 't']
+
+/** Whether a parsed JSON object has exactly these fields, no fewer and no others. */
+function hasExactly(r: Record<string, unknown>, keys: readonly string[]): boolean {
+  let count = 0
+  for (const k in r) if (Object.hasOwn(r, k)) count++
+  return count === keys.length && keys.every((k) => Object.hasOwn(r, k))
+}
+
 function num(v: unknown, where: string, max: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) throw inputInvalid(`${where} is out of range`)
   return v
@@ -85,19 +96,18 @@ export function decodeTree(bytes: Uint8Array, where: string): TreeEntry[] {
     const mode = num(r.m, `${at} mode`, 0o7777)
     if (!Number.isInteger(mode)) throw inputInvalid(`${at} mode is not an integer`)
     const base = { name, mode, mtimeMs: num(r.mt, `${at} mtime`, 8.64e15) }
-    const keys = Object.keys(r).sort().join(',')
-    if (r.t === 'f' && keys === 'c,m,mt,n,s,t') {
+    if (r.t === 'f' && hasExactly(r, FILE_KEYS)) {
       const chunks = decodeRefs(r.c, `${at} chunks`)
       const sizeBytes = num(r.s, `${at} size`, Number.MAX_SAFE_INTEGER)
       if (chunks.reduce((n, c) => n + c.plainBytes, 0) !== sizeBytes) throw inputInvalid(`${at} size does not match its chunks`)
       return { ...base, kind: 'file', sizeBytes, chunks }
     }
-    if (r.t === 'd' && keys === 'c,m,mt,n,t') {
+    if (r.t === 'd' && hasExactly(r, DIR_KEYS)) {
       const tree = decodeRefs(r.c, `${at} manifest`)
       if (tree.length === 0) throw inputInvalid(`${at} has no manifest`)
       return { ...base, kind: 'dir', tree }
     }
-    if (r.t === 'l' && keys === 'l,m,mt,n,t' && typeof r.l === 'string' && r.l.length > 0 && r.l.length <= 4096 && !r.l.includes('\0')) {
+    if (r.t === 'l' && hasExactly(r, LINK_KEYS) && typeof r.l === 'string' && r.l.length > 0 && r.l.length <= 4096 && !r.l.includes('\0')) {
       return { ...base, kind: 'symlink', target: r.l }
     }
     throw inputInvalid(`${at} is not a file, folder or symlink entry`)

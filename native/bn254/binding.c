@@ -136,17 +136,28 @@ static int bytes_of(napi_env env, napi_value v, const uint8_t **data, size_t *le
   return 1;
 }
 
-/* A job with copies of its two inputs (NULL when memory ran out). */
-static msm_job *new_job(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
+/* Argument `at`, when given and not undefined, must be a boolean: read into *out. 0 otherwise. */
+static int optional_bool(napi_env env, size_t argc, napi_value *argv, size_t at, bool *out) {
+  napi_valuetype kind = napi_undefined;
+  if (argc <= at) return 1;
+  if (napi_typeof(env, argv[at], &kind) != napi_ok) return 0;
+  return kind == napi_undefined || (kind == napi_boolean && napi_get_value_bool(env, argv[at], out) == napi_ok);
+}
+
+/* A job with copies of its two inputs and, for a quotient, `out_len` bytes for its result (NULL
+ * when memory ran out). */
+static msm_job *new_job(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, size_t out_len) {
   msm_job *job = calloc(1, sizeof *job);
   if (job) {
     job->bases = malloc(alen + 1);
     job->scalars = malloc(blen + 1);
+    if (out_len) job->big_out = malloc(out_len);
   }
-  if (!job || !job->bases || !job->scalars) {
+  if (!job || !job->bases || !job->scalars || (out_len && !job->big_out)) {
     if (job) {
       free(job->bases);
       free(job->scalars);
+      free(job->big_out);
     }
     free(job);
     return NULL;
@@ -191,8 +202,7 @@ static napi_value msm(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || argc > 4) return fail(env, "msm(group, bases, scalars, portable?)");
   bool portable = false;
-  napi_valuetype kind = napi_undefined;
-  if (argc == 4 && (napi_typeof(env, argv[3], &kind) != napi_ok || (kind != napi_undefined && (kind != napi_boolean || napi_get_value_bool(env, argv[3], &portable) != napi_ok)))) return fail(env, "portable must be a boolean");
+  if (!optional_bool(env, argc, argv, 3, &portable)) return fail(env, "portable must be a boolean");
   int32_t group;
   if (napi_get_value_int32(env, argv[0], &group) != napi_ok || (group != 1 && group != 2)) return fail(env, "group must be 1 or 2");
   const uint8_t *bases, *scalars;
@@ -201,7 +211,7 @@ static napi_value msm(napi_env env, napi_callback_info info) {
   size_t point = group == 1 ? 64 : 128;
   if (blen % point != 0 || slen != (blen / point) * 32) return fail(env, "bases and scalars do not have matching lengths");
   size_t n = blen / point;
-  msm_job *job = new_job(bases, blen, scalars, slen);
+  msm_job *job = new_job(bases, blen, scalars, slen, 0);
   if (!job) return fail(env, "out of memory");
   job->group = group;
   job->portable = portable;
@@ -220,16 +230,8 @@ static napi_value quotient(napi_env env, napi_callback_info info) {
   uint32_t nvars, bits;
   if (napi_get_value_uint32(env, argv[2], &nvars) != napi_ok || napi_get_value_uint32(env, argv[3], &bits) != napi_ok || bits < 1 || bits > 27) return fail(env, "nVars and bits must be integers, bits 1 to 27");
   if (wlen != (size_t)nvars * 32) return fail(env, "the witness does not hold nVars values");
-  msm_job *job = new_job(coefs, clen, witness, wlen);
-  if (job) job->big_out = malloc(((size_t)1 << bits) * 32);
-  if (!job || !job->big_out) {
-    if (job) {
-      free(job->bases);
-      free(job->scalars);
-      free(job);
-    }
-    return fail(env, "out of memory");
-  }
+  msm_job *job = new_job(coefs, clen, witness, wlen, ((size_t)1 << bits) * 32);
+  if (!job) return fail(env, "out of memory");
   job->group = 0;
   job->n = nvars;
   job->blen = clen;
@@ -243,8 +245,7 @@ static napi_value finish(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || argc > 3) return fail(env, "finish(sums, scalars, portable?)");
   bool portable = false;
-  napi_valuetype kind = napi_undefined;
-  if (argc == 3 && (napi_typeof(env, argv[2], &kind) != napi_ok || (kind != napi_undefined && (kind != napi_boolean || napi_get_value_bool(env, argv[2], &portable) != napi_ok)))) return fail(env, "portable must be a boolean");
+  if (!optional_bool(env, argc, argv, 2, &portable)) return fail(env, "portable must be a boolean");
   const uint8_t *sums, *scalars;
   size_t slen, klen;
   if (!bytes_of(env, argv[0], &sums, &slen) || !bytes_of(env, argv[1], &scalars, &klen) || slen != 1024 || klen != 96) return fail(env, "sums must be 1024 bytes and scalars 96");

@@ -49,6 +49,20 @@ static void compute(msm_job *job) {
   else job->status = job->big_out ? bn254_groth16_quotient(job->big_out, job->bases, job->blen, job->scalars, job->n, job->bits) : -1;
 }
 
+/* The inputs' copies go once computed; the scalars are the witness (which holds the owner's
+ * proofKey) or derived from it, so they are wiped first. */
+static void wipe(void *bytes, size_t len) {
+  volatile uint8_t *p = bytes;
+  for (size_t i = 0; p != NULL && i < len; i++) p[i] = 0;
+}
+
+static void drop_inputs(msm_job *job) {
+  wipe(job->scalars, job->n * 32); /* n points' scalars, or a quotient's n witness values */
+  free(job->bases);
+  free(job->scalars);
+  job->bases = job->scalars = NULL;
+}
+
 static size_t result_len(const msm_job *job) { return job->group == 1 ? 96 : job->group == 2 ? 192 : ((size_t)1 << job->bits) * 32; }
 
 static void let_go(msm_job *job) {
@@ -56,6 +70,7 @@ static void let_go(msm_job *job) {
   int last = --job->refs == 0;
   pthread_mutex_unlock(&lock);
   if (last) {
+    if (job->big_out) wipe(job->big_out, result_len(job));
     free(job->big_out);
     free(job);
   }
@@ -105,8 +120,7 @@ static void *run(void *data) {
   (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
 #endif
   compute(job);
-  free(job->bases);
-  free(job->scalars);
+  drop_inputs(job);
   pthread_mutex_lock(&lock);
   /* Queued for settle() on the calling thread (which then lets go of the environment's share);
    * refused only when the function is closing, and then settle() never comes. */
@@ -190,8 +204,7 @@ static napi_value start(napi_env env, msm_job *job) {
     job->refs = 1;
     if (have_done) napi_release_threadsafe_function(job->done, napi_tsfn_release);
     compute(job);
-    free(job->bases);
-    free(job->scalars);
+    drop_inputs(job);
     settle(env, NULL, NULL, job);
   }
   return promise;

@@ -185,6 +185,14 @@ static void to_odd_coset(fr *a, unsigned bits, const fr *tw, const fr *inv_n) {
   ntt(a, bits, tw);
 }
 
+/* The witness and the QAP's values derived from it (the witness holds the owner's proofKey) are
+ * wiped before their memory goes back. */
+static void wipe_free(void *bytes, size_t len) {
+  volatile uint8_t *p = bytes;
+  for (size_t i = 0; p != NULL && i < len; i++) p[i] = 0;
+  free(bytes);
+}
+
 static u64 u32_at(const uint8_t *p) { return (u64)p[0] | (u64)p[1] << 8 | (u64)p[2] << 16 | (u64)p[3] << 24; }
 
 int bn254_groth16_quotient(uint8_t *out, const uint8_t *coefs, size_t coefs_len, const uint8_t *witness, size_t nvars, unsigned bits) {
@@ -197,8 +205,8 @@ int bn254_groth16_quotient(uint8_t *out, const uint8_t *coefs, size_t coefs_len,
   fr *w = malloc(nvars * sizeof(fr) + 1);
   fr *tw = malloc((n / 2) * sizeof(fr) + sizeof(fr));
   if (!a || !w || !tw) {
-    free(a);
-    free(w);
+    wipe_free(a, a ? 3 * n * sizeof(fr) : 0);
+    wipe_free(w, 0);
     free(tw);
     return -1;
   }
@@ -210,8 +218,8 @@ int bn254_groth16_quotient(uint8_t *out, const uint8_t *coefs, size_t coefs_len,
     const uint8_t *e = coefs + 4 + i * 44;
     u64 m = u32_at(e), row = u32_at(e + 4), signal = u32_at(e + 8);
     if (m > 1 || row >= n || signal >= nvars) {
-      free(a);
-      free(w);
+      wipe_free(a, 3 * n * sizeof(fr));
+      wipe_free(w, nvars * sizeof(fr));
       free(tw);
       return -2;
     }
@@ -242,8 +250,8 @@ int bn254_groth16_quotient(uint8_t *out, const uint8_t *coefs, size_t coefs_len,
     fr_mul(&h, &h, &plain_one);
     memcpy(out + i * 32, h.v, 32);
   }
-  free(a);
-  free(w);
+  wipe_free(a, 3 * n * sizeof(fr));
+  wipe_free(w, nvars * sizeof(fr));
   free(tw);
   return 0;
 }

@@ -199,7 +199,13 @@ export class Groth16Prover {
     const witnessView = viewOf(witness)
     const publicSignals: string[] = []
     for (let i = 1; i <= this.nPublic; i++) publicSignals.push(readLE(witnessView, i * N8).toString())
-    if (this.#groth16) return { proof: await this.#proveNative(this.#groth16, witness), publicSignals }
+    if (this.#groth16) {
+      try {
+        return { proof: await this.#proveNative(this.#groth16, witness), publicSignals }
+      } finally {
+        witness.fill(0) // it holds the proofKey; the native code wipes its own copies
+      }
+    }
     // Without the native module: ffjavascript's WASM, its multi-exponentiations on its threads.
     const curve = this.#curve as Curve
     const privateScalars = witness.subarray((this.nPublic + 1) * N8)

@@ -115,10 +115,13 @@ export class SnarkjsProver implements Prover {
       throw new InvariantError(`prover failed to load the proving key: ${err instanceof Error ? err.message : String(err)}`)
     }
     const turn = this.#witnessTurn.then(() => inline.calculator.calculateWTNSBin(input, true))
-    this.#witnessTurn = turn.catch(async () => {
-      // A failed assertion can leave the WASM instance in a bad state: the next witness gets a fresh one.
-      inline.calculator = await witnessCalculator(this.#wasm).catch(() => inline.calculator)
-    })
+    this.#witnessTurn = turn.then(
+      () => undefined, // the next witness waits for this one, without holding on to it
+      async () => {
+        // A failed assertion can leave the WASM instance in a bad state: the next witness gets a fresh one.
+        inline.calculator = await witnessCalculator(this.#wasm).catch(() => inline.calculator)
+      },
+    )
     let wtns: Uint8Array
     try {
       wtns = await turn
@@ -132,6 +135,8 @@ export class SnarkjsProver implements Prover {
       return { proof: proof as unknown as Groth16Proof, publicSignals }
     } catch (err) {
       throw new InvariantError(`prover failed: ${err instanceof Error ? err.message : String(err)}`)
+    } finally {
+      wtns.fill(0) // the witness holds the proofKey
     }
   }
 

@@ -4,6 +4,7 @@
  * method. Inputs are public proving-key points and the prover's own witness; like snarkjs's WASM
  * code this is not constant-time, which is fine for a prover running on the owner's machine. */
 #include "msm.h"
+#include "mont.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,39 +21,10 @@ typedef struct { u64 v[4]; } fp;
 typedef struct { fp c0, c1; } fp2;
 
 /* r = a - p if a >= p, else a; branch-free (a < 2p). */
-static inline void fp_reduce_once(u64 r[4], const u64 a[4]) {
-  u64 d[4], borrow = 0;
-  for (int i = 0; i < 4; i++) {
-    u128 x = (u128)a[i] - P[i] - borrow;
-    d[i] = (u64)x;
-    borrow = (u64)(x >> 64) & 1;
-  }
-  u64 keep = (u64)0 - borrow; /* all ones when a < p */
-  for (int i = 0; i < 4; i++) r[i] = (a[i] & keep) | (d[i] & ~keep);
-}
-static inline void fp_add(fp *r, const fp *a, const fp *b) {
-  u64 s[4], carry = 0;
-  for (int i = 0; i < 4; i++) {
-    u128 x = (u128)a->v[i] + b->v[i] + carry;
-    s[i] = (u64)x;
-    carry = (u64)(x >> 64);
-  }
-  fp_reduce_once(r->v, s); /* p < 2^254, so a + b < 2^255 never carries out */
-}
-static inline void fp_sub(fp *r, const fp *a, const fp *b) {
-  u64 d[4], borrow = 0;
-  for (int i = 0; i < 4; i++) {
-    u128 x = (u128)a->v[i] - b->v[i] - borrow;
-    d[i] = (u64)x;
-    borrow = (u64)(x >> 64) & 1;
-  }
-  u64 mask = (u64)0 - borrow, carry = 0; /* add p back when a < b */
-  for (int i = 0; i < 4; i++) {
-    u128 x = (u128)d[i] + (P[i] & mask) + carry;
-    r->v[i] = (u64)x;
-    carry = (u64)(x >> 64);
-  }
-}
+static inline void fp_reduce_once(u64 r[4], const u64 a[4]) { mont_reduce_once(r, a, P); }
+
+static inline void fp_add(fp *r, const fp *a, const fp *b) { mont_add(r->v, a->v, b->v, P); }
+static inline void fp_sub(fp *r, const fp *a, const fp *b) { mont_sub(r->v, a->v, b->v, P); }
 static inline void fp_dbl(fp *r, const fp *a) { fp_add(r, a, a); }
 #if QULOUD_MSM_ADX
 /* Montgomery product a * b / 2^256 mod p with BMI2 and ADX (mulx, adcx, adox: two carry chains),
@@ -98,29 +70,8 @@ static inline void fp_mul(fp *r, const fp *a, const fp *b) {
 }
 #undef MONT_ROUND
 #else
-/* Montgomery product a * b / 2^256 mod p: CIOS without the extra carry words, valid because the
- * top limb of p is below (2^64 - 1) / 2 - 1. */
-static inline void fp_mul(fp *r, const fp *a, const fp *b) {
-  u64 t[4] = {0, 0, 0, 0};
-  for (int i = 0; i < 4; i++) {
-    u128 x = (u128)a->v[0] * b->v[i] + t[0];
-    u64 A = (u64)(x >> 64);
-    t[0] = (u64)x;
-    u64 m = t[0] * PINV;
-    u128 y = (u128)m * P[0] + t[0];
-    u64 C = (u64)(y >> 64);
-    for (int j = 1; j < 4; j++) {
-      x = (u128)a->v[j] * b->v[i] + t[j] + A;
-      A = (u64)(x >> 64);
-      t[j] = (u64)x;
-      y = (u128)m * P[j] + t[j] + C;
-      C = (u64)(y >> 64);
-      t[j - 1] = (u64)y;
-    }
-    t[3] = C + A;
-  }
-  fp_reduce_once(r->v, t);
-}
+/* Montgomery product a * b / 2^256 mod p, portable (mont.h). */
+static inline void fp_mul(fp *r, const fp *a, const fp *b) { mont_mul(r->v, a->v, b->v, P, PINV); }
 #endif
 static inline void fp_sqr(fp *r, const fp *a) { fp_mul(r, a, a); }
 static inline int fp_is_zero(const fp *a) { return (a->v[0] | a->v[1] | a->v[2] | a->v[3]) == 0; }

@@ -5,6 +5,7 @@
  * Montgomery arithmetic over the scalar field r (R = 2^256). Not constant-time: the witness is the
  * prover's own, on the owner's machine, like the multi-exponentiations. */
 #include "msm.h"
+#include "mont.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,74 +25,12 @@ static fr R2, MONT_ONE;
 enum { TWO_ADICITY = 28 };
 static fr W[TWO_ADICITY + 1];
 
-static inline int fr_geq_r(const u64 a[4]) {
-  for (int i = 3; i >= 0; i--) {
-    if (a[i] != R[i]) return a[i] > R[i];
-  }
-  return 1;
-}
+static inline void fr_add(fr *o, const fr *a, const fr *b) { mont_add(o->v, a->v, b->v, R); }
+static inline void fr_sub(fr *o, const fr *a, const fr *b) { mont_sub(o->v, a->v, b->v, R); }
 
-static inline void fr_sub_r(u64 a[4]) {
-  u64 borrow = 0;
-  for (int i = 0; i < 4; i++) {
-    u128 x = (u128)a[i] - R[i] - borrow;
-    a[i] = (u64)x;
-    borrow = (u64)(x >> 64) & 1;
-  }
-}
-
-static inline void fr_add(fr *o, const fr *a, const fr *b) {
-  u64 carry = 0;
-  for (int i = 0; i < 4; i++) {
-    u128 x = (u128)a->v[i] + b->v[i] + carry;
-    o->v[i] = (u64)x;
-    carry = (u64)(x >> 64);
-  }
-  /* r < 2^254: a + b < 2^255 never carries out, one subtraction reduces it */
-  if (carry || fr_geq_r(o->v)) fr_sub_r(o->v);
-}
-
-static inline void fr_sub(fr *o, const fr *a, const fr *b) {
-  u64 borrow = 0;
-  for (int i = 0; i < 4; i++) {
-    u128 x = (u128)a->v[i] - b->v[i] - borrow;
-    o->v[i] = (u64)x;
-    borrow = (u64)(x >> 64) & 1;
-  }
-  if (borrow) {
-    u64 carry = 0;
-    for (int i = 0; i < 4; i++) {
-      u128 x = (u128)o->v[i] + R[i] + carry;
-      o->v[i] = (u64)x;
-      carry = (u64)(x >> 64);
-    }
-  }
-}
-
-/* Montgomery product a·b/2^256 mod r (CIOS; r's top limb leaves room for the carries). Inputs
- * below 2^256 and one of them below r give a result below r. */
-static inline void fr_mul(fr *o, const fr *a, const fr *b) {
-  u64 t[4] = {0, 0, 0, 0};
-  for (int i = 0; i < 4; i++) {
-    u128 x = (u128)a->v[0] * b->v[i] + t[0];
-    u64 A = (u64)(x >> 64);
-    t[0] = (u64)x;
-    u64 m = t[0] * RINV;
-    u128 y = (u128)m * R[0] + t[0];
-    u64 C = (u64)(y >> 64);
-    for (int j = 1; j < 4; j++) {
-      x = (u128)a->v[j] * b->v[i] + t[j] + A;
-      A = (u64)(x >> 64);
-      t[j] = (u64)x;
-      y = (u128)m * R[j] + t[j] + C;
-      C = (u64)(y >> 64);
-      t[j - 1] = (u64)y;
-    }
-    t[3] = C + A;
-  }
-  if (fr_geq_r(t)) fr_sub_r(t);
-  memcpy(o->v, t, 32);
-}
+/* Montgomery product a·b/2^256 mod r (mont.h). Inputs below 2^256 and one of them below r give a
+ * result below r. */
+static inline void fr_mul(fr *o, const fr *a, const fr *b) { mont_mul(o->v, a->v, b->v, R, RINV); }
 
 /* base^e (Montgomery in and out), e as four little-endian limbs. */
 static void fr_pow(fr *o, const fr *base, const u64 e[4]) {

@@ -40,9 +40,10 @@
  *   readAt(fd, offset, into) -> Promise<number>
  *     Reads bytes [offset, offset + into.length) of an open file into `into`, on the libuv thread
  *     pool, and resolves with how many it read (fewer only at the end of the file). When `fd` was
- *     opened with O_DIRECT, whole aligned blocks covering the range are read past the page cache
- *     into a page-aligned buffer of the pool thread and copied out (all through the page cache
- *     when the file system refuses with EINVAL). As with fs.read, `into` is written from the pool
+ *     opened with O_DIRECT, whole aligned blocks covering the range are read past the page cache:
+ *     straight into `into` where its memory address and `offset` are equal modulo 4096 (all but a
+ *     partial block at either end), otherwise into a page-aligned buffer of the pool thread and
+ *     copied out (all through the page cache when the file system refuses with EINVAL). As with fs.read, `into` is written from the pool
  *     thread: the caller must not touch it until the promise settles. Rejects like writeAll.
  *
  *   writeAt(fd, directFd, offset, bytes) -> Promise<number>
@@ -660,12 +661,32 @@ static void read_at_execute(napi_env env, void *p) {
   }
 #ifdef O_DIRECT
   if ((flags & O_DIRECT) && size > 0) {
+    /* Memory and file offset a whole number of blocks apart: the aligned middle of the range is
+     * read straight into `into`; only a partial block at either end goes through the bounce. */
+    const bool congruent = (uintptr_t)into % DIRECT_ALIGN == (uintptr_t)(job->offset % DIRECT_ALIGN);
     if (!bounce && posix_memalign((void **)&bounce, DIRECT_ALIGN, BOUNCE_BYTES) != 0) bounce = NULL;
     while (bounce && done < size) {
       off_t pos = job->offset + (off_t)done;
+      if (congruent && pos % DIRECT_ALIGN == 0 && size - done >= DIRECT_ALIGN) {
+        size_t want = (size - done) & ~(size_t)(DIRECT_ALIGN - 1);
+        ssize_t n = pread(job->fd, into + done, want, pos);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EINVAL) break;
+        if (n < 0) {
+          job->err = errno;
+          return;
+        }
+        done += (size_t)n;
+        if ((size_t)n < want) {
+          job->got = done; /* the end of the file */
+          return;
+        }
+        continue;
+      }
       off_t start = pos - pos % DIRECT_ALIGN;
       size_t skip = (size_t)(pos - start);
       size_t want = (skip + (size - done) + DIRECT_ALIGN - 1) & ~(size_t)(DIRECT_ALIGN - 1);
+      if (congruent && want > DIRECT_ALIGN) want = DIRECT_ALIGN; /* the head: up to the next block */
       if (want > BOUNCE_BYTES) want = BOUNCE_BYTES;
       ssize_t n = pread(job->fd, bounce, want, start);
       if (n < 0 && errno == EINTR) continue;

@@ -102,7 +102,7 @@ function fastCopy(): Pick<PeerClientOptions, 'copyBytes'> {
  */
 function packStore(root: string, o: { directRead: boolean }): FsObjectStore {
   const native = nativeIngest()
-  return new FsObjectStore(root, native ? { directWrite: native.writeAll, ...(o.directRead ? { directRead: native.readAt } : {}) } : {})
+  return new FsObjectStore(root, native ? { directWrite: native.writeAll, ...(o.directRead ? { directRead: native.readAt, pageGap: native.pageGap } : {}) } : {})
 }
 
 /**

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -65,4 +65,10 @@ export function intercept<T extends object>(target: T, replace: (name: string | 
       return typeof value === 'function' ? value.bind(obj) : value
     },
   })
+}
+
+/** The open flags of a descriptor of this process, as the kernel reports them (0 when unknown). */
+export function descriptorFlags(fd: number): number {
+  const m = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))
+  return m ? parseInt(m[1] as string, 8) : 0
 }

@@ -1,11 +1,12 @@
 import test from 'ava'
-import { constants, readFileSync } from 'node:fs'
+import { constants } from 'node:fs'
 import { readdir, stat, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { objectStoreContract } from '../../../test/contract/object-store.js'
-import { tempDir, sampleBytes } from '../../../test/helpers/index.js'
+import { tempDir, sampleBytes, descriptorFlags } from '../../../test/helpers/index.js'
 import { FsObjectStore, DIRECT_READ_MIN_BYTES, DIRECT_WRITE_MIN_BYTES } from './fs-object-store.js'
-import { asPackId } from '../../core/ids.js'
+import { asPackId, type PackId } from '../../core/ids.js'
+import { READ_SLACK_BYTES, type ObjectReader } from '../../core/ports/object-store.js'
 import { nativeIngest, type NativeIngest } from '../sodium/native-ingest.js'
 import { allocateShared } from '../../core/pack/index.js'
 
@@ -28,12 +29,6 @@ objectStoreContract('FsObjectStore with direct writes and reads', async (t) => {
   t.teardown(() => store.close())
   return store
 })
-
-/** The open flags of a descriptor of this process, as the kernel reports them. */
-function fcntlFlags(fd: number): number {
-  const m = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))
-  return m ? parseInt(m[1] as string, 8) : 0
-}
 
 test('FsObjectStore › large objects go by direct I/O (all but the last partial block), small ones through the page cache; all read back exactly', async (t) => {
   const root = await tempDir(t)
@@ -68,7 +63,7 @@ test('FsObjectStore › with a direct reader, ranges from 64 KiB up are read pas
   const store = new FsObjectStore(root, {
     directWrite: native.writeAll,
     directRead: async (fd, offset, into) => {
-      t.true((fcntlFlags(fd) & constants.O_DIRECT) !== 0, 'the descriptor has O_DIRECT')
+      t.true((descriptorFlags(fd) & constants.O_DIRECT) !== 0, 'the descriptor has O_DIRECT')
       reads.push(into.length)
       return native.readAt(fd, offset, into)
     },
@@ -87,6 +82,36 @@ test('FsObjectStore › with a direct reader, ranges from 64 KiB up are read pas
   await t.throwsAsync(store.getRange(id, size - 10, DIRECT_READ_MIN_BYTES), { code: 'INPUT_INVALID' })
   await t.throwsAsync(store.getRange(asPackId(new Uint8Array(32).fill(0x3d)), 0, DIRECT_READ_MIN_BYTES), { code: 'OBJECT_MISSING' })
   t.is(reads.length, 6, 'refused ranges read nothing')
+})
+
+test('FsObjectStore › a reader given READ_SLACK_BYTES of room places each range where memory lines up with the file (read in place by O_DIRECT); with less room, or without pageGap, at the start', async (t) => {
+  const root = await tempDir(t)
+  const store = new FsObjectStore(root, { directWrite: native.writeAll, directRead: native.readAt, pageGap: native.pageGap })
+  const plain = new FsObjectStore(root, { directRead: native.readAt })
+  t.teardown(() => Promise.all([store.close(), plain.close()]))
+  const size = 3 * 1024 * 1024 + 999
+  const want = sampleBytes(10, size)
+  const id = asPackId(new Uint8Array(32).fill(0x3e))
+  await store.put(id, want)
+  const reader = await (store.openReader as (id: PackId) => Promise<ObjectReader>)(id)
+  const unplaced = await (plain.openReader as (id: PackId) => Promise<ObjectReader>)(id)
+  t.teardown(() => Promise.all([reader.close(), unplaced.close()]))
+  for (const [offset, length] of [[32, 1_048_832], [0, size], [4095, 70_000], [size - 5000, 5000], [65_584, 17]] as const) {
+    for (const into of [new Uint8Array(length + READ_SLACK_BYTES), allocateShared(length + READ_SLACK_BYTES + 3).subarray(3)]) {
+      const got = await reader.read(offset, length, into)
+      t.true(Buffer.from(got).equals(want.subarray(offset, offset + length)), `${offset}+${length}`)
+      t.is(got.buffer, into.buffer, 'a view of the memory given')
+      t.true(got.byteOffset >= into.byteOffset && got.byteOffset + length <= into.byteOffset + into.length, 'inside it')
+      t.is((4096 - native.pageGap(got)) % 4096, offset % 4096, 'lined up with the file offset')
+      const tight = await reader.read(offset, length, into.subarray(0, length + READ_SLACK_BYTES - 1))
+      t.is(tight.byteOffset, into.byteOffset, 'less room: at the start')
+      t.true(Buffer.from(tight).equals(want.subarray(offset, offset + length)))
+      const other = await unplaced.read(offset, length, into)
+      t.is(other.byteOffset, into.byteOffset, 'no pageGap: at the start')
+      t.true(Buffer.from(other).equals(want.subarray(offset, offset + length)))
+    }
+  }
+  await t.throwsAsync(reader.read(size - 10, 11, new Uint8Array(11 + READ_SLACK_BYTES)), { code: 'INPUT_INVALID' })
 })
 
 test('FsObjectStore › shards by the first byte, mode 0600, no temp files left', async (t) => {

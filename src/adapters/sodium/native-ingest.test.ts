@@ -6,7 +6,7 @@ import { findCut, gearTable, validateChunkSizes, type ChunkSizes } from '../../c
 import { MerkleTree, merkleRoot } from '../../core/audit/index.js'
 import { SodiumNativeCrypto } from './sodium-native-crypto.js'
 import { allocateShared } from '../../core/pack/index.js'
-import { sodium, sampleBytes, hex, unhex, tempDir } from '../../../test/helpers/index.js'
+import { sodium, sampleBytes, hex, unhex, tempDir, descriptorFlags } from '../../../test/helpers/index.js'
 import libsodium from 'sodium-native'
 
 // The native module is built by `npm install` (scripts/build-native.mjs); CI requires it.
@@ -343,6 +343,40 @@ test('readAt reads any range exactly, past the page cache through a direct descr
   t.throws(() => native.readAt(-1, 0, new Uint8Array(1)), { instanceOf: TypeError })
   t.throws(() => native.readAt(1, 0.5, new Uint8Array(1)), { instanceOf: TypeError })
   t.throws(() => native.readAt(1, 0, 'text' as unknown as Uint8Array), { instanceOf: TypeError })
+})
+
+test('readAt into memory lined up with the offset (equal modulo 4096) reads the whole blocks in place through a direct descriptor: exact, nothing written outside, the descriptor keeps O_DIRECT', async (t) => {
+  const dir = await tempDir(t)
+  const size = 6 * 1024 * 1024 + 1234 // ends inside a block
+  const want = sampleBytes(63, size)
+  const path = join(dir, 'object')
+  writeFileSync(path, want)
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECT)
+  try {
+    const ranges = [[0, size], [0, 4096], [4096, 8192], [100, 50], [4000, 200], [4095, 4096 * 3 + 2], [123_457, 1_048_832], [size - 5000, 5000], [size - 1234, 1234], [8192 * 3 + 17, 5 * 1024 * 1024]] as const
+    for (const [offset, length] of ranges) {
+      for (const shared of [true, false]) {
+        // A page-aligned start, then the view placed at offset % 4096 from it.
+        const room = shared ? allocateShared(length + 3 * 4096) : new Uint8Array(length + 3 * 4096)
+        const base = native.pageGap(room)
+        const at = base + (offset % 4096)
+        room.fill(0xa5)
+        const into = room.subarray(at, at + length)
+        t.is((4096 - native.pageGap(into)) % 4096, offset % 4096, 'the view is lined up')
+        t.is(await native.readAt(fd, offset, into), length, `${offset}+${length}, shared: ${shared}`)
+        t.true(Buffer.from(into).equals(want.subarray(offset, offset + length)), `${offset}+${length}, shared: ${shared}`)
+        t.true(room.subarray(0, at).every((b) => b === 0xa5) && room.subarray(at + length).every((b) => b === 0xa5), `nothing written outside ${offset}+${length}`)
+      }
+    }
+    const tail = allocateShared(3 * 4096)
+    const at = native.pageGap(tail) + ((size - 100) % 4096)
+    t.is(await native.readAt(fd, size - 100, tail.subarray(at, at + 4096)), 100, 'short only at the end of the file')
+    t.true(Buffer.from(tail.subarray(at, at + 100)).equals(want.subarray(size - 100)))
+    // A refused direct read (EINVAL) would have turned O_DIRECT off on the descriptor.
+    t.true((descriptorFlags(fd) & constants.O_DIRECT) !== 0, 'every direct read was accepted')
+  } finally {
+    closeSync(fd)
+  }
 })
 
 test('pageGap measures the distance to the next 4 KiB boundary; allocateAlignedShared gives page-aligned shared memory of exactly the size asked', (t) => {

@@ -1,5 +1,5 @@
 import type { Sodium } from '../../core/ports/sodium.js'
-import type { ObjectReader, ObjectStore } from '../../core/ports/object-store.js'
+import { READ_SLACK_BYTES, type ObjectReader, type ObjectStore } from '../../core/ports/object-store.js'
 import type { StorageCatalog } from '../../core/ports/storage-catalog.js'
 import type { Clock } from '../../core/ports/clock.js'
 import { asPackId, type NodeId, type PackId } from '../../core/ids.js'
@@ -216,7 +216,8 @@ export class StorageService {
   /** The stored records of plaintext [offset, offset + length), read into reused memory (release it). */
   async #records(o: { name: PackId; short: string; header: AtRestHeader }, offset: number, length: number, reader?: ObjectReader): Promise<{ records: Uint8Array; sealed: PooledBytes }> {
     const span = recordSpan(o.header.plainBytes, offset, length)
-    const sealed = this.#read.take(span.byteLength)
+    // Room for the reader to line the records up with the disk's blocks (read in place, no copy).
+    const sealed = this.#read.take(span.byteLength + (reader ? READ_SLACK_BYTES : 0))
     try {
       const read = reader ? reader.read(span.byteOffset, span.byteLength, sealed.bytes) : this.deps.objects.getRange(o.name, span.byteOffset, span.byteLength, sealed.bytes)
       const records = await read.catch(() => {

@@ -18,12 +18,18 @@ import { inputInvalid } from '../errors.js'
  * - openReader(), where a store has it, opens an object once for many range reads (a storage node
  *   serving a range piece by piece): OBJECT_MISSING when absent; each read() checks its range as
  *   getRange() does, against the size the object had when opened; close() is idempotent, and a
- *   read after it rejects. The caller closes it once no read() is pending.
+ *   read after it rejects. The caller closes it once no read() is pending. A read() given an
+ *   `into` at least READ_SLACK_BYTES longer than `length` may place the bytes anywhere in it (the
+ *   result is then a view of `length` bytes at that place), so a store can read them from disk in
+ *   place where the memory must line up with the file; with less room, as getRange().
  */
 export interface PutOptions {
   /** The bytes have been taken (copied or handed to the OS): see the contract above. */
   onWritten?: () => void
 }
+
+/** Room beyond `length` that lets ObjectReader.read() place the bytes where it likes (see above). */
+export const READ_SLACK_BYTES = 4096
 
 /** An object opened for several range reads (ObjectStore.openReader). */
 export interface ObjectReader {

@@ -43,8 +43,9 @@
  *     opened with O_DIRECT, whole aligned blocks covering the range are read past the page cache:
  *     straight into `into` where its memory address and `offset` are equal modulo 4096 (all but a
  *     partial block at either end), otherwise into a page-aligned buffer of the pool thread and
- *     copied out (all through the page cache when the file system refuses with EINVAL). As with fs.read, `into` is written from the pool
- *     thread: the caller must not touch it until the promise settles. Rejects like writeAll.
+ *     copied out (all through the page cache when the file system refuses with EINVAL). As with
+ *     fs.read, `into` is written from the pool thread: the caller must not touch it until the
+ *     promise settles. Rejects like writeAll.
  *
  *   writeAt(fd, directFd, offset, bytes) -> Promise<number>
  *     Writes all of `bytes` at `offset` of an open file, on the libuv thread pool, and resolves

@@ -94,7 +94,7 @@ export class Groth16Prover {
   readonly #b2: Uint8Array
   readonly #c: Uint8Array
   readonly #h: Uint8Array
-  /** The key's coefficient section as stored (the native quotient reads it as it is). */
+  /** The key's coefficient section as stored, for the native quotient (which reads it as it is). */
   readonly #coefSection: Uint8Array
   // QAP coefficients for the JS quotient: matrix (0 = A, 1 = B), constraint row, witness index, value (×2^256 removed).
   readonly #coefMatrix: Uint8Array
@@ -148,11 +148,12 @@ export class Groth16Prover {
     this.#keyPoints.set(this.#delta1, 256)
     this.#keyPoints.set(this.#delta2, 320)
     const coeffs = section(s, 4)
-    this.#coefSection = coeffs.slice()
     const cv = viewOf(coeffs)
     const n = cv.getUint32(0, true)
     if (coeffs.byteLength !== 4 + n * (12 + N8)) throw new InvariantError('proving key coefficient section has the wrong size')
+    // Each path keeps only the form of the coefficients it reads.
     const js = this.#groth16 === null
+    this.#coefSection = js ? new Uint8Array(0) : coeffs.slice()
     this.#coefMatrix = new Uint8Array(js ? n : 0)
     this.#coefRow = new Uint32Array(js ? n : 0)
     this.#coefSignal = new Uint32Array(js ? n : 0)

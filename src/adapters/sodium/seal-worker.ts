@@ -7,8 +7,8 @@
  *   { op: 'whole', keys, sizes, data }            → sealed chunks of one complete buffer
  *   { op: 'open' | 'push' | 'finish', sid, … }    → a streamed file
  *   { op: 'merkle', object }                      → { root }
- *   { op: 'unseal', keys, source, into, chunks }  → { failed } chunks opened and checked against
- *                                                   their ids, in shared memory (ChunkOpener)
+ *   { op: 'unseal', chunkKey, source, into, chunks } → { failed } chunks opened in shared memory
+ *                                                   (ChunkOpener)
  * `whole` and streams reply { chunks: [{ id, plainBytes, offset, length }], envelopes } with all
  * envelopes in one transferred buffer.
  *
@@ -33,7 +33,6 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from '
 import { Chunker, findCut, validateChunkSizes, type ChunkSizes } from '../../core/chunking/index.js'
 import { chunkIdOf, openChunk, sealChunkInto, ENVELOPE_OVERHEAD_BYTES } from '../../core/crypto/index.js'
 import type { ChunkToOpen, OpenFailure } from '../../core/ports/chunk-opener.js'
-import { bytesEqual } from '../../shared/bytes.js'
 import { merkleRoot } from '../../core/audit/index.js'
 import { SodiumNativeCrypto } from './sodium-native-crypto.js'
 import { nativeIngest } from './native-ingest.js'
@@ -219,14 +218,13 @@ async function sealFiles(rid: number, keys: Keys, sizes: ChunkSizes, paths: stri
 /** `files` batches run one after another: they share the read buffer. */
 let filesQueue: Promise<void> = Promise.resolve()
 
-/** Opens each chunk's envelope into its place and checks it against its id; the first failure, or null. */
-function unseal(keys: { chunkKey: Uint8Array; idKey: Uint8Array }, source: Uint8Array, into: Uint8Array, chunks: ChunkToOpen[]): OpenFailure | null {
+/** Opens each chunk's envelope (under its id) into its place; the first that fails, or null. */
+function unseal(chunkKey: Uint8Array, source: Uint8Array, into: Uint8Array, chunks: ChunkToOpen[]): OpenFailure | null {
   for (let index = 0; index < chunks.length; index++) {
     const c = chunks[index] as ChunkToOpen
     const envelope = source.subarray(c.at, c.at + c.sealedBytes)
-    const plain = openChunk(sodium, keys.chunkKey, c.chunkId, envelope, into.subarray(c.to, c.to + c.plainBytes))
-    if (plain === null) return { index, reason: 'envelope' }
-    if (plain.length !== c.plainBytes || !bytesEqual(chunkIdOf(sodium, keys.idKey, plain), c.chunkId)) return { index, reason: 'id' }
+    const plain = openChunk(sodium, chunkKey, c.chunkId, envelope, into.subarray(c.to, c.to + c.plainBytes))
+    if (plain === null || plain.length !== c.plainBytes) return { index }
   }
   return null
 }
@@ -292,7 +290,7 @@ port.on('message', (msg: any) => {
       case 'merkle':
         return port?.postMessage({ rid: msg.rid, root: merkleRoot(sodium, msg.object) })
       case 'unseal':
-        return port?.postMessage({ rid: msg.rid, failed: unseal(msg.keys, msg.source, msg.into, msg.chunks) })
+        return port?.postMessage({ rid: msg.rid, failed: unseal(msg.chunkKey, msg.source, msg.into, msg.chunks) })
       default:
         throw new Error(`unknown op ${String(msg.op)}`)
     }

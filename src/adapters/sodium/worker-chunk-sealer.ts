@@ -294,14 +294,14 @@ export class WorkerChunkSealer implements ChunkSealer, ChunkOpener {
   }
 
   /** ChunkOpener: on the least-loaded worker, in the shared memory given (nothing is copied). */
-  async openChunks(keys: { chunkKey: Uint8Array; idKey: Uint8Array }, source: Uint8Array, into: Uint8Array, chunks: readonly ChunkToOpen[]): Promise<OpenFailure | null> {
+  async openChunks(keys: { chunkKey: Uint8Array }, source: Uint8Array, into: Uint8Array, chunks: readonly ChunkToOpen[]): Promise<OpenFailure | null> {
     if (!(source.buffer instanceof SharedArrayBuffer) || !(into.buffer instanceof SharedArrayBuffer)) throw inputInvalid('chunks are opened on other threads only in shared memory')
     let plain = 0
     for (const c of chunks) {
       if (!(c.at >= 0 && c.at + c.sealedBytes <= source.length && c.to >= 0 && c.to + c.plainBytes <= into.length)) throw inputInvalid('a chunk to open lies outside its buffers')
       plain += c.plainBytes
     }
-    const msg = await this.#request(this.#leastLoaded(), { op: 'unseal', keys: { chunkKey: keys.chunkKey, idKey: keys.idKey }, source, into, chunks }, [], { weight: plain / (1024 * 1024) })
+    const msg = await this.#request(this.#leastLoaded(), { op: 'unseal', chunkKey: keys.chunkKey, source, into, chunks }, [], { weight: plain / (1024 * 1024) })
     return msg.failed as OpenFailure | null
   }
 

@@ -348,7 +348,7 @@ export class RestoreService {
       if (failed) {
         const spec = chunks[failed.index]
         invariant(spec !== undefined, `the opener reported chunk ${failed.index} of the ${chunks.length} it was given`)
-        throw packedChunkCorrupt(packId, spec.chunkId, failed.reason)
+        throw packedChunkCorrupt(packId, spec.chunkId)
       }
     } catch (err) {
       out.release()

@@ -2,9 +2,8 @@ import type { Sodium } from '../ports/sodium.js'
 import { asChunkId, type ChunkId, type PackId } from '../ids.js'
 import { chunkCorrupt, objectCorrupt } from '../errors.js'
 import { openChunk, ENVELOPE_OVERHEAD_BYTES } from '../crypto/index.js'
-import { chunkIdOf } from '../crypto/index.js'
 import { MAX_CHUNK_BYTES } from '../chunking/index.js'
-import { bytesEqual, readU32LE, readU64LE, shortHex } from '../../shared/bytes.js'
+import { readU32LE, readU64LE, shortHex } from '../../shared/bytes.js'
 import { packAd, PACK_MAX_ENTRIES, type PackEntry, type PackKeys } from './pack-builder.js'
 import {
   PACK_ENTRY_BYTES, PACK_FORMAT_VERSION, PACK_HEADER_AD_TAG, PACK_HEADER_FIXED_BYTES, PACK_MAX_BYTES,
@@ -66,25 +65,25 @@ export function readPackIndex(sodium: Sodium, packKey: Uint8Array, packId: PackI
 }
 
 /**
- * Opens one chunk from its envelope bytes (a byte range of the pack) and checks that the
- * plaintext really has the id asked for. Throws CHUNK_CORRUPT naming the chunk and the pack.
- * With `into` (exactly the chunk's plaintext length), the plaintext is written there.
+ * Opens one chunk from its envelope bytes (a byte range of the pack). The id asked for is the
+ * envelope's associated data, so only the envelope sealed for that id opens; no id is recomputed
+ * (FORMAT §4). Throws CHUNK_CORRUPT naming the chunk and the pack. With `into` (exactly the
+ * chunk's plaintext length), the plaintext is written there.
  */
 export function openPackedChunk(
   sodium: Sodium,
-  keys: PackKeys & { idKey: Uint8Array },
+  keys: Pick<PackKeys, 'chunkKey'>,
   packId: PackId,
   chunkId: ChunkId,
   envelope: Uint8Array,
   into?: Uint8Array,
 ): Uint8Array {
   const plain = openChunk(sodium, keys.chunkKey, chunkId, envelope, into)
-  if (plain === null) throw packedChunkCorrupt(packId, chunkId, 'envelope')
-  if (!bytesEqual(chunkIdOf(sodium, keys.idKey, plain), chunkId)) throw packedChunkCorrupt(packId, chunkId, 'id')
+  if (plain === null) throw packedChunkCorrupt(packId, chunkId)
   return plain
 }
 
-/** CHUNK_CORRUPT for a chunk of a pack whose envelope failed authentication, or whose content does not match its id. */
-export function packedChunkCorrupt(packId: PackId, chunkId: ChunkId, reason: 'envelope' | 'id'): Error {
-  return chunkCorrupt(shortHex(chunkId), shortHex(packId), reason === 'envelope' ? 'envelope fails authentication (altered, truncated or swapped)' : 'content does not match its id')
+/** CHUNK_CORRUPT for a chunk of a pack whose envelope failed authentication (or is not of the chunk's length). */
+export function packedChunkCorrupt(packId: PackId, chunkId: ChunkId): Error {
+  return chunkCorrupt(shortHex(chunkId), shortHex(packId), 'envelope fails authentication (altered, truncated or swapped)')
 }

@@ -106,13 +106,16 @@ test('the native (all in C, no curve library) and the WASM paths both make proof
   await t.throwsAsync(Groth16Prover.load(setupA.provingKey.slice(0, 1000)), { message: /truncated|lacks/ })
 })
 
-test('the prover proves on the calling thread (C threads, no worker): several proofs at once all verify, a false statement among them is refused and changes nothing', async (t) => {
+test('the prover proves on the calling thread (C threads, no worker): several proofs at once all verify, one at a time in the order asked; a false statement among them is refused and changes nothing', async (t) => {
   const inline = new SnarkjsProver(setupA.provingKey)
   const workers = new SnarkjsProver(setupA.provingKey, { workers: true })
   t.teardown(() => Promise.all([inline.close(), workers.close()]))
   const nonces = nonceStore()
   const asks = Array.from({ length: 6 }, (_, i) => ({ nonce: nonces.issue().nonce, proofKey: i === 2 ? otherKeys.proofKey : keys.proofKey }))
-  const results = await Promise.allSettled(asks.map((a) => prove({ ...a, prover: inline })))
+  const done: number[] = []
+  const results = await Promise.allSettled(asks.map((a, i) => prove({ ...a, prover: inline }).finally(() => done.push(i))))
+  // Each proof has all the threads until it is done: the first asked is the first made.
+  t.deepEqual(done.filter((i) => i !== 2), [0, 1, 3, 4, 5])
   for (const [i, r] of results.entries()) {
     if (i === 2) {
       t.is(r.status, 'rejected')

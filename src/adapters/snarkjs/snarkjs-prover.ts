@@ -39,6 +39,12 @@ export class SnarkjsProver implements Prover {
   readonly #wasm: Uint8Array
   /** Witnesses are computed one at a time: the calculator's WASM instance holds one. */
   #witnessTurn: Promise<unknown> = Promise.resolve()
+  /**
+   * Native proofs run one at a time, each on all of its threads: of several asked together (a
+   * restore asks each of its peers for a grant at once), the first is then done after one proof's
+   * time instead of all of them after three, and that peer starts sending sooner.
+   */
+  #proofTurn: Promise<unknown> = Promise.resolve()
   readonly #pending = new Map<number, { resolve: (v: { proof: Groth16Proof; publicSignals: string[] }) => void; reject: (e: Error) => void; slot: Slot }>()
   #nextId = 1
   #closed = false
@@ -129,12 +135,19 @@ export class SnarkjsProver implements Prover {
       // The circuit's constraints fail: the input is not a true statement (e.g. a wrong proofKey).
       throw proofRejected('the statement is false: this key does not own these objects')
     }
-    if (this.#closed) throw closed('prover')
+    const proving = this.#proofTurn.then(() => {
+      if (this.#closed) throw closed('prover')
+      return inline.prover.prove(wtns).catch((err: unknown) => {
+        throw new InvariantError(`prover failed: ${err instanceof Error ? err.message : String(err)}`)
+      })
+    })
+    this.#proofTurn = proving.then(
+      () => undefined,
+      () => undefined,
+    )
     try {
-      const { proof, publicSignals } = await inline.prover.prove(wtns)
+      const { proof, publicSignals } = await proving
       return { proof: proof as unknown as Groth16Proof, publicSignals }
-    } catch (err) {
-      throw new InvariantError(`prover failed: ${err instanceof Error ? err.message : String(err)}`)
     } finally {
       wtns.fill(0) // the witness holds the proofKey
     }

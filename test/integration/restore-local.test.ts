@@ -476,5 +476,8 @@ test('a free read slot goes to the ready pack earliest in the read order, not th
   // The three slots go to packs ready at once; after that, to the lowest place waiting.
   t.true(started.slice(0, 3).every((rank) => rank % 2 === 0), started.join(' '))
   t.deepEqual(started.slice(3), [...started.slice(3)].sort((a, b) => a - b), started.join(' '))
-  t.is(started[3], 1, 'the late peer\'s first pack is read next, not after the other peer\'s last')
+  // (Which three packs are ready first depends on when their spool lookups answer.)
+  t.is(started[3], order.map((_, i) => i).find((i) => !started.slice(0, 3).includes(i)), 'the next slot goes to the earliest pack waiting')
+  const lastEven = (order.length - 1) % 2 === 0 ? order.length - 1 : order.length - 2
+  t.true(started.indexOf(1) < started.indexOf(lastEven), 'the late peer\'s first pack is read before the other peer\'s last')
 })

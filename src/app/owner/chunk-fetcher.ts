@@ -41,7 +41,7 @@ export interface FetcherDeps {
  * Reads byte ranges of a share's packs from whichever peer has them: asks for a fetch grant with
  * one ownership proof for up to 16 packs at a time (the packs the restore will need from that
  * peer), then fetches ranges with the ticket. A peer that fails or lacks the pack is skipped for
- * the next one; every chunk is authenticated and checked against its id.
+ * the next one; every chunk is authenticated under its id.
  */
 export class ChunkFetcher {
   readonly #tickets = new Map<string, Map<string, Ticket>>()

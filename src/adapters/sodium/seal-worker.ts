@@ -7,7 +7,8 @@
  *   { op: 'whole', keys, sizes, data }            → sealed chunks of one complete buffer
  *   { op: 'open' | 'push' | 'finish', sid, … }    → a streamed file
  *   { op: 'merkle', object }                      → { root }
- *   { op: 'unseal', chunkKey, source, into, chunks } → { failed } chunks opened in shared memory
+ *   { op: 'unseal', chunkKey, source, into, chunks }
+ *                                                 → { failed } chunks opened in shared memory
  *                                                   (ChunkOpener)
  * `whole` and streams reply { chunks: [{ id, plainBytes, offset, length }], envelopes } with all
  * envelopes in one transferred buffer.
@@ -223,8 +224,8 @@ function unseal(chunkKey: Uint8Array, source: Uint8Array, into: Uint8Array, chun
   for (let index = 0; index < chunks.length; index++) {
     const c = chunks[index] as ChunkToOpen
     const envelope = source.subarray(c.at, c.at + c.sealedBytes)
-    const plain = openChunk(sodium, chunkKey, c.chunkId, envelope, into.subarray(c.to, c.to + c.plainBytes))
-    if (plain === null || plain.length !== c.plainBytes) return { index }
+    // Null too when the plaintext is not plainBytes long: `into` is exactly that (Sodium port).
+    if (openChunk(sodium, chunkKey, c.chunkId, envelope, into.subarray(c.to, c.to + c.plainBytes)) === null) return { index }
   }
   return null
 }

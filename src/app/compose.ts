@@ -490,6 +490,9 @@ export async function composePeerServer(opts: { dataDir: string; listen: { host:
   sweeper.unref()
   listener = new HttpListener(app, opts.listen, { tls: { certPem: tls.certPem, keyPem: tls.keyPem }, requestTimeoutMs: opts.requestTimeoutMs ?? 300_000 })
   await listener.open()
+  // The proof verifier loads now, in the background, not at the first nonce: a restore's first
+  // grant then waits only for the requester's proof (SnarkjsVerifier says what it costs).
+  verifier.warm()
   const l = listener
   return {
     listener: l,

@@ -329,7 +329,11 @@ class IngestRun {
       if (old) return old
       const release = await limit.acquire()
       try {
-        return await this.addBlob(encodeTree(children.get(dir) ?? []))
+        const doc = encodeTree(children.get(dir) ?? [])
+        const kept = doc.slice() // the sealer may take doc's memory to its thread
+        const refs = await this.addBlob(doc)
+        this.#keepManifest(kept, refs)
+        return refs
       } finally {
         release()
       }
@@ -374,6 +378,23 @@ class IngestRun {
     return reused
   }
 
+  /**
+   * A new manifest's chunks, kept in the index by chunk id (their plaintext, as the restoring
+   * node would open them): a restore or listing of this snapshot reads them there, not from peers.
+   * Written now, not held until the run ends (a share of many folders has megabytes of them);
+   * a run that fails leaves rows no manifest names, which the next run's finish() forgets.
+   */
+  #keepManifest(doc: Uint8Array, refs: readonly ChunkRef[]): void {
+    let at = 0
+    const chunks = refs.map((r) => {
+      const bytes = doc.subarray(at, at + r.plainBytes)
+      at += r.plainBytes
+      return { chunkId: r.chunkId, bytes }
+    })
+    invariant(at === doc.length, 'a manifest\'s chunks do not add up to it')
+    this.deps.index.putManifestChunks(this.shareId, chunks)
+  }
+
   /** Chunks, seals and packs one in-memory document; returns its chunks' places. */
   async addBlob(bytes: Uint8Array): Promise<ChunkRef[]> {
     const sealed = await this.deps.sealer.sealWhole(this.#keys, bytes, this.opts.chunkSizes ?? DEFAULT_CHUNK_SIZES)
@@ -396,6 +417,7 @@ class IngestRun {
         for (const path of this.#known.keys()) if (!this.#seen.has(path)) index.deleteFile(this.shareId, path)
         // Every chunk these manifests name is committed now.
         index.replaceDirTrees(this.shareId, this.#newTrees)
+        index.keepManifestChunks(this.shareId, this.#newTrees.flatMap((d) => d.tree.map((r) => r.chunkId)))
       })
     }
     this.opts.onProgress?.(this.stats)

@@ -109,6 +109,30 @@ export function indexStoreContract(label: string, make: (t: ExecutionContext) =>
     t.deepEqual(idx.listDirTrees(otherShare), [trees[0]], 'a rolled-back replace changes nothing')
   })
 
+  test(`${label} › manifest chunks: kept by chunk id per share, a known id left as it is, the rest forgotten by keep and by removing the share`, async (t) => {
+    const idx = await make(t)
+    const bytes = (n: number) => new Uint8Array([n, n + 1, n + 2])
+    idx.putManifestChunks(share, [{ chunkId: chunkId(1), bytes: bytes(1) }, { chunkId: chunkId(2), bytes: bytes(2) }])
+    idx.putManifestChunks(otherShare, [{ chunkId: chunkId(1), bytes: bytes(9) }])
+    idx.putManifestChunks(share, [{ chunkId: chunkId(1), bytes: bytes(7) }, { chunkId: chunkId(3), bytes: bytes(3) }])
+    t.deepEqual(idx.getManifestChunk(share, chunkId(1)), bytes(1), 'a known id is not replaced')
+    t.deepEqual(idx.getManifestChunk(otherShare, chunkId(1)), bytes(9))
+    t.is(idx.getManifestChunk(share, chunkId(4)), null)
+    idx.keepManifestChunks(share, [chunkId(2), chunkId(3), chunkId(4)])
+    t.is(idx.getManifestChunk(share, chunkId(1)), null)
+    t.deepEqual(idx.getManifestChunk(share, chunkId(3)), bytes(3))
+    t.deepEqual(idx.getManifestChunk(otherShare, chunkId(1)), bytes(9), 'another share keeps its own')
+    t.throws(() => idx.transaction(() => {
+      idx.keepManifestChunks(share, [])
+      throw new Error('rolled back')
+    }))
+    t.deepEqual(idx.getManifestChunk(share, chunkId(2)), bytes(2), 'a rolled-back keep changes nothing')
+    idx.addShare({ shareId: share, name: 'kept', path: '/x', copies: 3, schedule: null, watch: false, wrappedKey: null, pointerSeq: 0, pendingBackup: false, lastBackupMs: null, lastResult: null, createdAtMs: 5 })
+    idx.removeShare(share)
+    t.is(idx.getManifestChunk(share, chunkId(2)), null)
+    t.deepEqual(idx.getManifestChunk(otherShare, chunkId(1)), bytes(9))
+  })
+
   test(`${label} › snapshots are ordered by sequence; the same sequence again replaces it; shares are per share`, async (t) => {
     const idx = await make(t)
     const ref = (n: number) => ({ chunkId: chunkId(n), packId: packId(n), offsetBytes: 0, sealedBytes: 141, plainBytes: 100 })

@@ -18,12 +18,13 @@ import { JsonLogger } from '../../src/adapters/log/json-logger.js'
 import { deriveShareKeys, ENVELOPE_OVERHEAD_BYTES } from '../../src/core/crypto/index.js'
 import { MAX_CHUNK_BYTES } from '../../src/core/chunking/index.js'
 import { identityFromSeed } from '../../src/core/identity.js'
-import { asShareId } from '../../src/core/ids.js'
+import { asShareId, type PackId } from '../../src/core/ids.js'
 import { BackupError } from '../../src/core/errors.js'
 import type { ObjectStore } from '../../src/core/ports/object-store.js'
 import type { RestoreFileWriter, RestoreTarget } from '../../src/core/ports/restore-target.js'
 import { encodeRef, type ChunkRef } from '../../src/core/snapshot/index.js'
 import { intercept, sodium, sampleBytes, tempDir } from '../helpers/index.js'
+import { bytesEqual } from '../../src/shared/bytes.js'
 import { writeTree } from '../helpers/tree.js'
 
 const shareId = asShareId(new Uint8Array(16).fill(5))
@@ -65,7 +66,7 @@ async function setup(t: ExecutionContext) {
   const pool = new PeerPool({ index, connect: (url, o) => new HttpsPeerClient(url, { sodium, clock, ...o }), identity: identityFromSeed(sodium, sampleBytes(9, 32)), clock })
   // `reads`, when given, sees every range the fetcher reads from the spool (offset, length, and when
   // it lands); `fail` may make a read fail.
-  const fetcher = (reads?: Array<{ offset: number; length: number; landed: boolean }>, fail?: (offset: number, length: number) => Error | null) => {
+  const fetcher = (reads?: Array<{ offset: number; length: number; landed: boolean; id?: PackId }>, fail?: (offset: number, length: number) => Error | null) => {
     const seen: ObjectStore = {
       put: (id, bytes, opts) => spool.put(id, bytes, opts),
       get: (id) => spool.get(id),
@@ -74,7 +75,7 @@ async function setup(t: ExecutionContext) {
       delete: (id) => spool.delete(id),
       list: () => spool.list(),
       getRange: async (id, offset, length, into) => {
-        const read = { offset, length, landed: false }
+        const read = { offset, length, landed: false, id }
         reads?.push(read)
         const err = fail?.(offset, length)
         if (err) throw err
@@ -247,6 +248,41 @@ test('folders are listed a level at a time, their manifests read in a few merged
   t.true((await lstat(join(out, 'd0', 'sub', 'empty'))).isDirectory())
   // The root, then one level of 60 folders, then 60 more, then one: a few ranges each, plus the files' data.
   t.true(reads.length <= 10, `${reads.length} reads (one per manifest would be 122)`)
+})
+
+test('a snapshot keeps its manifests\' chunks in the index (the next one only its own); a restore reads them there, not from the packs, and fetches one that does not hash to its id', async (t) => {
+  const s = await setup(t)
+  const src = join(s.dir, 'src')
+  const tree: Record<string, string> = {}
+  for (let d = 0; d < 20; d++) tree[`d${d}/sub/f.txt`] = `file ${d}`
+  await writeTree(src, tree)
+  await s.ingest.snapshot(shareId, keys, new FsSource(src))
+  await writeFile(join(src, 'd3', 'sub', 'new.txt'), 'new')
+  const { content } = await s.ingest.snapshot(shareId, keys, new FsSource(src))
+  // Every chunk of the newest manifests is kept, and no other: the old d3, d3/sub and root are gone.
+  const refs = s.index.listDirTrees(shareId).flatMap((d) => d.tree)
+  t.is(refs.length, 41)
+  for (const r of refs) t.truthy(s.index.getManifestChunk(shareId, r.chunkId))
+  const overlaps = (reads: Array<{ offset: number; length: number; id?: PackId }>, r: ChunkRef) => reads.some((x) => x.id !== undefined && bytesEqual(x.id, r.packId) && x.offset < r.offsetBytes + r.sealedBytes && r.offsetBytes < x.offset + x.length)
+  const restore = async (out: string, reads: Array<{ offset: number; length: number; landed: boolean; id?: PackId }>) => {
+    const done = await s.restore.restore({ keys, root: content.root, paths: [], target: await FsRestoreTarget.open(join(s.dir, out)), fetcher: s.fetcher(reads), manifest: (id) => s.index.getManifestChunk(shareId, id) })
+    t.is(done.filesDone, 21)
+    t.is(await readFile(join(s.dir, out, 'd3', 'sub', 'new.txt'), 'utf8'), 'new')
+    t.is(await readFile(join(s.dir, out, 'd19', 'sub', 'f.txt'), 'utf8'), 'file 19')
+  }
+  const reads: Array<{ offset: number; length: number; landed: boolean; id?: PackId }> = []
+  await restore('out1', reads)
+  t.true(reads.length > 0, 'the files\' data is read from the packs')
+  t.false(refs.some((r) => overlaps(reads, r)), 'no manifest chunk is read from a pack')
+  // A kept chunk that is not what its id says (here: the root's, replaced) is read from its pack.
+  const root = content.root[0] as ChunkRef
+  const kept = s.index.getManifestChunk(shareId, root.chunkId) as Uint8Array
+  s.index.keepManifestChunks(shareId, refs.filter((r) => !bytesEqual(r.chunkId, root.chunkId)).map((r) => r.chunkId))
+  s.index.putManifestChunks(shareId, [{ chunkId: root.chunkId, bytes: kept.map((b, i) => (i === 0 ? b ^ 1 : b)) }])
+  const again: Array<{ offset: number; length: number; landed: boolean; id?: PackId }> = []
+  await restore('out2', again)
+  t.true(overlaps(again, root), 'the root manifest is read from its pack')
+  t.true(again.filter((x) => refs.some((r) => overlaps([x], r))).every((x) => overlaps([x], root)), 'the others are not: only the range of the root (with what lies near it) is read')
 })
 
 test('a manifest naming "../" is refused with PATH_UNSAFE and nothing is written outside the target', async (t) => {

@@ -14,6 +14,8 @@ interface Tables {
   replicas: Map<string, ReplicaRecord>
   shares: Map<string, ShareRecord>
   dirTrees: Map<string, DirTreeRecord[]>
+  /** share hex → chunk hex → plaintext */
+  manifestChunks: Map<string, Map<string, Uint8Array>>
 }
 
 const key = (...parts: Array<Uint8Array | string>) => parts.map((p) => (typeof p === 'string' ? p : toHex(p))).join('\u0000')
@@ -24,12 +26,13 @@ function copyTables(t: Tables): Tables {
     packs: new Map(t.packs), chunks: new Map(t.chunks), files: new Map(t.files),
     snapshots: new Map(t.snapshots), peers: new Map(t.peers), replicas: new Map(t.replicas), shares: new Map(t.shares),
     dirTrees: new Map(t.dirTrees),
+    manifestChunks: new Map([...t.manifestChunks].map(([k, m]) => [k, new Map(m)])),
   }
 }
 
 /** IndexStore in memory, for tests and --dry-run. Transactions roll back by restoring a copy. */
 export class MemoryIndexStore implements IndexStore {
-  #t: Tables = { packs: new Map(), chunks: new Map(), files: new Map(), snapshots: new Map(), peers: new Map(), replicas: new Map(), shares: new Map(), dirTrees: new Map() }
+  #t: Tables = { packs: new Map(), chunks: new Map(), files: new Map(), snapshots: new Map(), peers: new Map(), replicas: new Map(), shares: new Map(), dirTrees: new Map(), manifestChunks: new Map() }
   #depth = 0
   #closed = false
 
@@ -178,6 +181,7 @@ export class MemoryIndexStore implements IndexStore {
       for (const [k, s] of t.snapshots) if (bytesEqual(s.shareId, shareId)) t.snapshots.delete(k)
       t.shares.delete(key(shareId))
       t.dirTrees.delete(key(shareId))
+      t.manifestChunks.delete(key(shareId))
     })
   }
 
@@ -188,6 +192,23 @@ export class MemoryIndexStore implements IndexStore {
 
   replaceDirTrees(shareId: ShareId, trees: readonly DirTreeRecord[]): void {
     this.#live().dirTrees.set(key(shareId), trees.map((d) => ({ ...d, tree: d.tree.map((r) => ({ ...r })) })))
+  }
+
+  putManifestChunks(shareId: ShareId, chunks: ReadonlyArray<{ chunkId: ChunkId; bytes: Uint8Array }>): void {
+    const t = this.#live()
+    const held = t.manifestChunks.get(key(shareId)) ?? new Map<string, Uint8Array>()
+    t.manifestChunks.set(key(shareId), held)
+    for (const c of chunks) if (!held.has(toHex(c.chunkId))) held.set(toHex(c.chunkId), c.bytes.slice())
+  }
+
+  getManifestChunk(shareId: ShareId, chunkId: ChunkId): Uint8Array | null {
+    return this.#live().manifestChunks.get(key(shareId))?.get(toHex(chunkId))?.slice() ?? null
+  }
+
+  keepManifestChunks(shareId: ShareId, keep: readonly ChunkId[]): void {
+    const held = this.#live().manifestChunks.get(key(shareId))
+    const wanted = new Set(keep.map(toHex))
+    for (const id of [...(held?.keys() ?? [])]) if (!wanted.has(id)) held?.delete(id)
   }
 
   upsertPeer(peer: PeerRecord): void {

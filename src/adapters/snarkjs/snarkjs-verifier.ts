@@ -17,12 +17,14 @@ interface PreparedKey {
 const MAX_PREPARED_KEYS = 256 // one per owner whose objects this node stores; bounded all the same
 
 /**
- * ffjavascript is loaded when the first proof is announced (warm(), on a nonce request), not as
- * the node starts: it costs about 13 MB of memory and 2 MB of live heap (which the heap's growth
- * limit multiplies), and a node verifies proofs only when another node restores, repairs or
- * deletes. Loading it and building the curve take ~0.25-0.35 s of CPU, which then overlap the
- * requester's proving instead of delaying its grant. The loader keeps the module once loaded; a
- * failure to load it is a broken installation and is thrown, not a false proof.
+ * ffjavascript is loaded by warm(): the storage node calls it as it starts, and again (a no-op
+ * by then) on every nonce request. Loading it and building the curve take ~0.25-0.35 s of CPU and
+ * ~13 MB of memory (2 MB of live heap). Loading it at the first nonce instead saved that memory on
+ * nodes that never verify, but made a restore's first grants wait for it: measured with an owner
+ * and three storage nodes on one 2-core machine, the three nodes loading it while the owner proved
+ * took 0.6-0.7 s of CPU from the restore and delayed its first grant from ~0.2 s to ~0.4 s. The
+ * loader keeps the module once loaded; a failure to load it is a broken installation and is
+ * thrown, not a false proof.
  */
 const ffjavascript = () => {
   skipKnownPrimalityTests()

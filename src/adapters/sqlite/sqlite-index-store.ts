@@ -221,6 +221,27 @@ export class SqliteIndexStore extends Resource implements IndexStore {
     })
   }
 
+  putManifestChunks(shareId: ShareId, chunks: ReadonlyArray<{ chunkId: ChunkId; bytes: Uint8Array }>): void {
+    this.transaction(() => {
+      const insert = this.#q('INSERT OR IGNORE INTO manifest_chunks (share_id, chunk_id, bytes) VALUES (?, ?, ?)')
+      for (const c of chunks) insert.run(shareId, c.chunkId, c.bytes)
+    })
+  }
+
+  getManifestChunk(shareId: ShareId, chunkId: ChunkId): Uint8Array | null {
+    const r = this.#q('SELECT bytes FROM manifest_chunks WHERE share_id = ? AND chunk_id = ?').get(shareId, chunkId) as Row | undefined
+    return r ? decode(() => bytes(r.bytes)) : null
+  }
+
+  keepManifestChunks(shareId: ShareId, keep: readonly ChunkId[]): void {
+    const wanted = new Set(keep.map(toHex))
+    this.transaction(() => {
+      const held = this.#q('SELECT chunk_id FROM manifest_chunks WHERE share_id = ?').raw().all(shareId) as unknown[][]
+      const drop = this.#q('DELETE FROM manifest_chunks WHERE share_id = ? AND chunk_id = ?')
+      for (const [id] of held) if (!wanted.has(toHex(bytes(id)))) drop.run(shareId, id)
+    })
+  }
+
   putSnapshot(s: SnapshotRecord): void {
     const x = s.summary
     this.#q(`INSERT OR REPLACE INTO snapshots (share_id, seq, created_at_ms, file_count, total_bytes, summary) VALUES (?, ?, ?, ?, ?, ?)`)
@@ -283,6 +304,7 @@ export class SqliteIndexStore extends Resource implements IndexStore {
     this.transaction(() => {
       this.#q('DELETE FROM files WHERE share_id = ?').run(shareId)
       this.#q('DELETE FROM dir_trees WHERE share_id = ?').run(shareId)
+      this.#q('DELETE FROM manifest_chunks WHERE share_id = ?').run(shareId)
       this.#q('DELETE FROM snapshots WHERE share_id = ?').run(shareId)
       this.#q('DELETE FROM shares WHERE share_id = ?').run(shareId)
     })

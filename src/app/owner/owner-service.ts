@@ -23,7 +23,7 @@ import { Publisher } from './publisher.js'
 import { BackupService } from './backup-service.js'
 import { ChunkFetcher } from './chunk-fetcher.js'
 import { OWNERSHIP_BATCH } from '../../core/proofs/index.js'
-import { RestoreService } from './restore-service.js'
+import { checkedManifestChunk, RestoreService, type LocalManifestChunk } from './restore-service.js'
 import { JobRegistry, type JobView } from './jobs.js'
 import { readShare, type ShareView } from './share-reader.js'
 import { Auditor, type AuditRoundResult } from './auditor.js'
@@ -418,8 +418,13 @@ export class OwnerService {
     const keys = owner.shareKeys(share)
     const fetcher = await this.#fetcher(share, keys)
     const target = await this.deps.openTarget(to)
-    const out = await this.#restore.restore({ keys, root: want.root, paths, target, fetcher, onProgress: (p) => progress({ ...p }) })
+    const out = await this.#restore.restore({ keys, root: want.root, paths, target, fetcher, manifest: this.#localManifest(share), onProgress: (p) => progress({ ...p }) })
     return { snapshot: want.seq, ...out, bytesFetched: fetcher.bytesFetched }
+  }
+
+  /** The share's newest manifests as its last backup here kept them (none for an imported share). */
+  #localManifest(share: ShareRecord): LocalManifestChunk {
+    return (chunkId) => this.deps.index.getManifestChunk(share.shareId, chunkId)
   }
 
   /** A chunk fetcher for a share: the index's replicas first, else what its pointer says. */
@@ -451,9 +456,11 @@ export class OwnerService {
     if (!want) throw notFound(`snapshot ${String(snapshot ?? 'latest').slice(0, 20)} of "${name}"`)
     const keys = owner.shareKeys(share)
     const fetcher = await this.#fetcher(share, keys)
+    const local = this.#localManifest(share)
     const read = async (refs: ChunkRef[], where: string) => {
-      fetcher.want(refs.map((r) => r.packId))
-      return decodeTree(concatBytes(await Promise.all(refs.map((r) => fetcher.chunk(r)))), where)
+      const kept = refs.map((r) => checkedManifestChunk(this.deps.sodium, keys, r, local))
+      fetcher.want(refs.filter((_, i) => !kept[i]).map((r) => r.packId))
+      return decodeTree(concatBytes(await Promise.all(refs.map((r, i) => kept[i] ?? fetcher.chunk(r)))), where)
     }
     const parts = typeof path === 'string' && path !== '' && path !== '/' ? splitSharePath(path) : []
     let entries = await read(want.root, 'the root manifest')

@@ -1,16 +1,44 @@
 import type { RestoreFileWriter, RestoreTarget } from '../../core/ports/restore-target.js'
-import type { PackId } from '../../core/ids.js'
-import { concatBytes, toHex } from '../../shared/bytes.js'
+import type { ChunkId, PackId } from '../../core/ids.js'
+import { bytesEqual, concatBytes, toHex } from '../../shared/bytes.js'
 import { ioFailed, notFound, invariant } from '../../core/errors.js'
 import { decodeTree, splitSharePath, type ChunkRef, type FileEntry, type TreeEntry } from '../../core/snapshot/index.js'
 import { openPackedChunk, packedChunkCorrupt } from '../../core/pack/index.js'
-import type { ShareKeys } from '../../core/crypto/index.js'
+import { chunkIdOf, type ShareKeys } from '../../core/crypto/index.js'
 import type { Sodium } from '../../core/ports/sodium.js'
 import type { ChunkOpener, ChunkToOpen } from '../../core/ports/chunk-opener.js'
 import { Semaphore } from '../../shared/semaphore.js'
 import { BufferPool, type BufferPoolOptions } from '../../shared/buffer-pool.js'
 import { MAX_CHUNK_BYTES } from '../../core/chunking/index.js'
 import type { ChunkFetcher } from './chunk-fetcher.js'
+
+/** Lets pending I/O callbacks run once this thread has been busy for a few milliseconds. */
+const BUSY_MS = 4
+function breather(): () => Promise<void> | void {
+  let since = performance.now()
+  return () => {
+    if (performance.now() - since < BUSY_MS) return
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        since = performance.now()
+        resolve()
+      }),
+    )
+  }
+}
+
+/** A manifest chunk's plaintext kept locally (IndexStore.getManifestChunk), or null. */
+export type LocalManifestChunk = (chunkId: ChunkId) => Uint8Array | null
+
+/**
+ * A locally kept manifest chunk, used only when it hashes to its id under the share's id key and
+ * has its length; else null (the caller reads it from the peers), so a damaged or foreign row
+ * cannot change what is listed or restored.
+ */
+export function checkedManifestChunk(sodium: Sodium, keys: Pick<ShareKeys, 'idKey'>, ref: ChunkRef, local: LocalManifestChunk | undefined): Uint8Array | null {
+  const bytes = local?.(ref.chunkId)
+  return bytes && bytes.length === ref.plainBytes && bytesEqual(chunkIdOf(sodium, keys.idKey, bytes), ref.chunkId) ? bytes : null
+}
 
 export interface RestoreProgress {
   filesDone: number
@@ -85,8 +113,12 @@ export class RestoreService {
     private readonly opener?: ChunkOpener,
   ) {}
 
-  async restore(o: { keys: ShareKeys; root: ChunkRef[]; paths: string[]; target: RestoreTarget; fetcher: ChunkFetcher; onProgress?: (p: RestoreProgress) => void }): Promise<RestoreProgress> {
+  /** `manifest`: manifest chunks kept locally, read instead of fetched (see checkedManifestChunk). */
+  async restore(o: { keys: ShareKeys; root: ChunkRef[]; paths: string[]; target: RestoreTarget; fetcher: ChunkFetcher; manifest?: LocalManifestChunk; onProgress?: (p: RestoreProgress) => void }): Promise<RestoreProgress> {
     const { fetcher, target } = o
+    // Listing and planning a large share takes a while on this thread: the grants' nonces and
+    // proofs (asked for early, see grantAhead) go on meanwhile, not after.
+    const breathe = breather()
     const trees = new Semaphore(TREE_CONCURRENCY)
     /**
      * The manifests of many folders at once: their chunks grouped by pack and read in merged
@@ -96,16 +128,23 @@ export class RestoreService {
     const readTrees = async (folders: ReadonlyArray<{ refs: ChunkRef[]; where: string }>): Promise<TreeEntry[][]> => {
       const keyOf = (r: ChunkRef) => `${toHex(r.packId)}:${r.offsetBytes}:${toHex(r.chunkId)}`
       const byPack = new Map<string, Map<string, { ref: ChunkRef }>>()
+      const opened = new Map<string, Uint8Array>()
+      const wanted: PackId[] = []
       for (const f of folders) {
         for (const ref of f.refs) {
+          const local = checkedManifestChunk(this.sodium, o.keys, ref, o.manifest)
+          if (local) {
+            opened.set(keyOf(ref), local)
+            continue
+          }
+          wanted.push(ref.packId)
           const packHex = toHex(ref.packId)
           const refs = byPack.get(packHex) ?? new Map<string, { ref: ChunkRef }>()
           byPack.set(packHex, refs)
           refs.set(keyOf(ref), { ref })
         }
       }
-      fetcher.want(folders.flatMap((f) => f.refs.map((r) => r.packId)))
-      const opened = new Map<string, Uint8Array>()
+      fetcher.want(wanted)
       const reads: Promise<void>[] = []
       for (const refs of byPack.values()) {
         for (const group of mergeRanges([...refs.values()].sort((a, b) => a.ref.offsetBytes - b.ref.offsetBytes))) {
@@ -127,7 +166,12 @@ export class RestoreService {
         }
       }
       await settleAll(reads)
-      return folders.map((f) => decodeTree(concatBytes(f.refs.map((r) => opened.get(keyOf(r)) as Uint8Array)), f.where))
+      const listed: TreeEntry[][] = []
+      for (const f of folders) {
+        await breathe()
+        listed.push(decodeTree(concatBytes(f.refs.map((r) => opened.get(keyOf(r)) as Uint8Array)), f.where))
+      }
+      return listed
     }
     const readTree = async (refs: ChunkRef[], where: string) => (await readTrees([{ refs, where }]))[0] as TreeEntry[]
     const dirs: Array<{ parts: string[]; mode: number; mtimeMs: number }> = []
@@ -186,6 +230,7 @@ export class RestoreService {
     const byPack = new Map<string, PackPlan>()
     const progress: RestoreProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: 0, packsDone: 0, packsTotal: 0 }
     for (const f of files) {
+      await breathe()
       let offset = 0
       progress.bytesTotal += f.entry.sizeBytes
       for (const ref of f.entry.chunks) {

@@ -129,9 +129,12 @@ export interface ReplicaRecord {
  * - transaction(fn) runs fn atomically; nested calls join the outer transaction.
  * - putSnapshot() replaces the snapshot with the same (shareId, seq); listSnapshots() is by seq.
  * - addShare() refuses a name or id in use with INPUT_INVALID; updateShare() changes only the
- *   fields given; removeShare() forgets the share, its file records, folder manifests and
- *   snapshots (packs stay).
+ *   fields given; removeShare() forgets the share, its file records, folder manifests, manifest
+ *   chunks and snapshots (packs stay).
  * - replaceDirTrees() replaces all of a share's folder manifests at once ([] clears them).
+ * - putManifestChunks() keeps the plaintext of manifest chunks by chunk id (a known id is left as
+ *   it is); getManifestChunk() returns null when absent; keepManifestChunks() forgets those of
+ *   the share not named (removeShare() forgets them all).
  * - upsertPeer() inserts a peer with the audit history given, or updates url, certificate,
  *   last-seen and state of a known one (its first-seen time and audit history stay);
  *   updatePeer() changes only the fields given.
@@ -166,6 +169,11 @@ export interface IndexStore {
   /** The share's folder manifests, by path. */
   listDirTrees(shareId: ShareId): DirTreeRecord[]
   replaceDirTrees(shareId: ShareId, trees: readonly DirTreeRecord[]): void
+
+  /** Manifest chunks kept locally (their plaintext): a restore need not fetch them from peers. */
+  putManifestChunks(shareId: ShareId, chunks: ReadonlyArray<{ chunkId: ChunkId; bytes: Uint8Array }>): void
+  getManifestChunk(shareId: ShareId, chunkId: ChunkId): Uint8Array | null
+  keepManifestChunks(shareId: ShareId, keep: readonly ChunkId[]): void
 
   putSnapshot(snapshot: SnapshotRecord): void
   listSnapshots(shareId: ShareId): SnapshotRecord[]

@@ -36,8 +36,8 @@ export interface Prover {
 export interface ProofVerifier {
   verify(verificationKey: unknown, publicSignals: readonly string[], proof: Groth16Proof): Promise<boolean>
   /**
-   * A proof is on its way (a nonce was just asked for): start loading what verify() needs, in the
-   * background, so that loading overlaps the requester's proving. Never throws.
+   * Start loading what verify() needs, in the background (the storage node calls it as it starts
+   * and when a nonce is asked for), so that no proof waits for it. Never throws.
    */
   warm?(): void
 }

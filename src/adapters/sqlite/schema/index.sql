@@ -86,3 +86,10 @@ CREATE TABLE dir_trees (
   tree     TEXT NOT NULL,
   PRIMARY KEY (share_id, path)
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE manifest_chunks (
+  share_id BLOB NOT NULL,
+  chunk_id BLOB NOT NULL CHECK (length(chunk_id) = 32),
+  bytes    BLOB NOT NULL,
+  PRIMARY KEY (share_id, chunk_id)
+) STRICT, WITHOUT ROWID;

@@ -19,4 +19,14 @@ int xchacha_seal(uint8_t *out, const uint8_t *plain, size_t plain_len, const uin
  * unauthenticated plaintext is never left behind (libsodium does the same). */
 int xchacha_open(uint8_t *out, const uint8_t *sealed, size_t sealed_len, const uint8_t *ad, size_t ad_len, const uint8_t nonce[AEAD_NONCE_BYTES], const uint8_t key[AEAD_KEY_BYTES]);
 
+/* AES-256-GCM (12-byte nonce, 16-byte tag) with the same conventions as xchacha_seal and
+ * xchacha_open. */
+#define GCM_NONCE_BYTES 12
+int gcm_seal(uint8_t *out, const uint8_t *plain, size_t plain_len, const uint8_t *ad, size_t ad_len, const uint8_t nonce[GCM_NONCE_BYTES], const uint8_t key[AEAD_KEY_BYTES]);
+int gcm_open(uint8_t *out, const uint8_t *sealed, size_t sealed_len, const uint8_t *ad, size_t ad_len, const uint8_t nonce[GCM_NONCE_BYTES], const uint8_t key[AEAD_KEY_BYTES]);
+
+/* 1 when this CPU computes AES and GCM's multiplication in hardware (x86 AES-NI and PCLMULQDQ,
+ * ARMv8 AES and PMULL): AES-256-GCM is then both fast and free of table lookups. */
+int gcm_in_hardware(void);
+
 #endif

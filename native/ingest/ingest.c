@@ -369,20 +369,21 @@ static napi_value copy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* The five arguments of xchachaSeal and xchachaOpen: out, input, ad, nonce(24), key(32). */
-static int aead_args(napi_env env, napi_callback_info info, uint8_t **out, size_t *out_len, uint8_t **in, size_t *in_len, uint8_t **ad, size_t *ad_len, uint8_t **nonce, uint8_t **key) {
+/* The five arguments of xchachaSeal, xchachaOpen, gcmSeal and gcmOpen: out, input, ad, nonce
+ * (24 or 12 bytes: nonce_bytes), key(32). */
+static int aead_args(napi_env env, napi_callback_info info, size_t nonce_bytes, uint8_t **out, size_t *out_len, uint8_t **in, size_t *in_len, uint8_t **ad, size_t *ad_len, uint8_t **nonce, uint8_t **key) {
   size_t argc = 5, nonce_len, key_len;
   napi_value argv[5];
   return napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 5 && typed(env, argv[0], napi_uint8_array, (void **)out, out_len) &&
          typed(env, argv[1], napi_uint8_array, (void **)in, in_len) && typed(env, argv[2], napi_uint8_array, (void **)ad, ad_len) &&
-         typed(env, argv[3], napi_uint8_array, (void **)nonce, &nonce_len) && nonce_len == AEAD_NONCE_BYTES &&
+         typed(env, argv[3], napi_uint8_array, (void **)nonce, &nonce_len) && nonce_len == nonce_bytes &&
          typed(env, argv[4], napi_uint8_array, (void **)key, &key_len) && key_len == AEAD_KEY_BYTES;
 }
 
 static napi_value xchacha_seal_js(napi_env env, napi_callback_info info) {
   uint8_t *out, *in, *ad, *nonce, *key;
   size_t out_len, in_len, ad_len;
-  if (!aead_args(env, info, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || out_len != in_len + AEAD_TAG_BYTES) {
+  if (!aead_args(env, info, AEAD_NONCE_BYTES, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || out_len != in_len + AEAD_TAG_BYTES) {
     return fail(env, "xchachaSeal(out: Uint8Array(plain + 16), plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array(24), key: Uint8Array(32))");
   }
   if (!xchacha_seal(out, in, in_len, ad, ad_len, nonce, key)) return fail(env, "OpenSSL's ChaCha20-Poly1305 failed");
@@ -393,10 +394,38 @@ static napi_value xchacha_open_js(napi_env env, napi_callback_info info) {
   uint8_t *out, *in, *ad, *nonce, *key;
   size_t out_len, in_len, ad_len;
   napi_value result;
-  if (!aead_args(env, info, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || in_len < AEAD_TAG_BYTES || out_len != in_len - AEAD_TAG_BYTES) {
+  if (!aead_args(env, info, AEAD_NONCE_BYTES, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || in_len < AEAD_TAG_BYTES || out_len != in_len - AEAD_TAG_BYTES) {
     return fail(env, "xchachaOpen(out: Uint8Array(sealed - 16), sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array(24), key: Uint8Array(32))");
   }
   napi_get_boolean(env, xchacha_open(out, in, in_len, ad, ad_len, nonce, key) == 1, &result);
+  return result;
+}
+
+static napi_value gcm_seal_js(napi_env env, napi_callback_info info) {
+  uint8_t *out, *in, *ad, *nonce, *key;
+  size_t out_len, in_len, ad_len;
+  if (!aead_args(env, info, GCM_NONCE_BYTES, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || out_len != in_len + AEAD_TAG_BYTES) {
+    return fail(env, "gcmSeal(out: Uint8Array(plain + 16), plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array(12), key: Uint8Array(32))");
+  }
+  if (!gcm_seal(out, in, in_len, ad, ad_len, nonce, key)) return fail(env, "OpenSSL's AES-256-GCM failed");
+  return NULL;
+}
+
+static napi_value gcm_open_js(napi_env env, napi_callback_info info) {
+  uint8_t *out, *in, *ad, *nonce, *key;
+  size_t out_len, in_len, ad_len;
+  napi_value result;
+  if (!aead_args(env, info, GCM_NONCE_BYTES, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || in_len < AEAD_TAG_BYTES || out_len != in_len - AEAD_TAG_BYTES) {
+    return fail(env, "gcmOpen(out: Uint8Array(sealed - 16), sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array(12), key: Uint8Array(32))");
+  }
+  napi_get_boolean(env, gcm_open(out, in, in_len, ad, ad_len, nonce, key) == 1, &result);
+  return result;
+}
+
+static napi_value gcm_in_hardware_js(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_get_boolean(env, gcm_in_hardware() == 1, &result);
   return result;
 }
 
@@ -918,6 +947,12 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "xchachaSeal", fn);
   napi_create_function(env, "xchachaOpen", NAPI_AUTO_LENGTH, xchacha_open_js, NULL, &fn);
   napi_set_named_property(env, exports, "xchachaOpen", fn);
+  napi_create_function(env, "gcmSeal", NAPI_AUTO_LENGTH, gcm_seal_js, NULL, &fn);
+  napi_set_named_property(env, exports, "gcmSeal", fn);
+  napi_create_function(env, "gcmOpen", NAPI_AUTO_LENGTH, gcm_open_js, NULL, &fn);
+  napi_set_named_property(env, exports, "gcmOpen", fn);
+  napi_create_function(env, "gcmInHardware", NAPI_AUTO_LENGTH, gcm_in_hardware_js, NULL, &fn);
+  napi_set_named_property(env, exports, "gcmInHardware", fn);
   napi_create_function(env, "pageGap", NAPI_AUTO_LENGTH, page_gap, NULL, &fn);
   napi_set_named_property(env, exports, "pageGap", fn);
   return exports;

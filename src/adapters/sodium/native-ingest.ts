@@ -66,6 +66,12 @@ export interface NativeIngest {
    * `out` zeroed, when the tag does not verify. TypeError on wrong sizes.
    */
   xchachaOpen(out: Uint8Array, sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean
+  /** AES-256-GCM on Node's OpenSSL, as xchachaSeal (nonce 12 bytes). TypeError on wrong sizes. */
+  gcmSeal(out: Uint8Array, plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): void
+  /** Opens what gcmSeal sealed, as xchachaOpen: false, with `out` zeroed, when the tag does not verify. */
+  gcmOpen(out: Uint8Array, sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean
+  /** Whether this CPU has AES and carry-less multiplication instructions (AES-NI and PCLMULQDQ, or ARMv8's AES and PMULL). */
+  gcmInHardware(): boolean
   /** Bytes from bytes[0] to the next 4 KiB boundary of memory (0 when it is on one). */
   pageGap(bytes: Uint8Array): number
 }

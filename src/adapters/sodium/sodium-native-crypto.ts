@@ -1,5 +1,5 @@
 import sodium from 'sodium-native'
-import { createHash, createHmac, hash } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, hash } from 'node:crypto'
 import type { Sha256Incremental, Sodium } from '../../core/ports/sodium.js'
 import { nativeIngest } from './native-ingest.js'
 
@@ -25,6 +25,48 @@ const sodiumOpen: Open = (out, sealed, ad, nonce, key) => {
   }
 }
 
+const gcmWithNodeCrypto: { seal: Seal; open: Open } = {
+  seal: (out, plaintext, ad, nonce, key) => {
+    const c = createCipheriv('aes-256-gcm', key, nonce)
+    c.setAAD(ad)
+    out.set(c.update(plaintext), 0)
+    c.final()
+    out.set(c.getAuthTag(), plaintext.length)
+  },
+  open: (out, sealed, ad, nonce, key) => {
+    const d = createDecipheriv('aes-256-gcm', key, nonce)
+    d.setAAD(ad)
+    d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES))
+    const plain = d.update(sealed.subarray(0, sealed.length - TAG_BYTES))
+    try {
+      d.final()
+    } catch {
+      return false // the tag does not verify: nothing is handed out
+    }
+    out.set(plain, 0)
+    return true
+  },
+}
+
+function gcmOn(native: ReturnType<typeof nativeIngest>): NonNullable<Sodium['aesGcm']> {
+  const seal: Seal = native ? (out, plaintext, ad, nonce, key) => native.gcmSeal(out, plaintext, ad, nonce, key) : gcmWithNodeCrypto.seal
+  const open: Open = native ? (out, sealed, ad, nonce, key) => native.gcmOpen(out, sealed, ad, nonce, key) : gcmWithNodeCrypto.open
+  return {
+    inHardware: native?.gcmInHardware() ?? false,
+    sealInto(out, offset, key, nonce, plaintext, ad) {
+      const target = out.subarray(offset, offset + plaintext.length + TAG_BYTES)
+      seal(target, plaintext, ad, nonce, key)
+      return target.length
+    },
+    open(key, nonce, sealed, ad, into) {
+      if (sealed.length < TAG_BYTES || nonce.length !== 12 || key.length !== 32) return null
+      if (into && into.length !== sealed.length - TAG_BYTES) return null
+      const out = into ?? new Uint8Array(sealed.length - TAG_BYTES)
+      return open(out, sealed, ad, nonce, key) ? out : null
+    },
+  }
+}
+
 /**
  * The Sodium port on libsodium (sodium-native) for BLAKE2b, Ed25519 and randomness, and on
  * node:crypto for SHA-256 and HMAC-SHA-256, which OpenSSL accelerates in hardware (2.0 GB/s
@@ -40,10 +82,17 @@ export class SodiumNativeCrypto implements Sodium {
   /** The whole Merkle tree in C (native/ingest), when it was built: about twice the speed. */
   readonly merkleRoot?: (object: Uint8Array) => Uint8Array
 
+  /**
+   * AES-256-GCM with the C module (storage nodes' at-rest layer, docs/FORMAT.md §9), else on
+   * node:crypto (the same OpenSSL, a little slower per call): readers have it either way.
+   */
+  readonly aesGcm: NonNullable<Sodium['aesGcm']>
+
   /** `useNative: false` keeps libsodium's AEAD even when the C module is there (tests compare the two). */
   constructor(options: { useNative?: boolean } = {}) {
     const native = options.useNative === false ? null : nativeIngest()
     if (native) this.merkleRoot = (object) => native.merkleRoot(object)
+    this.aesGcm = gcmOn(native)
     this.#seal = native ? (out, plaintext, ad, nonce, key) => native.xchachaSeal(out, plaintext, ad, nonce, key) : sodiumSeal
     this.#open = native ? (out, sealed, ad, nonce, key) => native.xchachaOpen(out, sealed, ad, nonce, key) : sodiumOpen
   }

@@ -24,6 +24,17 @@ export interface Sodium {
    * content is unspecified.
    */
   aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array, into?: Uint8Array): Uint8Array | null
+  /**
+   * Optional: AES-256-GCM (key 32 bytes, nonce 12 bytes, output ciphertext || 16-byte tag), with
+   * sealInto() and open() as aeadSealInto() and aeadOpen(). `inHardware`: this CPU has AES and
+   * carry-less multiplication instructions, so it is fast and free of table lookups; a writer
+   * chooses it only then, a reader uses it whenever it is present.
+   */
+  aesGcm?: {
+    readonly inHardware: boolean
+    sealInto(out: Uint8Array, offset: number, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): number
+    open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array, into?: Uint8Array): Uint8Array | null
+  }
   /** BLAKE2b with outputBytes in 16..64, optionally keyed (key 16..64 bytes). */
   blake2b(input: Uint8Array, outputBytes: number, key?: Uint8Array): Uint8Array
   sha256(input: Uint8Array): Uint8Array

@@ -380,46 +380,44 @@ static int aead_args(napi_env env, napi_callback_info info, size_t nonce_bytes, 
          typed(env, argv[4], napi_uint8_array, (void **)key, &key_len) && key_len == AEAD_KEY_BYTES;
 }
 
-static napi_value xchacha_seal_js(napi_env env, napi_callback_info info) {
+/* One AEAD's sealing and opening as called from JavaScript: the arguments checked (usage names
+ * them in the TypeError), then the cipher; sealing fails only if OpenSSL does (`failure`), opening
+ * returns whether the tag verified. */
+typedef int (*aead_fn)(uint8_t *out, const uint8_t *in, size_t in_len, const uint8_t *ad, size_t ad_len, const uint8_t *nonce, const uint8_t *key);
+
+static napi_value aead_seal_call(napi_env env, napi_callback_info info, size_t nonce_bytes, aead_fn seal, const char *usage, const char *failure) {
   uint8_t *out, *in, *ad, *nonce, *key;
   size_t out_len, in_len, ad_len;
-  if (!aead_args(env, info, AEAD_NONCE_BYTES, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || out_len != in_len + AEAD_TAG_BYTES) {
-    return fail(env, "xchachaSeal(out: Uint8Array(plain + 16), plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array(24), key: Uint8Array(32))");
-  }
-  if (!xchacha_seal(out, in, in_len, ad, ad_len, nonce, key)) return fail(env, "OpenSSL's ChaCha20-Poly1305 failed");
+  if (!aead_args(env, info, nonce_bytes, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || out_len != in_len + AEAD_TAG_BYTES) return fail(env, usage);
+  if (!seal(out, in, in_len, ad, ad_len, nonce, key)) return fail(env, failure);
   return NULL;
+}
+
+static napi_value aead_open_call(napi_env env, napi_callback_info info, size_t nonce_bytes, aead_fn open, const char *usage) {
+  uint8_t *out, *in, *ad, *nonce, *key;
+  size_t out_len, in_len, ad_len;
+  napi_value result;
+  if (!aead_args(env, info, nonce_bytes, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || in_len < AEAD_TAG_BYTES || out_len != in_len - AEAD_TAG_BYTES) return fail(env, usage);
+  napi_get_boolean(env, open(out, in, in_len, ad, ad_len, nonce, key) == 1, &result);
+  return result;
+}
+
+static napi_value xchacha_seal_js(napi_env env, napi_callback_info info) {
+  return aead_seal_call(env, info, AEAD_NONCE_BYTES, xchacha_seal, "xchachaSeal(out: Uint8Array(plain + 16), plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array(24), key: Uint8Array(32))",
+                        "OpenSSL's ChaCha20-Poly1305 failed");
 }
 
 static napi_value xchacha_open_js(napi_env env, napi_callback_info info) {
-  uint8_t *out, *in, *ad, *nonce, *key;
-  size_t out_len, in_len, ad_len;
-  napi_value result;
-  if (!aead_args(env, info, AEAD_NONCE_BYTES, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || in_len < AEAD_TAG_BYTES || out_len != in_len - AEAD_TAG_BYTES) {
-    return fail(env, "xchachaOpen(out: Uint8Array(sealed - 16), sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array(24), key: Uint8Array(32))");
-  }
-  napi_get_boolean(env, xchacha_open(out, in, in_len, ad, ad_len, nonce, key) == 1, &result);
-  return result;
+  return aead_open_call(env, info, AEAD_NONCE_BYTES, xchacha_open, "xchachaOpen(out: Uint8Array(sealed - 16), sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array(24), key: Uint8Array(32))");
 }
 
 static napi_value gcm_seal_js(napi_env env, napi_callback_info info) {
-  uint8_t *out, *in, *ad, *nonce, *key;
-  size_t out_len, in_len, ad_len;
-  if (!aead_args(env, info, GCM_NONCE_BYTES, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || out_len != in_len + AEAD_TAG_BYTES) {
-    return fail(env, "gcmSeal(out: Uint8Array(plain + 16), plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array(12), key: Uint8Array(32))");
-  }
-  if (!gcm_seal(out, in, in_len, ad, ad_len, nonce, key)) return fail(env, "OpenSSL's AES-256-GCM failed");
-  return NULL;
+  return aead_seal_call(env, info, GCM_NONCE_BYTES, gcm_seal, "gcmSeal(out: Uint8Array(plain + 16), plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array(12), key: Uint8Array(32))",
+                        "OpenSSL's AES-256-GCM failed");
 }
 
 static napi_value gcm_open_js(napi_env env, napi_callback_info info) {
-  uint8_t *out, *in, *ad, *nonce, *key;
-  size_t out_len, in_len, ad_len;
-  napi_value result;
-  if (!aead_args(env, info, GCM_NONCE_BYTES, &out, &out_len, &in, &in_len, &ad, &ad_len, &nonce, &key) || in_len < AEAD_TAG_BYTES || out_len != in_len - AEAD_TAG_BYTES) {
-    return fail(env, "gcmOpen(out: Uint8Array(sealed - 16), sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array(12), key: Uint8Array(32))");
-  }
-  napi_get_boolean(env, gcm_open(out, in, in_len, ad, ad_len, nonce, key) == 1, &result);
-  return result;
+  return aead_open_call(env, info, GCM_NONCE_BYTES, gcm_open, "gcmOpen(out: Uint8Array(sealed - 16), sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array(12), key: Uint8Array(32))");
 }
 
 static napi_value gcm_in_hardware_js(napi_env env, napi_callback_info info) {

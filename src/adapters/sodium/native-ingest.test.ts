@@ -226,6 +226,41 @@ test('xchachaOpen refuses a changed byte, tag, AD, nonce or key and leaves its o
   t.throws(() => native.xchachaSeal(new Uint8Array(plain.length + 16), plain, ad, nonce, key.subarray(1)), { instanceOf: TypeError })
 })
 
+test('gcmOpen refuses a changed byte, tag, AD, nonce or key and leaves its output zeroed, also in a thread\'s next call with the same key; wrong sizes are a TypeError', (t) => {
+  const plain = bytesOf(5000, 21)
+  const ad = bytesOf(20, 22)
+  const key = bytesOf(32, 23)
+  const nonce = bytesOf(12, 24)
+  const sealed = new Uint8Array(plain.length + 16)
+  native.gcmSeal(sealed, plain, ad, nonce, key)
+  const flip = (bytes: Uint8Array, at: number) => {
+    const copy = bytes.slice()
+    copy[at] = (copy[at] as number) ^ 1
+    return copy
+  }
+  const cases: [string, Uint8Array, Uint8Array, Uint8Array, Uint8Array][] = [
+    ['ciphertext', flip(sealed, 0), ad, nonce, key],
+    ['tag', flip(sealed, plain.length + 15), ad, nonce, key],
+    ['AD', sealed, flip(ad, 19), nonce, key],
+    ['nonce', sealed, ad, flip(nonce, 11), key],
+    ['key', sealed, ad, nonce, flip(key, 31)],
+  ]
+  for (const [what, s, a, n, k] of cases) {
+    const out = new Uint8Array(plain.length).fill(0xaa)
+    t.false(native.gcmOpen(out, s, a, n, k), what)
+    t.true(out.every((b) => b === 0), `${what}: no unauthenticated plaintext is left behind`)
+    // The thread's context keeps no state from the failure: the genuine bytes open right after.
+    t.true(native.gcmOpen(out, sealed, ad, nonce, key), `${what}: then the genuine bytes`)
+    t.deepEqual(out, plain)
+  }
+  t.is(typeof native.gcmInHardware(), 'boolean')
+  const out = new Uint8Array(plain.length)
+  t.throws(() => native.gcmOpen(out.subarray(1), sealed, ad, nonce, key), { instanceOf: TypeError })
+  t.throws(() => native.gcmOpen(out, sealed, ad, bytesOf(24, 25), key), { instanceOf: TypeError, message: /nonce: Uint8Array\(12\)/ })
+  t.throws(() => native.gcmSeal(new Uint8Array(plain.length + 15), plain, ad, nonce, key), { instanceOf: TypeError })
+  t.throws(() => native.gcmSeal(new Uint8Array(plain.length + 16), plain, ad, nonce, key.subarray(1)), { instanceOf: TypeError })
+})
+
 test('the Sodium adapter seals with the native AEAD exactly as with libsodium, and each opens what the other sealed', (t) => {
   const withLibsodium = new SodiumNativeCrypto({ useNative: false })
   const withNative = new SodiumNativeCrypto()

@@ -1,4 +1,4 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { allocateAlignedShared, nativeIngest, PAGE_BYTES, type NativeIngest } from './native-ingest.js'
@@ -191,19 +191,39 @@ test('xchachaSeal and xchachaOpen agree with libsodium byte for byte at every si
   t.deepEqual(work.subarray(0, plain.length), plain)
 })
 
-test('xchachaOpen refuses a changed byte, tag, AD, nonce or key and leaves its output zeroed; wrong sizes are a TypeError', (t) => {
-  const plain = bytesOf(5000, 11)
-  const ad = bytesOf(20, 12)
-  const key = bytesOf(32, 13)
-  const nonce = bytesOf(24, 14)
+type AeadCall = (out: Uint8Array, input: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array) => unknown
+type Tampered = [what: string, sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array]
+
+const flip = (bytes: Uint8Array, at: number) => {
+  const copy = bytes.slice()
+  copy[at] = (copy[at] as number) ^ 1
+  return copy
+}
+
+/** 5000 bytes sealed with 20 bytes of AD under a nonce of nonceBytes (inputs drawn from `seed` on). */
+function sealedSample(seal: AeadCall, nonceBytes: number, seed: number) {
+  const plain = bytesOf(5000, seed)
+  const ad = bytesOf(20, seed + 1)
+  const key = bytesOf(32, seed + 2)
+  const nonce = bytesOf(nonceBytes, seed + 3)
   const sealed = new Uint8Array(plain.length + 16)
-  native.xchachaSeal(sealed, plain, ad, nonce, key)
-  const flip = (bytes: Uint8Array, at: number) => {
-    const copy = bytes.slice()
-    copy[at] = (copy[at] as number) ^ 1
-    return copy
+  seal(sealed, plain, ad, nonce, key)
+  return { plain, ad, key, nonce, sealed }
+}
+
+/** Each tampered input is refused and leaves its output zeroed; `after` runs after each refusal. */
+function refusesEach(t: ExecutionContext, open: (...a: Parameters<AeadCall>) => boolean, plainBytes: number, cases: Tampered[], after?: (what: string, out: Uint8Array) => void) {
+  for (const [what, s, a, n, k] of cases) {
+    const out = new Uint8Array(plainBytes).fill(0xaa)
+    t.false(open(out, s, a, n, k), what)
+    t.true(out.every((b) => b === 0), `${what}: no unauthenticated plaintext is left behind`)
+    after?.(what, out)
   }
-  const cases: [string, Uint8Array, Uint8Array, Uint8Array, Uint8Array][] = [
+}
+
+test('xchachaOpen refuses a changed byte, tag, AD, nonce or key and leaves its output zeroed; wrong sizes are a TypeError', (t) => {
+  const { plain, ad, key, nonce, sealed } = sealedSample((...a) => native.xchachaSeal(...a), 24, 11)
+  refusesEach(t, (...a) => native.xchachaOpen(...a), plain.length, [
     ['ciphertext', flip(sealed, 0), ad, nonce, key],
     ['last ciphertext byte', flip(sealed, plain.length - 1), ad, nonce, key],
     ['tag', flip(sealed, plain.length + 15), ad, nonce, key],
@@ -212,12 +232,7 @@ test('xchachaOpen refuses a changed byte, tag, AD, nonce or key and leaves its o
     ['HChaCha20 half of the nonce', sealed, ad, flip(nonce, 3), key],
     ['ChaCha20 half of the nonce', sealed, ad, flip(nonce, 20), key],
     ['key', sealed, ad, nonce, flip(key, 31)],
-  ]
-  for (const [what, s, a, n, k] of cases) {
-    const out = new Uint8Array(plain.length).fill(0xaa)
-    t.false(native.xchachaOpen(out, s, a, n, k), what)
-    t.true(out.every((b) => b === 0), `${what}: no unauthenticated plaintext is left behind`)
-  }
+  ])
   const out = new Uint8Array(plain.length)
   t.throws(() => native.xchachaOpen(out.subarray(1), sealed, ad, nonce, key), { instanceOf: TypeError })
   t.throws(() => native.xchachaOpen(new Uint8Array(0), new Uint8Array(15), ad, nonce, key), { instanceOf: TypeError })
@@ -227,32 +242,19 @@ test('xchachaOpen refuses a changed byte, tag, AD, nonce or key and leaves its o
 })
 
 test('gcmOpen refuses a changed byte, tag, AD, nonce or key and leaves its output zeroed, also in a thread\'s next call with the same key; wrong sizes are a TypeError', (t) => {
-  const plain = bytesOf(5000, 21)
-  const ad = bytesOf(20, 22)
-  const key = bytesOf(32, 23)
-  const nonce = bytesOf(12, 24)
-  const sealed = new Uint8Array(plain.length + 16)
-  native.gcmSeal(sealed, plain, ad, nonce, key)
-  const flip = (bytes: Uint8Array, at: number) => {
-    const copy = bytes.slice()
-    copy[at] = (copy[at] as number) ^ 1
-    return copy
-  }
-  const cases: [string, Uint8Array, Uint8Array, Uint8Array, Uint8Array][] = [
+  const { plain, ad, key, nonce, sealed } = sealedSample((...a) => native.gcmSeal(...a), 12, 21)
+  const cases: Tampered[] = [
     ['ciphertext', flip(sealed, 0), ad, nonce, key],
     ['tag', flip(sealed, plain.length + 15), ad, nonce, key],
     ['AD', sealed, flip(ad, 19), nonce, key],
     ['nonce', sealed, ad, flip(nonce, 11), key],
     ['key', sealed, ad, nonce, flip(key, 31)],
   ]
-  for (const [what, s, a, n, k] of cases) {
-    const out = new Uint8Array(plain.length).fill(0xaa)
-    t.false(native.gcmOpen(out, s, a, n, k), what)
-    t.true(out.every((b) => b === 0), `${what}: no unauthenticated plaintext is left behind`)
+  refusesEach(t, (...a) => native.gcmOpen(...a), plain.length, cases, (what, out) => {
     // The thread's context keeps no state from the failure: the genuine bytes open right after.
     t.true(native.gcmOpen(out, sealed, ad, nonce, key), `${what}: then the genuine bytes`)
     t.deepEqual(out, plain)
-  }
+  })
   t.is(typeof native.gcmInHardware(), 'boolean')
   const out = new Uint8Array(plain.length)
   t.throws(() => native.gcmOpen(out.subarray(1), sealed, ad, nonce, key), { instanceOf: TypeError })

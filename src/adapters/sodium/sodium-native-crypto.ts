@@ -48,23 +48,28 @@ const gcmWithNodeCrypto: { seal: Seal; open: Open } = {
   },
 }
 
-function gcmOn(native: ReturnType<typeof nativeIngest>): NonNullable<Sodium['aesGcm']> {
-  const seal: Seal = native ? (out, plaintext, ad, nonce, key) => native.gcmSeal(out, plaintext, ad, nonce, key) : gcmWithNodeCrypto.seal
-  const open: Open = native ? (out, sealed, ad, nonce, key) => native.gcmOpen(out, sealed, ad, nonce, key) : gcmWithNodeCrypto.open
+/** An AEAD's sealInto() and open() as the Sodium port has them, on its seal and open calls. */
+function aeadOn(seal: Seal, open: Open, nonceBytes: number) {
   return {
-    inHardware: native?.gcmInHardware() ?? false,
-    sealInto(out, offset, key, nonce, plaintext, ad) {
+    sealInto(out: Uint8Array, offset: number, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): number {
       const target = out.subarray(offset, offset + plaintext.length + TAG_BYTES)
       seal(target, plaintext, ad, nonce, key)
       return target.length
     },
-    open(key, nonce, sealed, ad, into) {
-      if (sealed.length < TAG_BYTES || nonce.length !== 12 || key.length !== 32) return null
+    open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array, into?: Uint8Array): Uint8Array | null {
+      if (sealed.length < TAG_BYTES || nonce.length !== nonceBytes || key.length !== 32) return null
       if (into && into.length !== sealed.length - TAG_BYTES) return null
       const out = into ?? new Uint8Array(sealed.length - TAG_BYTES)
+      // The port contract for a failed tag is null.
       return open(out, sealed, ad, nonce, key) ? out : null
     },
   }
+}
+
+function gcmOn(native: ReturnType<typeof nativeIngest>): NonNullable<Sodium['aesGcm']> {
+  const seal: Seal = native ? (out, plaintext, ad, nonce, key) => native.gcmSeal(out, plaintext, ad, nonce, key) : gcmWithNodeCrypto.seal
+  const open: Open = native ? (out, sealed, ad, nonce, key) => native.gcmOpen(out, sealed, ad, nonce, key) : gcmWithNodeCrypto.open
+  return { inHardware: native?.gcmInHardware() ?? false, ...aeadOn(seal, open, 12) }
 }
 
 /**
@@ -78,7 +83,7 @@ function gcmOn(native: ReturnType<typeof nativeIngest>): NonNullable<Sodium['aes
 export class SodiumNativeCrypto implements Sodium {
   readonly #scratch = new Uint8Array(SCRATCH_BYTES)
   readonly #seal: Seal
-  readonly #open: Open
+  readonly #xchacha: ReturnType<typeof aeadOn>
   /** The whole Merkle tree in C (native/ingest), when it was built: about twice the speed. */
   readonly merkleRoot?: (object: Uint8Array) => Uint8Array
 
@@ -94,7 +99,7 @@ export class SodiumNativeCrypto implements Sodium {
     if (native) this.merkleRoot = (object) => native.merkleRoot(object)
     this.aesGcm = gcmOn(native)
     this.#seal = native ? (out, plaintext, ad, nonce, key) => native.xchachaSeal(out, plaintext, ad, nonce, key) : sodiumSeal
-    this.#open = native ? (out, sealed, ad, nonce, key) => native.xchachaOpen(out, sealed, ad, nonce, key) : sodiumOpen
+    this.#xchacha = aeadOn(this.#seal, native ? (out, sealed, ad, nonce, key) => native.xchachaOpen(out, sealed, ad, nonce, key) : sodiumOpen, 24)
   }
 
   aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
@@ -104,17 +109,11 @@ export class SodiumNativeCrypto implements Sodium {
   }
 
   aeadSealInto(out: Uint8Array, offset: number, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): number {
-    const target = out.subarray(offset, offset + plaintext.length + TAG_BYTES)
-    this.#seal(target, plaintext, ad, nonce, key)
-    return target.length
+    return this.#xchacha.sealInto(out, offset, key, nonce, plaintext, ad)
   }
 
   aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array, into?: Uint8Array): Uint8Array | null {
-    if (sealed.length < TAG_BYTES || nonce.length !== 24 || key.length !== 32) return null
-    if (into && into.length !== sealed.length - TAG_BYTES) return null
-    const out = into ?? new Uint8Array(sealed.length - TAG_BYTES)
-    // The port contract for a failed tag is null.
-    return this.#open(out, sealed, ad, nonce, key) ? out : null
+    return this.#xchacha.open(key, nonce, sealed, ad, into)
   }
 
   blake2b(input: Uint8Array, outputBytes: number, key?: Uint8Array): Uint8Array {
